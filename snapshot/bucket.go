@@ -71,3 +71,9 @@ func (p *Portion) StepAt(at int64) int {
 func bytesOf(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
+
+// BucketBytes is Bucket for a key held in a byte slice.
+func BucketBytes(seed uint32, key []byte) uint32 {
+	h := murmur3.Sum32WithSeed(key, seed)
+	return uint32((uint64(h) * BucketCount) >> 32)
+}
