@@ -1,8 +1,6 @@
 package snapshot
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"math"
 	"regexp"
 	"strconv"
@@ -36,7 +34,7 @@ func Verify(data []byte) error {
 	if err := checkHeader(data); err != nil {
 		return err
 	}
-	sum := sha256.Sum256(data[headerSize:])
+	sum := sum256(data[headerSize:])
 	if string(sum[:]) != string(data[8:headerSize]) {
 		return &DecodeError{Offset: 8, Reason: "content hash mismatch"}
 	}
@@ -50,10 +48,10 @@ func checkHeader(data []byte) error {
 	if string(data[:4]) != Magic {
 		return &DecodeError{Offset: 0, Reason: "not a snapshot (bad magic)"}
 	}
-	if v := binary.LittleEndian.Uint16(data[4:]); v != FormatVersion {
+	if v := getUint16(data[4:]); v != FormatVersion {
 		return &DecodeError{Offset: 4, Reason: "unsupported format version " + strconv.Itoa(int(v))}
 	}
-	if v := binary.LittleEndian.Uint16(data[6:]); v != BucketingVersion {
+	if v := getUint16(data[6:]); v != BucketingVersion {
 		return &DecodeError{Offset: 6, Reason: "unsupported bucketing version " + strconv.Itoa(int(v))}
 	}
 	return nil
@@ -117,7 +115,7 @@ func (r *reader) uvarint() uint64 {
 	if r.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(r.b[r.off:])
+	v, n := uvarint(r.b[r.off:])
 	if n <= 0 {
 		r.fail("bad varint")
 		return 0
@@ -130,7 +128,7 @@ func (r *reader) varint() int64 {
 	if r.err != nil {
 		return 0
 	}
-	v, n := binary.Varint(r.b[r.off:])
+	v, n := varint(r.b[r.off:])
 	if n <= 0 {
 		r.fail("bad varint")
 		return 0
@@ -208,7 +206,7 @@ func (r *reader) float() float64 {
 		r.fail("truncated")
 		return 0
 	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b[r.off:]))
+	v := math.Float64frombits(getUint64(r.b[r.off:]))
 	r.off += 8
 	return v
 }
@@ -235,7 +233,7 @@ func (r *reader) flag(f *Flag) {
 	if len(r.b)-r.off < 4 {
 		r.fail("truncated")
 	} else if r.err == nil {
-		f.Seed = binary.LittleEndian.Uint32(r.b[r.off:])
+		f.Seed = getUint32(r.b[r.off:])
 		r.off += 4
 	}
 	f.BucketBy = r.uvarint2int()

@@ -1,14 +1,12 @@
 package snapshot
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"math"
 )
 
 // headerSize is the fixed part before the payload: magic, format version, bucketing
 // version, payload hash.
-const headerSize = 4 + 2 + 2 + sha256.Size
+const headerSize = 4 + 2 + 2 + 32
 
 // Encode writes the snapshot in the binary format. The output is deterministic: the same
 // snapshot always encodes to the same bytes. The header carries the SHA-256 of the payload,
@@ -33,17 +31,17 @@ func Encode(s *Snapshot) []byte {
 	}
 	out := make([]byte, headerSize, headerSize+len(w.b))
 	copy(out, Magic)
-	binary.LittleEndian.PutUint16(out[4:], FormatVersion)
-	binary.LittleEndian.PutUint16(out[6:], BucketingVersion)
-	sum := sha256.Sum256(w.b)
+	putUint16(out[4:], FormatVersion)
+	putUint16(out[6:], BucketingVersion)
+	sum := sum256(w.b)
 	copy(out[8:], sum[:])
 	return append(out, w.b...)
 }
 
 type writer struct{ b []byte }
 
-func (w *writer) uvarint(v uint64) { w.b = binary.AppendUvarint(w.b, v) }
-func (w *writer) varint(v int64)   { w.b = binary.AppendVarint(w.b, v) }
+func (w *writer) uvarint(v uint64) { w.b = appendUvarint(w.b, v) }
+func (w *writer) varint(v int64)   { w.b = appendVarint(w.b, v) }
 func (w *writer) index(i int)      { w.uvarint(uint64(i + 1)) } // NoIndex encodes as 0
 func (w *writer) byte(v byte)      { w.b = append(w.b, v) }
 func (w *writer) str(s string) {
@@ -58,7 +56,7 @@ func (w *writer) bool(v bool) {
 	}
 }
 func (w *writer) float(f float64) {
-	w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(f))
+	w.b = appendUint64(w.b, math.Float64bits(f))
 }
 
 func (w *writer) flag(f *Flag) {
@@ -79,7 +77,7 @@ func (w *writer) flag(f *Flag) {
 	}
 	w.uvarint(uint64(f.OffVariant))
 	w.uvarint(uint64(f.DefaultVariant))
-	w.b = binary.LittleEndian.AppendUint32(w.b, f.Seed)
+	w.b = appendUint32(w.b, f.Seed)
 	w.uvarint(uint64(f.BucketBy))
 	w.uvarint(uint64(len(f.Prerequisites)))
 	for _, p := range f.Prerequisites {
