@@ -57,4 +57,6 @@ func getUint64(b []byte) uint64 { return uint64(getUint32(b)) | uint64(getUint32
 func appendUint32(b []byte, v uint32) []byte {
 	return append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
 }
-func appendUint64(b []byte, v uint64) []byte { return appendUint32(appendUint32(b, uint32(v)), uint32(v>>32)) }
+func appendUint64(b []byte, v uint64) []byte {
+	return appendUint32(appendUint32(b, uint32(v)), uint32(v>>32))
+}

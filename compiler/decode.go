@@ -1,0 +1,705 @@
+package compiler
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/edgeflag/edgeflag/snapshot"
+)
+
+// Nesting limits, well inside what snapshot.Decode accepts.
+const (
+	maxConditionDepth = 32 // nesting of all/any/not
+	maxChainDepth     = 32 // segment-in-segment and prerequisite chains
+)
+
+// symbols are the names documents refer to, gathered from every schema-valid document
+// before any is decoded, so references are checked in one pass.
+type symbols struct {
+	projectOK       bool            // a valid Project exists: environment and ring references are checked
+	envs            map[string]bool // project environments
+	rings           map[string]bool // project ring names
+	defaultBucketBy string
+	segments        map[string]bool
+	flags           map[string]map[string]bool // flag key → variant names
+	// Keys of Segment and Flag documents that failed the schema: references to them are
+	// not reported again as unknown.
+	brokenSegments map[string]bool
+	brokenFlags    map[string]bool
+}
+
+// decoder turns one schema-valid document into the source model, checking literals and
+// references as it goes.
+type decoder struct {
+	file    string
+	sym     *symbols
+	errs    []*Error
+	segRefs []segRef // segment references, for the cycle check
+
+	// The flag being decoded.
+	flagKey  string
+	variants map[string]bool
+}
+
+type segRef struct {
+	key  string
+	pos  Pos
+	path string
+}
+
+// pos returns the position of a node (nil, which the schema rules out, gives line 0).
+func (d *decoder) pos(n *node) Pos {
+	if n == nil {
+		return Pos{File: d.file}
+	}
+	return Pos{File: d.file, Line: n.line, Column: n.col}
+}
+
+func (d *decoder) errorf(n *node, path, format string, args ...any) {
+	p := d.pos(n)
+	d.errs = append(d.errs, &Error{File: p.File, Line: p.Line, Column: p.Column, Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func field(path, key string) string {
+	switch {
+	case !plainName(key):
+		return path + "[" + strconv.Quote(key) + "]"
+	case path == "":
+		return key
+	}
+	return path + "." + key
+}
+
+func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+
+func str(n *node) string {
+	if n == nil {
+		return ""
+	}
+	s, _ := n.value.(string)
+	return s
+}
+
+func num(n *node) float64 {
+	if n == nil {
+		return 0
+	}
+	f, _ := n.value.(float64)
+	return f
+}
+
+func boolean(n *node) bool {
+	if n == nil {
+		return false
+	}
+	b, _ := n.value.(bool)
+	return b
+}
+
+// listOf returns the items of a list node (nil for anything else).
+func listOf(n *node) []*node {
+	if n == nil || n.kind != sequenceNode {
+		return nil
+	}
+	return n.items
+}
+
+// gatherSymbols collects the names the valid documents define. Project, segment and flag
+// documents are already sorted into their lists by the caller.
+func gatherSymbols(project *node, segments, flags []document) *symbols {
+	s := &symbols{
+		envs: map[string]bool{}, rings: map[string]bool{}, defaultBucketBy: "userId",
+		segments: map[string]bool{}, flags: map[string]map[string]bool{},
+		brokenSegments: map[string]bool{}, brokenFlags: map[string]bool{},
+	}
+	if project != nil {
+		s.projectOK = true
+		envs, _ := project.get("environments")
+		for _, e := range listOf(envs) {
+			s.envs[str(e)] = true
+		}
+		rings, _ := project.get("rings")
+		for _, r := range listOf(rings) {
+			name, _ := r.get("name")
+			s.rings[str(name)] = true
+		}
+		if b, _ := project.get("defaultBucketBy"); b != nil {
+			s.defaultBucketBy = str(b)
+		}
+	}
+	for _, doc := range segments {
+		k, _ := doc.root.get("key")
+		s.segments[str(k)] = true
+	}
+	for _, doc := range flags {
+		k, _ := doc.root.get("key")
+		s.flags[str(k)] = variantNames(doc.root)
+	}
+	return s
+}
+
+// variantNames returns a flag document's variant names, on and off for a boolean flag
+// that lists none.
+func variantNames(root *node) map[string]bool {
+	names := map[string]bool{}
+	v, _ := root.get("variants")
+	if v == nil {
+		if t, _ := root.get("type"); str(t) == "boolean" {
+			names["on"], names["off"] = true, true
+		}
+		return names
+	}
+	for _, k := range v.keys {
+		names[k.text] = true
+	}
+	return names
+}
+
+func (d *decoder) project(root *node) *Project {
+	p := &Project{Pos: d.pos(root), DefaultBucketBy: d.sym.defaultBucketBy, Checks: map[string]Severity{}}
+	envs, _ := root.get("environments")
+	for _, e := range listOf(envs) {
+		p.Environments = append(p.Environments, str(e))
+	}
+	if r, _ := root.get("rings"); r != nil {
+		p.Rings = d.rings(r, "rings")
+	}
+	if c, _ := root.get("checks"); c != nil {
+		for i, k := range c.keys {
+			p.Checks[k.text] = Severity(str(c.vals[i]))
+		}
+	}
+	return p
+}
+
+func (d *decoder) segment(root *node) *Segment {
+	k, kn := root.get("key")
+	s := &Segment{Pos: d.pos(kn), Key: str(k)}
+	if v, _ := root.get("description"); v != nil {
+		s.Description = str(v)
+	}
+	w, _ := root.get("when")
+	s.When = d.condition(w, "when", 0)
+	return s
+}
+
+var valueTypes = map[string]snapshot.ValueType{
+	"boolean": snapshot.TypeBoolean,
+	"string":  snapshot.TypeString,
+	"number":  snapshot.TypeNumber,
+	"json":    snapshot.TypeJSON,
+}
+
+func (d *decoder) flag(root *node) *Flag {
+	k, kn := root.get("key")
+	f := &Flag{
+		Pos: d.pos(kn), Key: str(k), Fields: map[string]Pos{}, Enabled: true,
+		BucketBy: d.sym.defaultBucketBy, Salt: str(k),
+	}
+	d.flagKey = f.Key
+	for _, key := range root.keys {
+		f.Fields[key.text] = d.pos(key)
+	}
+	get := func(name string) *node { v, _ := root.get(name); return v }
+
+	f.Description = str(get("description"))
+	f.Owner = str(get("owner"))
+	f.Lifecycle = Lifecycle(str(get("lifecycle")))
+	for _, name := range []string{"created", "expires"} {
+		if n := get(name); n != nil {
+			t, err := parseDate(str(n))
+			if err != nil {
+				d.errorf(n, name, "%v", err)
+			}
+			if name == "created" {
+				f.Created = t
+			} else {
+				f.Expires = t
+			}
+		}
+	}
+	f.Type = valueTypes[str(get("type"))]
+
+	// Variants, with the boolean defaults.
+	d.variants = map[string]bool{}
+	if vs := get("variants"); vs != nil {
+		for i, key := range vs.keys {
+			v := &Variant{Pos: d.pos(key), Name: key.text, Value: vs.vals[i].toJSON()}
+			js, err := canonicalJSON(v.Value)
+			if err != nil {
+				d.errorf(vs.vals[i], field("variants", key.text), "cannot encode the value as JSON: %v", err)
+			}
+			v.JSON = js
+			f.Variants = append(f.Variants, v)
+			d.variants[v.Name] = true
+		}
+	} else if f.Type == snapshot.TypeBoolean {
+		f.Variants = []*Variant{
+			{Pos: f.Pos, Name: "on", Value: true, JSON: "true"},
+			{Pos: f.Pos, Name: "off", Value: false, JSON: "false"},
+		}
+		d.variants["on"], d.variants["off"] = true, true
+	}
+	for _, name := range []string{"offVariant", "defaultVariant"} {
+		value := "off"
+		if n := get(name); n != nil {
+			value = str(n)
+			d.variant(n, name, value)
+		} else if f.Type == snapshot.TypeBoolean && !d.variants["off"] {
+			d.errorf(get("variants"), "variants", "%s is not set and its default, \"off\", is not a variant", name)
+		}
+		if name == "offVariant" {
+			f.OffVariant = value
+		} else {
+			f.DefaultVariant = value
+		}
+	}
+
+	if n := get("enabled"); n != nil {
+		f.Enabled = boolean(n)
+	}
+	f.Killed = boolean(get("killed"))
+	if n := get("bucketBy"); n != nil {
+		f.BucketBy = str(n)
+	}
+	if n := get("salt"); n != nil {
+		f.Salt = str(n)
+	}
+	if n := get("prerequisites"); n != nil {
+		f.Prerequisites = d.prerequisites(n, "prerequisites")
+	}
+	if n := get("rules"); n != nil {
+		f.Rules = d.rules(n, "rules")
+	}
+	ringNames := d.sym.rings
+	ringsChecked := d.sym.projectOK
+	if n := get("rings"); n != nil {
+		f.Rings = d.rings(n, "rings")
+		ringNames, ringsChecked = map[string]bool{}, true
+		for _, r := range f.Rings {
+			ringNames[r.Name] = true
+		}
+	}
+	if n := get("release"); n != nil {
+		f.Release = d.release(n, "release", ringNames, ringsChecked)
+	}
+	if n := get("rollout"); n != nil {
+		f.Rollout = d.serve(n, "rollout")
+	}
+	if n := get("stages"); n != nil {
+		f.Stages = d.stages(n, "stages")
+	}
+	if envs := get("environments"); envs != nil {
+		for i, key := range envs.keys {
+			path := field("environments", key.text)
+			if d.sym.projectOK && !d.sym.envs[key.text] {
+				d.errorf(key, "environments", "unknown environment %q%s", key.text, didYouMean(key.text, d.sym.envs))
+			}
+			o := d.override(envs.vals[i], path, ringNames, ringsChecked)
+			o.Environment = key.text
+			f.Environments = append(f.Environments, o)
+		}
+		slices.SortFunc(f.Environments, func(a, b *Override) int { return strings.Compare(a.Environment, b.Environment) })
+	}
+	return f
+}
+
+func (d *decoder) override(n *node, path string, ringNames map[string]bool, ringsChecked bool) *Override {
+	o := &Override{Pos: d.pos(n)}
+	get := func(name string) *node { v, _ := n.get(name); return v }
+	if v := get("enabled"); v != nil {
+		b := boolean(v)
+		o.Enabled = &b
+	}
+	if v := get("killed"); v != nil {
+		b := boolean(v)
+		o.Killed = &b
+	}
+	if v := get("defaultVariant"); v != nil {
+		s := str(v)
+		d.variant(v, field(path, "defaultVariant"), s)
+		o.DefaultVariant = &s
+	}
+	if v := get("offVariant"); v != nil {
+		s := str(v)
+		d.variant(v, field(path, "offVariant"), s)
+		o.OffVariant = &s
+	}
+	if v := get("prerequisites"); v != nil {
+		o.Prerequisites = d.prerequisites(v, field(path, "prerequisites"))
+	}
+	if v := get("rules"); v != nil {
+		o.Rules = d.rules(v, field(path, "rules"))
+	}
+	if v := get("release"); v != nil {
+		o.Release = d.release(v, field(path, "release"), ringNames, ringsChecked)
+	}
+	if v := get("rollout"); v != nil {
+		o.Rollout = d.serve(v, field(path, "rollout"))
+	}
+	return o
+}
+
+// variant reports a reference to a variant the flag does not have.
+func (d *decoder) variant(n *node, path, name string) {
+	if !d.variants[name] {
+		d.errorf(n, path, "unknown variant %q%s", name, didYouMean(name, d.variants))
+	}
+}
+
+// didYouMean suggests the closest known name, or lists the known names when there are
+// only a few.
+func didYouMean(name string, known map[string]bool) string {
+	names := keysOfSet(known)
+	if s := suggest(name, names); s != "" {
+		return fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	if len(names) > 0 && len(names) <= 8 {
+		return " (known: " + strings.Join(names, ", ") + ")"
+	}
+	return ""
+}
+
+func keysOfSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (d *decoder) prerequisites(n *node, path string) []*Prerequisite {
+	out := []*Prerequisite{}
+	for i, item := range listOf(n) {
+		ipath := index(path, i)
+		fn, _ := item.get("flag")
+		vn, _ := item.get("variant")
+		p := &Prerequisite{Pos: d.pos(item), Flag: str(fn), Variant: str(vn)}
+		out = append(out, p)
+		if d.sym.brokenFlags[p.Flag] {
+			continue
+		}
+		variants, ok := d.sym.flags[p.Flag]
+		switch {
+		case !ok:
+			d.errorf(fn, field(ipath, "flag"), "unknown flag %q%s", p.Flag, didYouMean(p.Flag, setOfKeys(d.sym.flags)))
+		case p.Flag == d.flagKey:
+			d.errorf(fn, field(ipath, "flag"), "a flag cannot be its own prerequisite")
+		case !variants[p.Variant]:
+			d.errorf(vn, field(ipath, "variant"), "flag %q has no variant %q%s", p.Flag, p.Variant, didYouMean(p.Variant, variants))
+		}
+	}
+	return out
+}
+
+func setOfKeys[V any](m map[string]V) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
+
+func (d *decoder) rules(n *node, path string) []*Rule {
+	out := []*Rule{}
+	first := map[string]*node{}
+	for i, item := range listOf(n) {
+		ipath := index(path, i)
+		nn, _ := item.get("name")
+		r := &Rule{Pos: d.pos(item), Name: str(nn)}
+		if prev, dup := first[r.Name]; dup {
+			d.errorf(nn, field(ipath, "name"), "duplicate rule name %q (first at line %d)", r.Name, prev.line)
+		} else {
+			first[r.Name] = nn
+		}
+		if w, _ := item.get("when"); w != nil {
+			r.When = d.condition(w, field(ipath, "when"), 0)
+		}
+		s, _ := item.get("serve")
+		r.Serve = d.serve(s, field(ipath, "serve"))
+		out = append(out, r)
+	}
+	return out
+}
+
+func (d *decoder) rings(n *node, path string) []*Ring {
+	var out []*Ring
+	first := map[string]*node{}
+	for i, item := range listOf(n) {
+		ipath := index(path, i)
+		nn, _ := item.get("name")
+		r := &Ring{Pos: d.pos(item), Name: str(nn)}
+		if prev, dup := first[r.Name]; dup {
+			d.errorf(nn, field(ipath, "name"), "duplicate ring name %q (first at line %d)", r.Name, prev.line)
+		} else {
+			first[r.Name] = nn
+		}
+		if w, _ := item.get("when"); w != nil {
+			r.When = d.condition(w, field(ipath, "when"), 0)
+		}
+		if p, _ := item.get("percentage"); p != nil {
+			v := d.percentage(p, field(ipath, "percentage"))
+			r.Percentage = &v
+		}
+		if s, _ := item.get("schedule"); s != nil {
+			r.Schedule = d.schedule(s, field(ipath, "schedule"))
+		}
+		if b, _ := item.get("bucketBy"); b != nil {
+			r.BucketBy = str(b)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (d *decoder) release(n *node, path string, ringNames map[string]bool, checked bool) *Release {
+	rn, _ := n.get("ring")
+	vn, _ := n.get("variant")
+	r := &Release{Pos: d.pos(n), Ring: str(rn), Variant: str(vn)}
+	if checked && !ringNames[r.Ring] {
+		if len(ringNames) == 0 {
+			d.errorf(rn, field(path, "ring"), "unknown ring %q: neither the project nor the flag defines rings", r.Ring)
+		} else {
+			d.errorf(rn, field(path, "ring"), "unknown ring %q%s", r.Ring, didYouMean(r.Ring, ringNames))
+		}
+	}
+	d.variant(vn, field(path, "variant"), r.Variant)
+	return r
+}
+
+func (d *decoder) percentage(n *node, path string) float64 {
+	p := num(n)
+	if err := checkPercentage(p); err != nil {
+		d.errorf(n, path, "%v", err)
+	}
+	return p
+}
+
+func (d *decoder) serve(n *node, path string) *Serve {
+	s := &Serve{Pos: d.pos(n)}
+	if n.kind == scalarNode {
+		s.Variant = str(n)
+		d.variant(n, path, s.Variant)
+		return s
+	}
+	if b, _ := n.get("bucketBy"); b != nil {
+		s.BucketBy = str(b)
+	}
+	if split, _ := n.get("split"); split != nil {
+		s.Split = []*Weight{}
+		var total uint64
+		for i, key := range split.keys {
+			wpath := field(field(path, "split"), key.text)
+			d.variant(key, wpath, key.text)
+			w := &Weight{Pos: d.pos(key), Variant: key.text, Weight: d.percentage(split.vals[i], wpath)}
+			total += uint64(ticks(w.Weight))
+			s.Split = append(s.Split, w)
+		}
+		if total != snapshot.BucketCount {
+			d.errorf(split, field(path, "split"), "split weights add up to %s, not 100", formatNumber(float64(total)/10_000))
+		}
+		return s
+	}
+	vn, _ := n.get("variant")
+	s.Variant = str(vn)
+	d.variant(vn, field(path, "variant"), s.Variant)
+	if p, _ := n.get("percentage"); p != nil {
+		v := d.percentage(p, field(path, "percentage"))
+		s.Percentage = &v
+	}
+	if sc, _ := n.get("schedule"); sc != nil {
+		s.Schedule = d.schedule(sc, field(path, "schedule"))
+	}
+	return s
+}
+
+func (d *decoder) schedule(n *node, path string) *Schedule {
+	s := &Schedule{Pos: d.pos(n)}
+	start, _ := n.get("start")
+	startOK := false
+	if start != nil {
+		t, err := parseTime(str(start))
+		if err != nil {
+			d.errorf(start, field(path, "start"), "%v", err)
+		} else {
+			s.Start, startOK = t, true
+		}
+	}
+	steps, _ := n.get("steps")
+	var prevMs int64
+	prevOK := false
+	for i, item := range listOf(steps) {
+		ipath := index(field(path, "steps"), i)
+		st := &Step{Pos: d.pos(item)}
+		pn, _ := item.get("percentage")
+		st.Percentage = d.percentage(pn, field(ipath, "percentage"))
+		ok := false
+		if at, _ := item.get("at"); at != nil {
+			t, err := parseTime(str(at))
+			if err != nil {
+				d.errorf(at, field(ipath, "at"), "%v", err)
+			} else {
+				st.At, ok = t, true
+			}
+		} else if after, _ := item.get("after"); after != nil {
+			st.After = str(after)
+			ms, err := parseDuration(st.After)
+			switch {
+			case err != nil:
+				d.errorf(after, field(ipath, "after"), "%v", err)
+			case start == nil:
+				d.errorf(after, field(ipath, "after"), "a step with \"after\" needs the schedule's \"start\"")
+			case startOK:
+				st.At, ok = s.Start.Add(msDuration(ms)), true
+			}
+		}
+		if ok {
+			ms := st.At.UnixMilli()
+			if prevOK && ms <= prevMs {
+				d.errorf(item, ipath, "schedule steps out of order: this step (%s) is not after the previous one", st.At.Format("2006-01-02T15:04:05.999Z07:00"))
+			}
+			prevMs, prevOK = ms, true
+		}
+		s.Steps = append(s.Steps, st)
+	}
+	return s
+}
+
+func (d *decoder) stages(n *node, path string) []*Stage {
+	var out []*Stage
+	items := listOf(n)
+	prev := -1.0
+	for i, item := range items {
+		ipath := index(path, i)
+		st := &Stage{Pos: d.pos(item)}
+		pn, _ := item.get("percentage")
+		st.Percentage = d.percentage(pn, field(ipath, "percentage"))
+		if st.Percentage <= prev {
+			d.errorf(pn, field(ipath, "percentage"), "stage percentages must increase: %s%% does not exceed the previous stage's %s%%", formatNumber(st.Percentage), formatNumber(prev))
+		}
+		prev = st.Percentage
+		dn, _ := item.get("duration")
+		if ds := str(dn); ds == "infinity" {
+			st.Infinite = true
+			if i != len(items)-1 {
+				d.errorf(dn, field(ipath, "duration"), "only the last stage may last for infinity")
+			}
+		} else {
+			ms, err := parseDuration(ds)
+			if err != nil {
+				d.errorf(dn, field(ipath, "duration"), "%v", err)
+			} else if ms == 0 {
+				d.errorf(dn, field(ipath, "duration"), "a stage must last longer than 0")
+			}
+			st.Duration = msDuration(ms)
+		}
+		crit, _ := item.get("successCriteria")
+		for j, c := range listOf(crit) {
+			cpath := index(field(ipath, "successCriteria"), j)
+			mn, _ := c.get("metric")
+			tn, _ := c.get("threshold")
+			cr, err := parseThreshold(str(tn))
+			if err != nil {
+				d.errorf(tn, field(cpath, "threshold"), "%v", err)
+				cr = &Criterion{Threshold: str(tn)}
+			}
+			cr.Pos, cr.Metric = d.pos(c), str(mn)
+			st.SuccessCriteria = append(st.SuccessCriteria, cr)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Clause operators by the kind of value they take.
+var (
+	semverOps = map[string]bool{"semverEq": true, "semverLt": true, "semverLte": true, "semverGt": true, "semverGte": true}
+	timeOps   = map[string]bool{"before": true, "after": true}
+)
+
+func (d *decoder) condition(n *node, path string, depth int) *Condition {
+	c := &Condition{Pos: d.pos(n)}
+	if depth > maxConditionDepth {
+		d.errorf(n, path, "conditions nested more than %d deep", maxConditionDepth)
+		c.Kind = CondAll
+		return c
+	}
+	if v, _ := n.get("all"); v != nil {
+		c.Kind = CondAll
+		for i, item := range listOf(v) {
+			c.Children = append(c.Children, d.condition(item, index(field(path, "all"), i), depth+1))
+		}
+		return c
+	}
+	if v, _ := n.get("any"); v != nil {
+		c.Kind = CondAny
+		for i, item := range listOf(v) {
+			c.Children = append(c.Children, d.condition(item, index(field(path, "any"), i), depth+1))
+		}
+		return c
+	}
+	if v, _ := n.get("not"); v != nil {
+		c.Kind = CondNot
+		c.Children = []*Condition{d.condition(v, field(path, "not"), depth+1)}
+		return c
+	}
+	if v, _ := n.get("segment"); v != nil {
+		c.Kind, c.Segment = CondSegment, str(v)
+		if !d.sym.segments[c.Segment] && !d.sym.brokenSegments[c.Segment] {
+			d.errorf(v, field(path, "segment"), "unknown segment %q%s", c.Segment, didYouMean(c.Segment, d.sym.segments))
+		}
+		d.segRefs = append(d.segRefs, segRef{key: c.Segment, pos: d.pos(v), path: field(path, "segment")})
+		return c
+	}
+	if v, _ := n.get("percentage"); v != nil {
+		c.Kind = CondPercentage
+		c.Percentage = d.percentage(v, field(path, "percentage"))
+		if b, _ := n.get("bucketBy"); b != nil {
+			c.BucketBy = str(b)
+		}
+		return c
+	}
+	c.Kind = CondClause
+	a, _ := n.get("attribute")
+	o, _ := n.get("op")
+	c.Attribute, c.Op = str(a), str(o)
+	ic, _ := n.get("ignoreCase")
+	c.IgnoreCase = boolean(ic)
+	var valueNodes []*node
+	var valuePaths []string
+	if v, _ := n.get("value"); v != nil {
+		valueNodes, valuePaths = []*node{v}, []string{field(path, "value")}
+	} else if vs, _ := n.get("values"); vs != nil {
+		for i, item := range listOf(vs) {
+			valueNodes = append(valueNodes, item)
+			valuePaths = append(valuePaths, index(field(path, "values"), i))
+		}
+	}
+	for i, vn := range valueNodes {
+		c.Values = append(c.Values, vn.value)
+		s := str(vn)
+		switch {
+		case c.Op == "matches":
+			if _, err := regexp.Compile(s); err != nil {
+				d.errorf(vn, valuePaths[i], "invalid regular expression (RE2): %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+			}
+		case semverOps[c.Op]:
+			if _, ok := snapshot.ParseSemver(s); !ok {
+				d.errorf(vn, valuePaths[i], "invalid semantic version %q", s)
+			}
+		case timeOps[c.Op]:
+			if _, rel, err := parseRelative(s); rel {
+				if err != nil {
+					d.errorf(vn, valuePaths[i], "%v", err)
+				}
+			} else if _, err := parseTime(s); err != nil {
+				d.errorf(vn, valuePaths[i], "%v", err)
+			}
+		}
+	}
+	return c
+}

@@ -1,0 +1,79 @@
+package compiler
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Error is one problem found in the flag files, with its position and the path of the
+// field it concerns (for example rules[0].when.op).
+type Error struct {
+	File    string // the file's path as given to Load, or the directory for project-wide problems
+	Line    int    // 1-based; 0 when the problem has no line (a missing Project file)
+	Column  int    // 1-based; 0 when unknown (some YAML syntax errors)
+	Path    string // the field path inside the document, "" for the document itself
+	Message string
+}
+
+// Error formats the problem as file:line:column: path: message, leaving out the parts
+// that are unknown.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(e.Line))
+		if e.Column > 0 {
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(e.Column))
+		}
+	}
+	b.WriteString(": ")
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Message)
+	return b.String()
+}
+
+// ErrorList is every problem found, sorted by file, line and column. Load and Compile
+// return one whenever there is any problem; nothing is built then.
+type ErrorList []*Error
+
+// Error lists the problems, one per line.
+func (l ErrorList) Error() string {
+	var b strings.Builder
+	for i, e := range l {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the problems, so errors.As finds an *Error in the list.
+func (l ErrorList) Unwrap() []error {
+	out := make([]error, len(l))
+	for i, e := range l {
+		out[i] = e
+	}
+	return out
+}
+
+// sortErrors orders the list by position and message and drops exact repeats.
+func sortErrors(l ErrorList) ErrorList {
+	slices.SortStableFunc(l, func(a, b *Error) int {
+		return cmp.Or(
+			cmp.Compare(a.File, b.File),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Column, b.Column),
+			cmp.Compare(a.Path, b.Path),
+			cmp.Compare(a.Message, b.Message),
+		)
+	})
+	return slices.CompactFunc(l, func(a, b *Error) bool { return *a == *b })
+}

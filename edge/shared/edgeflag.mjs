@@ -1,0 +1,301 @@
+// The edgeflag WASM evaluator for JavaScript runtimes (workerd, Node.js). The module is
+// instantiated by the runtime's own WASI (node:wasi) or by ./wasi.mjs; this file speaks the
+// module's calling convention (see wasm/guest and wasm/wire in the Go sources).
+
+export const ABI_VERSION = 1;
+export const MAX_SNAPSHOT_SIZE = 32 << 20;
+export const MAX_CONTEXT_SIZE = 64 << 10;
+export const MAX_KEY_SIZE = 256;
+const FLAG_STALE = 1;
+
+// Binary context encoding (package wire).
+const MARKER = 0xec;
+const TAG_NULL = 0;
+const TAG_STRING = 1;
+const TAG_NUMBER = 2;
+const TAG_FALSE = 3;
+const TAG_TRUE = 4;
+const TAG_LIST = 5;
+
+/** An error the module reported, with an OpenFeature error code. */
+export class EdgeflagError extends Error {
+  constructor(code, message) {
+    super(`${code}: ${message}`);
+    this.code = code;
+    this.detail = message;
+  }
+}
+
+/**
+ * Encodes a context object ({userId: "u1", country: "DE", groups: ["a"], ...}) in the
+ * module's binary encoding. Values are strings, finite numbers, booleans, null/undefined
+ * (unset) and arrays of those. Anything else is an INVALID_CONTEXT error.
+ */
+export class ContextEncoder {
+  constructor() {
+    this.buf = new Uint8Array(1024);
+    this.view = new DataView(this.buf.buffer);
+    this.n = 0;
+    this.utf8 = new TextEncoder();
+  }
+
+  /** Returns a view of the encoding, valid until the next call. */
+  encode(ctx) {
+    if (ctx === null || typeof ctx !== "object" || Array.isArray(ctx)) {
+      throw new EdgeflagError("INVALID_CONTEXT", "the context must be an object");
+    }
+    this.n = 0;
+    this.byte(MARKER);
+    const names = Object.keys(ctx);
+    this.uvarint(names.length);
+    for (const name of names) {
+      this.string(name);
+      const v = ctx[name];
+      if (Array.isArray(v)) {
+        this.byte(TAG_LIST);
+        this.uvarint(v.length);
+        for (const item of v) {
+          if (Array.isArray(item)) {
+            throw new EdgeflagError("INVALID_CONTEXT", `attribute ${name}: nested list`);
+          }
+          this.scalar(name, item);
+        }
+      } else {
+        this.scalar(name, v);
+      }
+    }
+    return this.buf.subarray(0, this.n);
+  }
+
+  scalar(name, v) {
+    switch (typeof v) {
+      case "string":
+        this.byte(TAG_STRING);
+        this.string(v);
+        return;
+      case "number":
+        this.byte(TAG_NUMBER);
+        this.reserve(8);
+        this.view.setFloat64(this.n, v, true);
+        this.n += 8;
+        return;
+      case "boolean":
+        this.byte(v ? TAG_TRUE : TAG_FALSE);
+        return;
+      case "undefined":
+        this.byte(TAG_NULL);
+        return;
+    }
+    if (v === null) {
+      this.byte(TAG_NULL);
+      return;
+    }
+    throw new EdgeflagError("INVALID_CONTEXT", `attribute ${name}: unsupported value type ${typeof v}`);
+  }
+
+  string(s) {
+    // UTF-8 needs at most 3 bytes per UTF-16 unit; the length prefix at most 5 bytes.
+    this.reserve(5 + 3 * s.length);
+    if (s.length < 128 && isASCII(s)) {
+      this.buf[this.n++] = s.length;
+      for (let i = 0; i < s.length; i++) this.buf[this.n++] = s.charCodeAt(i);
+      return;
+    }
+    const start = this.n + 5;
+    const { written } = this.utf8.encodeInto(s, this.buf.subarray(start));
+    this.uvarint(written);
+    this.buf.copyWithin(this.n, start, start + written);
+    this.n += written;
+  }
+
+  uvarint(v) {
+    this.reserve(5);
+    while (v >= 0x80) {
+      this.buf[this.n++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.n++] = v;
+  }
+
+  byte(b) {
+    this.reserve(1);
+    this.buf[this.n++] = b;
+  }
+
+  reserve(k) {
+    if (this.n + k <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.n + k) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.n));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+}
+
+function isASCII(s) {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/**
+ * Evaluator drives one instance of the module. One instance runs one call at a time; in a
+ * JavaScript isolate calls are synchronous, so one Evaluator per isolate is enough.
+ */
+export class Evaluator {
+  /** instance: a WebAssembly.Instance whose _initialize has run. */
+  constructor(instance) {
+    this.exports = instance.exports;
+    const abi = this.exports.edgeflag_abi();
+    if (abi !== ABI_VERSION) {
+      throw new Error(`edgeflag module speaks ABI ${abi}, this host ${ABI_VERSION}`);
+    }
+    this.encoder = new ContextEncoder();
+    this.utf8 = new TextEncoder();
+    this.decoder = new TextDecoder();
+    this.keyBuf = new Uint8Array(MAX_KEY_SIZE * 3 + 1);
+    this.info = null;
+  }
+
+  memory() {
+    return new Uint8Array(this.exports.memory.buffer);
+  }
+
+  /** Copies input into the module's input buffer. */
+  input(parts, total) {
+    const ptr = this.exports.edgeflag_buffer(total);
+    if (ptr === 0) throw new EdgeflagError("GENERAL", `input of ${total} bytes refused`);
+    const mem = this.memory();
+    let off = ptr;
+    for (const p of parts) {
+      mem.set(p, off);
+      off += p.length;
+    }
+  }
+
+  output(packed) {
+    const p = BigInt.asUintN(64, packed);
+    const ptr = Number(p >> 32n);
+    const len = Number(p & 0xffffffffn);
+    return this.decoder.decode(this.memory().subarray(ptr, ptr + len));
+  }
+
+  /**
+   * Loads an encoded snapshot (Uint8Array). Returns {hash, environment, revision, flags};
+   * throws an EdgeflagError and keeps the previous snapshot when it does not verify.
+   */
+  load(bytes) {
+    if (bytes.length > MAX_SNAPSHOT_SIZE) {
+      throw new EdgeflagError("PARSE_ERROR", `snapshot larger than ${MAX_SNAPSHOT_SIZE} bytes`);
+    }
+    this.input([bytes], bytes.length);
+    const out = JSON.parse(this.output(this.exports.edgeflag_load(bytes.length)));
+    if (out.errorCode) throw new EdgeflagError(out.errorCode, out.errorMessage);
+    this.info = out;
+    return out;
+  }
+
+  /** The context argument as bytes: an object is encoded, a string or bytes pass as JSON/binary. */
+  contextBytes(context) {
+    let b;
+    if (context instanceof Uint8Array) b = context;
+    else if (typeof context === "string") b = this.utf8.encode(context);
+    else b = this.encoder.encode(context ?? {});
+    // Over the limit, the module answers INVALID_CONTEXT from the length alone.
+    return b.length > MAX_CONTEXT_SIZE ? b.subarray(0, MAX_CONTEXT_SIZE + 1) : b;
+  }
+
+  /**
+   * Evaluates one flag and returns the result as JSON text: the bytes every edgeflag
+   * runtime returns for the same snapshot, context and time. at: Unix milliseconds.
+   */
+  evaluateJSON(key, context, at = Date.now(), { stale = false } = {}) {
+    const { written } = this.utf8.encodeInto(key, this.keyBuf);
+    const k = this.keyBuf.subarray(0, Math.min(written, MAX_KEY_SIZE + 1));
+    const c = this.contextBytes(context);
+    this.input([k, c], k.length + c.length);
+    const flags = stale ? FLAG_STALE : 0;
+    return this.output(this.exports.edgeflag_evaluate(k.length, c.length, BigInt(Math.trunc(at)), flags));
+  }
+
+  /** Evaluates every flag; returns the JSON text {"flags":[...]} or an error object. */
+  evaluateAllJSON(context, at = Date.now(), { stale = false } = {}) {
+    const c = this.contextBytes(context);
+    this.input([c], c.length);
+    const flags = stale ? FLAG_STALE : 0;
+    return this.output(this.exports.edgeflag_evaluate_all(c.length, BigInt(Math.trunc(at)), flags));
+  }
+
+  /** evaluateJSON, parsed. */
+  evaluate(key, context, at, opts) {
+    return JSON.parse(this.evaluateJSON(key, context, at, opts));
+  }
+
+  /** evaluateAllJSON, parsed: the array of results; throws EdgeflagError on error. */
+  evaluateAll(context, at, opts) {
+    const out = JSON.parse(this.evaluateAllJSON(context, at, opts));
+    if (out.errorCode) throw new EdgeflagError(out.errorCode, out.errorMessage);
+    return out.flags;
+  }
+}
+
+/** Default names of the request inputs an edge reads to build a context. */
+export const DEFAULT_REQUEST_CONFIG = {
+  userHeader: "x-user-id", // header carrying the user id (set by a trusted upstream layer)
+  userCookie: "edgeflag_uid", // cookie carrying the user id
+  flagHeaderPrefix: "x-flag-", // x-flag-<flag key>: <variant>, added for the origin
+  path: "/.edgeflag/flags", // path answered with the results as JSON
+};
+
+/** Headers the edge owns: stripped from incoming requests so clients cannot forge them. */
+export function isEdgeflagHeader(name, cfg = DEFAULT_REQUEST_CONFIG) {
+  const n = name.toLowerCase();
+  return n.startsWith(cfg.flagHeaderPrefix) || n.startsWith("x-edgeflag-");
+}
+
+/** Returns the value of cookie name in a Cookie header, or undefined. */
+export function cookieValue(cookieHeader, name) {
+  if (!cookieHeader) return undefined;
+  for (const part of cookieHeader.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) {
+      const v = part.slice(eq + 1).trim();
+      try {
+        return decodeURIComponent(v);
+      } catch {
+        return v;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Builds an evaluation context from request facts: get(name) returns a request header
+ * (lower-case name) or undefined; country is the runtime's geolocation.
+ */
+export function requestContext(get, country, cfg = DEFAULT_REQUEST_CONFIG) {
+  const ctx = {};
+  const user = get(cfg.userHeader) || cookieValue(get("cookie"), cfg.userCookie);
+  if (user) ctx.userId = user;
+  if (country) ctx.country = country.toUpperCase();
+  const ua = get("user-agent");
+  if (ua) ctx.userAgent = ua;
+  return ctx;
+}
+
+/**
+ * Turns results into the headers an edge adds to the request for the origin:
+ * x-flag-<flag key>: <variant> for every flag that evaluated without error, plus
+ * x-edgeflag-snapshot (the content hash) and x-edgeflag-stale: 1 when stale.
+ */
+export function resultHeaders(results, info, stale, cfg = DEFAULT_REQUEST_CONFIG) {
+  const headers = [];
+  for (const r of results) {
+    if (r.reason !== "ERROR") headers.push([cfg.flagHeaderPrefix + r.key, r.variant]);
+  }
+  if (info) headers.push(["x-edgeflag-snapshot", info.hash]);
+  if (stale) headers.push(["x-edgeflag-stale", "1"]);
+  return headers;
+}

@@ -1,0 +1,270 @@
+// Package poller keeps an edge host's snapshot current. It polls the store's pointer
+// (<base>/<env>/current.json) with If-None-Match at a fixed interval, fetches the snapshot
+// the pointer names (<base>/snapshots/<hash>.snap) when it changes, checks that the bytes
+// hash to that name, and hands them to the host to swap in. Whatever fails (the store is
+// unreachable, the pointer is malformed, the snapshot is corrupt, the host rejects it),
+// the host keeps its last good snapshot; when no poll has succeeded for longer than the
+// grace period, the poller reports the host as stale, and hosts then answer with reason
+// STALE. See docs/store-layout.md for the objects it reads.
+package poller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/edgeflag/edgeflag/snapshot"
+)
+
+// Defaults of Config.
+const (
+	DefaultInterval = 5 * time.Second
+	DefaultGrace    = 60 * time.Second
+	DefaultTimeout  = 5 * time.Second
+	// MaxSnapshotSize is the largest snapshot the poller downloads.
+	MaxSnapshotSize = 32 << 20
+	maxPointerSize  = 64 << 10
+)
+
+// Pointer is the store's <env>/current.json: which snapshot an environment serves.
+type Pointer struct {
+	Environment string   `json:"environment"`
+	Snapshot    string   `json:"snapshot"` // content hash of the served snapshot
+	Base        string   `json:"base,omitempty"`
+	Revision    string   `json:"revision,omitempty"`
+	Killed      []string `json:"killed,omitempty"`
+	PublishedAt string   `json:"publishedAt,omitempty"`
+}
+
+// Config configures a Poller. BaseURL, Environment and Apply are required.
+type Config struct {
+	// BaseURL is where the store's objects are served, without a trailing slash:
+	// a CloudFront distribution in front of the bucket, or the local dev server.
+	BaseURL     string
+	Environment string
+	// Apply installs a verified snapshot (for example host.Evaluator.Load). An error
+	// keeps the previous snapshot and counts as a failed poll.
+	Apply func(data []byte, p Pointer) error
+	// OnStale, if set, is called when the host becomes stale (no successful poll within
+	// Grace) and when it recovers.
+	OnStale func(stale bool)
+	// Interval between polls (default 5 s), Grace before reporting stale (default 60 s),
+	// Timeout of one poll (default 5 s).
+	Interval, Grace, Timeout time.Duration
+	// Client makes the requests (default http.DefaultClient).
+	Client *http.Client
+}
+
+// Status is what a Poller knows.
+type Status struct {
+	Pointer     Pointer   // the pointer of the snapshot in use (zero before the first)
+	Loaded      bool      // a snapshot has been applied
+	LastSuccess time.Time // last poll that confirmed or installed the current snapshot
+	LastError   error     // error of the last poll, nil when it succeeded
+	Stale       bool
+	Polls       int // polls made
+	Failures    int // polls that failed
+	NotModified int // polls answered 304
+	Swaps       int // snapshots applied
+}
+
+// Poller polls one environment of a store. Its methods are safe for concurrent use.
+type Poller struct {
+	cfg Config
+
+	pollMu sync.Mutex // one poll at a time
+	mu     sync.Mutex // guards the fields below
+	etag   string     // ETag of the pointer that was applied or confirmed
+	st     Status
+}
+
+// New checks cfg and returns a poller; nothing is fetched until Poll or Run.
+func New(cfg Config) (*Poller, error) {
+	if cfg.BaseURL == "" {
+		return nil, errors.New("poller: BaseURL is required")
+	}
+	if cfg.Environment == "" || strings.ContainsAny(cfg.Environment, "/?#") {
+		return nil, fmt.Errorf("poller: invalid environment %q", cfg.Environment)
+	}
+	if cfg.Apply == nil {
+		return nil, errors.New("poller: Apply is required")
+	}
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Client == nil {
+		cfg.Client = http.DefaultClient
+	}
+	return &Poller{cfg: cfg}, nil
+}
+
+// Run polls immediately and then every Interval until ctx is done, and returns ctx's
+// error. Failed polls are recorded in Status, not returned.
+func (p *Poller) Run(ctx context.Context) error {
+	t := time.NewTicker(p.cfg.Interval)
+	defer t.Stop()
+	for {
+		p.Poll(ctx)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Poll makes one round: pointer, then snapshot if it changed, verify, apply.
+func (p *Poller) Poll(ctx context.Context) error {
+	p.pollMu.Lock()
+	defer p.pollMu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
+	err := p.poll(ctx)
+	p.mu.Lock()
+	p.st.Polls++
+	p.st.LastError = err
+	if err != nil {
+		p.st.Failures++
+	} else {
+		p.st.LastSuccess = time.Now()
+	}
+	p.mu.Unlock()
+	p.checkStale()
+	return err
+}
+
+// Status returns a copy of the poller's status, with Stale computed now.
+func (p *Poller) Status() Status {
+	p.checkStale()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.st
+}
+
+// Stale reports whether no poll has succeeded within the grace period while a snapshot
+// is loaded. It also notifies OnStale of a change.
+func (p *Poller) Stale() bool { return p.checkStale() }
+
+func (p *Poller) checkStale() bool {
+	p.mu.Lock()
+	stale := p.st.Loaded && time.Since(p.st.LastSuccess) > p.cfg.Grace
+	changed := stale != p.st.Stale
+	p.st.Stale = stale
+	p.mu.Unlock()
+	if changed && p.cfg.OnStale != nil {
+		p.cfg.OnStale(stale)
+	}
+	return stale
+}
+
+func (p *Poller) poll(ctx context.Context) error {
+	p.mu.Lock()
+	etag, current := p.etag, p.st.Pointer.Snapshot
+	p.mu.Unlock()
+
+	url := p.cfg.BaseURL + "/" + p.cfg.Environment + "/current.json"
+	body, newETag, status, err := p.get(ctx, url, etag, maxPointerSize)
+	if err != nil {
+		return err
+	}
+	if status == http.StatusNotModified {
+		p.mu.Lock()
+		p.st.NotModified++
+		p.mu.Unlock()
+		return nil
+	}
+	var ptr Pointer
+	if err := json.Unmarshal(body, &ptr); err != nil {
+		return fmt.Errorf("poller: %s: not a pointer: %v", url, err)
+	}
+	if ptr.Environment != p.cfg.Environment {
+		return fmt.Errorf("poller: %s names environment %q, want %q", url, ptr.Environment, p.cfg.Environment)
+	}
+	if !isHash(ptr.Snapshot) {
+		return fmt.Errorf("poller: %s: snapshot %q is not a SHA-256 hex digest", url, ptr.Snapshot)
+	}
+	if ptr.Snapshot != current {
+		snapURL := p.cfg.BaseURL + "/snapshots/" + ptr.Snapshot + ".snap"
+		data, _, status, err := p.get(ctx, snapURL, "", MaxSnapshotSize)
+		if err != nil {
+			return err
+		}
+		if status != http.StatusOK {
+			return fmt.Errorf("poller: %s: status %d", snapURL, status)
+		}
+		if err := snapshot.Verify(data); err != nil {
+			return fmt.Errorf("poller: %s: %v", snapURL, err)
+		}
+		if h, _ := snapshot.Hash(data); h != ptr.Snapshot {
+			return fmt.Errorf("poller: %s holds snapshot %s", snapURL, h)
+		}
+		if err := p.cfg.Apply(data, ptr); err != nil {
+			return fmt.Errorf("poller: applying snapshot %s: %w", ptr.Snapshot, err)
+		}
+	}
+	p.mu.Lock()
+	if ptr.Snapshot != current {
+		p.st.Swaps++
+	}
+	p.etag = newETag
+	p.st.Pointer = ptr
+	p.st.Loaded = true
+	p.mu.Unlock()
+	return nil
+}
+
+// get fetches url; a 304 (when etag is set) returns status 304 and no body.
+func (p *Poller) get(ctx context.Context, url, etag string, limit int64) (body []byte, newETag string, status int, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("poller: %v", err)
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err := p.cfg.Client.Do(req)
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("poller: %v", err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified && etag != "":
+		return nil, etag, resp.StatusCode, nil
+	case resp.StatusCode != http.StatusOK:
+		return nil, "", resp.StatusCode, fmt.Errorf("poller: %s: status %d", url, resp.StatusCode)
+	}
+	body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("poller: %s: %v", url, err)
+	}
+	if int64(len(body)) > limit {
+		return nil, "", 0, fmt.Errorf("poller: %s: larger than %d bytes", url, limit)
+	}
+	return body, resp.Header.Get("ETag"), resp.StatusCode, nil
+}
+
+func isHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

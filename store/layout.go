@@ -1,0 +1,124 @@
+package store
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Content types of the objects in a store.
+const (
+	ContentTypeSnapshot = "application/vnd.edgeflag.snapshot"
+	ContentTypeJSON     = "application/json"
+	ContentTypeOther    = "application/octet-stream"
+)
+
+// Cache-Control values. Snapshots are immutable (their name is their hash) and can be
+// cached for ever; the pointer is cached for at most a few seconds so that a publish or
+// a kill reaches edges quickly; what only the kill switch and CI read is never cached.
+const (
+	CacheImmutable = "public, max-age=31536000, immutable"
+	CachePointer   = "public, max-age=5"
+	CacheNoStore   = "no-store"
+)
+
+// The keys of the store layout (docs/store-layout.md).
+const (
+	snapshotsDir  = "snapshots/"
+	snapExt       = ".snap"
+	pointerName   = "current.json"
+	killStateName = "kill-state.json"
+	baseDir       = "base/"
+	auditDir      = "audit/"
+)
+
+var (
+	hashPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	envPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+)
+
+// MaxEnvironmentLength bounds environment names.
+const MaxEnvironmentLength = 63
+
+// ValidEnvironment reports whether name is an environment name of the flag language
+// (lower-case letters, digits, '_' and '-', starting with a letter or digit).
+func ValidEnvironment(name string) bool {
+	return len(name) <= MaxEnvironmentLength && envPattern.MatchString(name)
+}
+
+// ValidHash reports whether h is a snapshot content hash: 64 lower-case hex digits.
+func ValidHash(h string) bool { return hashPattern.MatchString(h) }
+
+// SnapshotKey is where a served snapshot lives: snapshots/<hash>.snap.
+func SnapshotKey(hash string) string { return snapshotsDir + hash + snapExt }
+
+// SnapshotPrefix is the prefix of every served snapshot's key.
+func SnapshotPrefix() string { return snapshotsDir }
+
+// PointerKey is an environment's pointer: <env>/current.json.
+func PointerKey(env string) string { return env + "/" + pointerName }
+
+// BaseKey is where a base snapshot (as compiled, before kill state) lives:
+// <env>/base/<hash>.snap. Its upload triggers the republish S3 event.
+func BaseKey(env, hash string) string { return env + "/" + baseDir + hash + snapExt }
+
+// BasePrefix is the prefix of an environment's base snapshots.
+func BasePrefix(env string) string { return env + "/" + baseDir }
+
+// KillStateKey is an environment's kill switches: <env>/kill-state.json.
+func KillStateKey(env string) string { return env + "/" + killStateName }
+
+// AuditPrefix is the prefix of an environment's audit records.
+func AuditPrefix(env string) string { return env + "/" + auditDir }
+
+// ParseBaseKey splits a base snapshot key (<env>/base/<hash>.snap) into its environment
+// and hash; ok is false for any other key.
+func ParseBaseKey(key string) (env, hash string, ok bool) {
+	env, rest, found := strings.Cut(key, "/")
+	if !found || !ValidEnvironment(env) {
+		return "", "", false
+	}
+	rest, found = strings.CutPrefix(rest, baseDir)
+	if !found {
+		return "", "", false
+	}
+	hash, found = strings.CutSuffix(rest, snapExt)
+	if !found || !ValidHash(hash) {
+		return "", "", false
+	}
+	return env, hash, true
+}
+
+// HashFromKey returns the hash in a snapshot key (served or base), or "".
+func HashFromKey(key string) string {
+	name := key[strings.LastIndexByte(key, '/')+1:]
+	h, ok := strings.CutSuffix(name, snapExt)
+	if !ok || !ValidHash(h) {
+		return ""
+	}
+	return h
+}
+
+// HeadersFor returns the Content-Type and Cache-Control of the object under key. Both
+// backends apply it: S3 stores the headers with the object for CloudFront, the directory
+// store reports them on Get for the local server. Keeping the table here means a key's
+// headers cannot differ between the two.
+func HeadersFor(key string) (contentType, cacheControl string) {
+	if name, ok := strings.CutPrefix(key, snapshotsDir); ok && HashFromKey(name) != "" && !strings.Contains(name, "/") {
+		return ContentTypeSnapshot, CacheImmutable
+	}
+	env, rest, ok := strings.Cut(key, "/")
+	if !ok || !ValidEnvironment(env) {
+		return ContentTypeOther, CacheNoStore
+	}
+	switch {
+	case rest == pointerName:
+		return ContentTypeJSON, CachePointer
+	case rest == killStateName:
+		return ContentTypeJSON, CacheNoStore
+	case strings.HasPrefix(rest, baseDir) && strings.HasSuffix(rest, snapExt):
+		return ContentTypeSnapshot, CacheNoStore
+	case strings.HasPrefix(rest, auditDir) && strings.HasSuffix(rest, ".json"):
+		return ContentTypeJSON, CacheNoStore
+	}
+	return ContentTypeOther, CacheNoStore
+}

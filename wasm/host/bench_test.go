@@ -1,0 +1,100 @@
+package host
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/edgeflag/edgeflag/evaluator"
+)
+
+func benchEvaluator(b *testing.B) (*Evaluator, *evaluator.Context) {
+	e := newEvaluator(b, Config{Instances: 1})
+	if _, err := e.Load(fixture(b, "r1", 25)); err != nil {
+		b.Fatal(err)
+	}
+	ctx := evaluator.NewContext().SetString("userId", "user-42").SetString("country", "DE").
+		SetString("email", "bob@example.org")
+	return e, ctx
+}
+
+// BenchmarkEvaluate is one flag per call under wazero, context encoding included.
+func BenchmarkEvaluate(b *testing.B) {
+	e, ctx := benchEvaluator(b)
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = e.Evaluate(buf[:0], "checkout-v2", ctx, at)
+	}
+}
+
+// BenchmarkEvaluateAll is every flag of the fixture per call.
+func BenchmarkEvaluateAll(b *testing.B) {
+	e, ctx := benchEvaluator(b)
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = e.EvaluateAll(buf[:0], ctx, at)
+	}
+}
+
+// BenchmarkEvaluateParallel runs one flag per call from GOMAXPROCS goroutines through
+// the pool.
+func BenchmarkEvaluateParallel(b *testing.B) {
+	e, _ := benchEvaluator(b)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := evaluator.NewContext().SetString("userId", "user-42")
+		buf := make([]byte, 0, 4096)
+		for pb.Next() {
+			buf, _ = e.Evaluate(buf[:0], "checkout-v2", ctx, at)
+		}
+	})
+}
+
+// BenchmarkCompileCold compiles the module without a compilation cache.
+func BenchmarkCompileCold(b *testing.B) {
+	wasm := module(b)
+	for b.Loop() {
+		e, err := New(context.Background(), wasm, Config{Instances: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.Close(context.Background())
+	}
+}
+
+// BenchmarkCompileCached compiles the module from a warm compilation cache on disk.
+func BenchmarkCompileCached(b *testing.B) {
+	wasm := module(b)
+	dir, err := os.MkdirTemp("", "edgeflag-cache-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	warm, err := New(context.Background(), wasm, Config{Instances: 1, CacheDir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	warm.Close(context.Background())
+	for b.Loop() {
+		e, err := New(context.Background(), wasm, Config{Instances: 1, CacheDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.Close(context.Background())
+	}
+}
+
+// BenchmarkInstantiate creates one instance of an already compiled module (the cost of
+// growing the pool or replacing a trapped instance).
+func BenchmarkInstantiate(b *testing.B) {
+	e := newEvaluator(b, Config{Instances: 1})
+	for b.Loop() {
+		in, err := e.instantiate()
+		if err != nil {
+			b.Fatal(err)
+		}
+		in.mod.Close(context.Background())
+	}
+}

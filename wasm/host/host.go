@@ -1,0 +1,361 @@
+// Package host runs the edgeflag WASM evaluator module (package wasm/guest) under wazero,
+// with the shape of the native evaluator: load a snapshot, evaluate one flag or all flags
+// for a context at a time.
+//
+// The module is compiled once (through a compilation cache on disk when Config.CacheDir is
+// set) and instantiated into a pool, because one instance must never be called
+// concurrently. Results come back as the JSON that evaluator.Result.AppendJSON writes,
+// appended to a caller's buffer, so a call does not allocate once the buffers are warm.
+// Load verifies a snapshot in one instance and then swaps it into every instance: a call
+// that starts after Load returns sees the new snapshot. An instance whose call fails (a
+// trap, the guest running out of memory) is discarded and a fresh one takes its place.
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgeflag/edgeflag/evaluator"
+	"github.com/edgeflag/edgeflag/wasm/wire"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// Config tunes an Evaluator. The zero value works.
+type Config struct {
+	// CacheDir keeps compiled machine code between processes: compiling the module takes
+	// about 600 ms cold and under 100 ms from the cache. Empty: no disk cache.
+	CacheDir string
+	// Instances bounds the pool; calls beyond it wait for an idle instance.
+	// 0 means runtime.GOMAXPROCS(0).
+	Instances int
+	// MemoryLimitPages caps each instance's linear memory in 64 KiB pages (0: wazero's
+	// default of 4 GiB). Budget about three times the snapshot size plus 8 MiB.
+	MemoryLimitPages uint32
+	// Stderr receives what the guest writes to standard error, such as a Go runtime
+	// crash report. Nil discards it.
+	Stderr io.Writer
+}
+
+// SnapshotInfo describes the snapshot an Evaluator serves.
+type SnapshotInfo struct {
+	Hash        string `json:"hash"` // the content hash (snapshot.Hash)
+	Environment string `json:"environment"`
+	Revision    string `json:"revision"`
+	Flags       int    `json:"flags"`
+}
+
+// GuestError is an error the module reported, with an OpenFeature error code.
+type GuestError struct {
+	Code    evaluator.ErrorCode `json:"errorCode"`
+	Message string              `json:"errorMessage"`
+}
+
+func (e *GuestError) Error() string { return "edgeflag module: " + string(e.Code) + ": " + e.Message }
+
+// ErrClosed is returned by calls on a closed Evaluator.
+var ErrClosed = errors.New("edgeflag module: evaluator closed")
+
+// Evaluator evaluates flags with a pool of module instances. It is safe for concurrent
+// use.
+type Evaluator struct {
+	runtime  wazero.Runtime
+	compiled wazero.CompiledModule
+	modCfg   wazero.ModuleConfig
+	ctx      context.Context
+
+	idle  chan *instance
+	slots chan struct{} // one token per live instance
+
+	loadMu sync.Mutex // serializes Load
+	snap   atomic.Pointer[loaded]
+	stale  atomic.Bool
+
+	closed    atomic.Bool
+	discarded atomic.Uint64
+}
+
+// loaded is the snapshot every instance must hold.
+type loaded struct {
+	data []byte
+	gen  uint64
+	info SnapshotInfo
+}
+
+// New compiles the module and returns an evaluator with no snapshot loaded (every
+// evaluation reports a GENERAL error until Load). It instantiates one instance to check
+// the module's ABI version.
+func New(ctx context.Context, wasm []byte, cfg Config) (*Evaluator, error) {
+	rcfg := wazero.NewRuntimeConfig()
+	if cfg.MemoryLimitPages > 0 {
+		rcfg = rcfg.WithMemoryLimitPages(cfg.MemoryLimitPages)
+	}
+	if cfg.CacheDir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			return nil, errors.New("edgeflag module: compilation cache: " + err.Error())
+		}
+		rcfg = rcfg.WithCompilationCache(cache)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, rcfg)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
+	compiled, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		rt.Close(ctx)
+		return nil, errors.New("edgeflag module: compile: " + err.Error())
+	}
+	for _, name := range []string{"edgeflag_abi", "edgeflag_buffer", "edgeflag_load", "edgeflag_evaluate", "edgeflag_evaluate_all", "_initialize"} {
+		if _, ok := compiled.ExportedFunctions()[name]; !ok {
+			rt.Close(ctx)
+			return nil, errors.New("edgeflag module: not an edgeflag module: no export " + name)
+		}
+	}
+	stderr := cfg.Stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	n := cfg.Instances
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	e := &Evaluator{
+		runtime:  rt,
+		compiled: compiled,
+		modCfg:   wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").WithStderr(stderr),
+		ctx:      context.Background(),
+		idle:     make(chan *instance, n),
+		slots:    make(chan struct{}, n),
+	}
+	in, err := e.acquire()
+	if err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
+	e.release(in)
+	return e, nil
+}
+
+// Close releases every instance and the compiled module. Calls in flight may fail.
+func (e *Evaluator) Close(ctx context.Context) error {
+	if e.closed.Swap(true) {
+		return nil
+	}
+	return e.runtime.Close(ctx)
+}
+
+// Load verifies and decodes an encoded snapshot in the module and makes it the snapshot
+// of every instance. A snapshot that fails to load leaves the current one in place and
+// returns a *GuestError (PARSE_ERROR for a corrupt or unsupported snapshot).
+func (e *Evaluator) Load(data []byte) (SnapshotInfo, error) {
+	if len(data) > wire.MaxSnapshotSize {
+		return SnapshotInfo{}, &GuestError{Code: evaluator.ErrParse,
+			Message: "snapshot larger than the limit of " + strconv.Itoa(wire.MaxSnapshotSize) + " bytes"}
+	}
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	in, err := e.acquire()
+	if err != nil {
+		return SnapshotInfo{}, err
+	}
+	out, err := in.load(e.ctx, data)
+	if err != nil {
+		e.discard(in)
+		return SnapshotInfo{}, err
+	}
+	var info SnapshotInfo
+	if err := decodeOutput(out, &info); err != nil {
+		// The instance keeps its previous snapshot: the module swaps only on success.
+		e.release(in)
+		return SnapshotInfo{}, err
+	}
+	next := &loaded{data: append([]byte(nil), data...), info: info, gen: 1}
+	if cur := e.snap.Load(); cur != nil {
+		next.gen = cur.gen + 1
+	}
+	in.gen = next.gen
+	e.snap.Store(next)
+	e.release(in)
+	// Bring idle instances up to date now rather than on their next call.
+	for range len(e.idle) {
+		select {
+		case in := <-e.idle:
+			if err := e.sync(in); err != nil {
+				e.discard(in)
+				continue
+			}
+			e.release(in)
+		default:
+		}
+	}
+	return info, nil
+}
+
+// Snapshot describes the snapshot in use; ok is false before the first successful Load.
+func (e *Evaluator) Snapshot() (info SnapshotInfo, ok bool) {
+	if s := e.snap.Load(); s != nil {
+		return s.info, true
+	}
+	return SnapshotInfo{}, false
+}
+
+// SetStale marks every later result STALE (errors excepted) while stale is true: the host
+// is serving a snapshot it could not refresh within its grace period.
+func (e *Evaluator) SetStale(stale bool) { e.stale.Store(stale) }
+
+// Evaluate appends to dst the JSON result of flag key for ctx at time at.
+// The error is non-nil only when the module could not be run; flag-level problems
+// (unknown flag, missing targeting key...) are error results in the JSON.
+func (e *Evaluator) Evaluate(dst []byte, key string, ctx *evaluator.Context, at time.Time) ([]byte, error) {
+	return e.call(dst, key, true, ctx, nil, at)
+}
+
+// EvaluateAll appends to dst {"flags":[...]}: the JSON results of every flag, in key
+// order, for ctx at time at.
+func (e *Evaluator) EvaluateAll(dst []byte, ctx *evaluator.Context, at time.Time) ([]byte, error) {
+	return e.call(dst, "", false, ctx, nil, at)
+}
+
+// EvaluateEncoded is Evaluate for a context already encoded as JSON (an OFREP request's
+// context, say) or in the binary encoding of package wire. A malformed context yields a
+// PARSE_ERROR or INVALID_CONTEXT result.
+func (e *Evaluator) EvaluateEncoded(dst []byte, key string, context []byte, at time.Time) ([]byte, error) {
+	return e.call(dst, key, true, nil, context, at)
+}
+
+// EvaluateAllEncoded is EvaluateAll for an encoded context.
+func (e *Evaluator) EvaluateAllEncoded(dst []byte, context []byte, at time.Time) ([]byte, error) {
+	return e.call(dst, "", false, nil, context, at)
+}
+
+// Stats reports on the pool.
+type Stats struct {
+	Instances int    // live instances
+	Idle      int    // of which idle
+	Discarded uint64 // instances discarded after a failed call
+}
+
+// Stats returns the pool's current numbers.
+func (e *Evaluator) Stats() Stats {
+	return Stats{Instances: len(e.slots), Idle: len(e.idle), Discarded: e.discarded.Load()}
+}
+
+func (e *Evaluator) call(dst []byte, key string, one bool, ctx *evaluator.Context, encoded []byte, at time.Time) ([]byte, error) {
+	in, err := e.acquire()
+	if err != nil {
+		return dst, err
+	}
+	if err := e.sync(in); err != nil {
+		e.discard(in)
+		return dst, err
+	}
+	var flags uint32
+	if e.stale.Load() {
+		flags |= wire.FlagStale
+	}
+	if ctx != nil {
+		in.scratch = wire.AppendContext(in.scratch[:0], ctx)
+		encoded = in.scratch
+	}
+	if len(encoded) > wire.MaxContextSize {
+		// The module answers INVALID_CONTEXT from the length alone.
+		encoded = encoded[:wire.MaxContextSize+1]
+	}
+	if len(key) > wire.MaxKeySize {
+		key = key[:wire.MaxKeySize+1]
+	}
+	var out []byte
+	if one {
+		out, err = in.evaluate(e.ctx, key, encoded, at.UnixMilli(), flags)
+	} else {
+		out, err = in.evaluateAll(e.ctx, encoded, at.UnixMilli(), flags)
+	}
+	if err != nil {
+		e.discard(in)
+		return dst, err
+	}
+	dst = append(dst, out...)
+	e.release(in)
+	return dst, nil
+}
+
+// acquire returns an idle instance, a new one while the pool has room, or waits.
+func (e *Evaluator) acquire() (*instance, error) {
+	if e.closed.Load() {
+		return nil, ErrClosed
+	}
+	select {
+	case in := <-e.idle:
+		return in, nil
+	default:
+	}
+	select {
+	case in := <-e.idle:
+		return in, nil
+	case e.slots <- struct{}{}:
+		in, err := e.instantiate()
+		if err != nil {
+			<-e.slots
+			return nil, err
+		}
+		return in, nil
+	}
+}
+
+func (e *Evaluator) release(in *instance) {
+	if e.closed.Load() {
+		in.mod.Close(e.ctx)
+		<-e.slots
+		return
+	}
+	e.idle <- in
+}
+
+// discard drops an instance whose call failed; its slot goes to a fresh instance.
+func (e *Evaluator) discard(in *instance) {
+	in.mod.Close(e.ctx)
+	e.discarded.Add(1)
+	<-e.slots
+}
+
+// sync loads the current snapshot into in if it holds an older one.
+func (e *Evaluator) sync(in *instance) error {
+	cur := e.snap.Load()
+	if cur == nil || in.gen == cur.gen {
+		return nil
+	}
+	out, err := in.load(e.ctx, cur.data)
+	if err != nil {
+		return err
+	}
+	var info SnapshotInfo
+	if err := decodeOutput(out, &info); err != nil {
+		return err
+	}
+	in.gen = cur.gen
+	return nil
+}
+
+// decodeOutput reads a module output that is either an error object or v.
+func decodeOutput(out []byte, v any) error {
+	var ge GuestError
+	if err := json.Unmarshal(out, &ge); err != nil {
+		return errors.New("edgeflag module: unreadable output: " + err.Error())
+	}
+	if ge.Code != "" {
+		return &ge
+	}
+	if err := json.Unmarshal(out, v); err != nil {
+		return errors.New("edgeflag module: unreadable output: " + err.Error())
+	}
+	return nil
+}

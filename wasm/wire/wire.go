@@ -1,0 +1,52 @@
+// Package wire defines what crosses the boundary between a host and the WASM evaluator
+// module: the compact binary encoding of an evaluation context, the limits the module
+// enforces on its inputs, and the flag bits of an evaluation call.
+//
+// A context is either JSON (an object of attributes, see evaluator.ParseContext) or the
+// binary encoding below, told apart by the first byte. The binary encoding is cheaper to
+// produce and to read than JSON and the module reads it without allocating:
+//
+//	context   = Marker count:uvarint attribute*
+//	attribute = nameLen:uvarint name:bytes value
+//	value     = TagNull
+//	          | TagString len:uvarint bytes
+//	          | TagNumber float64 (8 bytes, little-endian IEEE 754)
+//	          | TagFalse | TagTrue
+//	          | TagList count:uvarint scalar*      (scalar: any value but a list)
+//
+// Attribute names must be non-empty; a later attribute of the same name replaces an earlier
+// one; a null attribute is left unset. The package builds for GOOS=wasip1 and avoids fmt.
+package wire
+
+// Marker is the first byte of a binary context. JSON never starts with it.
+const Marker = 0xEC
+
+// Value tags of the binary context encoding.
+const (
+	TagNull   = 0
+	TagString = 1
+	TagNumber = 2
+	TagFalse  = 3
+	TagTrue   = 4
+	TagList   = 5
+)
+
+// Limits the module enforces. Larger inputs get an error result, never a trap.
+const (
+	MaxSnapshotSize = 32 << 20 // bytes of an encoded snapshot
+	MaxContextSize  = 64 << 10 // bytes of an encoded context, binary or JSON
+	MaxKeySize      = 256      // bytes of a flag key
+	MaxAttributes   = 1024     // attributes of one context
+	MaxListItems    = 4096     // items of all lists of one context together
+)
+
+// Flag bits of an evaluation call.
+const (
+	// FlagStale asks the module to report every successful result with reason STALE: the
+	// host is serving a snapshot older than its grace period.
+	FlagStale = 1 << 0
+)
+
+// ABIVersion is returned by the module's edgeflag_abi export. Hosts refuse a module whose
+// ABI version differs from the one they were written for.
+const ABIVersion = 1
