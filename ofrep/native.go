@@ -20,6 +20,9 @@ type Native struct {
 	stale atomic.Bool
 }
 
+// unloaded answers for a Native source before its first snapshot.
+var unloaded = evaluator.New(nil)
+
 type nativeState struct {
 	eval    *evaluator.Evaluator
 	version Version
@@ -72,7 +75,7 @@ func (n *Native) Version() Version {
 func (n *Native) Evaluate(key string, ctx *evaluator.Context, at time.Time) (evaluator.Result, Version) {
 	st := n.cur.Load()
 	if st == nil {
-		return evaluator.New(nil).Evaluate(key, ctx, at), Version{}
+		return unloaded.Evaluate(key, ctx, at), Version{}
 	}
 	v := st.version
 	v.Stale = n.stale.Load()
