@@ -12,39 +12,35 @@ import (
 // cond evaluates a condition tree. depth is the trace indentation.
 func (st *state) cond(c *snapshot.Condition, depth int) bool {
 	switch c.Kind {
-	case snapshot.CondAll:
+	case snapshot.CondAll, snapshot.CondAny:
+		mark := st.open(depth, kindName(c.Kind))
+		want := c.Kind == snapshot.CondAny
 		for i := range c.Children {
-			if !st.cond(&c.Children[i], depth+1) {
-				st.note(depth, "all", false, "")
-				return false
+			if st.cond(&c.Children[i], depth+1) == want {
+				st.close(mark, want, "")
+				return want
 			}
 		}
-		st.note(depth, "all", true, "")
-		return true
-	case snapshot.CondAny:
-		for i := range c.Children {
-			if st.cond(&c.Children[i], depth+1) {
-				st.note(depth, "any", true, "")
-				return true
-			}
-		}
-		st.note(depth, "any", false, "")
-		return false
+		st.close(mark, !want, "")
+		return !want
 	case snapshot.CondNot:
+		mark := st.open(depth, "not")
 		m := !st.cond(&c.Children[0], depth+1)
-		st.note(depth, "not", m, "")
+		st.close(mark, m, "")
 		return m
 	case snapshot.CondSegment:
+		mark := -1
+		if st.trace != nil {
+			mark = st.open(depth, "segment "+st.snap.Segments[c.Segment].Key)
+		}
 		m := st.cond(&st.snap.Segments[c.Segment].When, depth+1)
 		if m {
 			st.segment = c.Segment
 		}
-		if st.trace != nil {
-			st.note(depth, "segment "+st.snap.Segments[c.Segment].Key, m, "")
-		}
+		st.close(mark, m, "")
 		return m
 	case snapshot.CondPercentage:
-		return st.portion(st.current, &c.Portion)
+		return st.portion(st.current, &c.Portion, depth)
 	case snapshot.CondClause:
 		m := st.clause(&c.Clause)
 		if st.trace != nil {
@@ -53,6 +49,13 @@ func (st *state) cond(c *snapshot.Condition, depth int) bool {
 		return m
 	}
 	return false
+}
+
+func kindName(k snapshot.CondKind) string {
+	if k == snapshot.CondAny {
+		return "any"
+	}
+	return "all"
 }
 
 // clause evaluates one clause. A missing attribute matches nothing but absent.

@@ -142,6 +142,10 @@ func (st *state) decide(f *snapshot.Flag, r *Result) int {
 	}
 	for _, p := range f.Prerequisites {
 		pf := &st.snap.Flags[p.Flag]
+		mark := -1
+		if st.trace != nil {
+			mark = st.open(0, "prerequisite "+pf.Key)
+		}
 		sub := state{snap: st.snap, ctx: st.ctx, at: st.at, trace: st.trace.indent()}
 		var pr Result
 		got := sub.decide(pf, &pr)
@@ -151,7 +155,7 @@ func (st *state) decide(f *snapshot.Flag, r *Result) int {
 			if got < 0 {
 				detail = "error " + string(pr.Error)
 			}
-			st.note(0, "prerequisite "+pf.Key, ok, detail)
+			st.close(mark, ok, detail)
 		}
 		st.current = f
 		if !ok {
@@ -162,36 +166,36 @@ func (st *state) decide(f *snapshot.Flag, r *Result) int {
 	for j := range f.Rules {
 		ru := &f.Rules[j]
 		st.reset()
+		mark := -1
+		if st.trace != nil {
+			mark = st.open(0, "rule "+ru.Name)
+		}
 		if ru.When != nil && !st.cond(ru.When, 1) {
-			if st.trace != nil {
-				st.note(0, "rule "+ru.Name, false, "condition did not match")
-			}
+			st.close(mark, false, "condition did not match")
 			continue
 		}
 		if v := st.serve(f, &ru.Serve, r, ReasonTargetingMatch); v != outside {
 			r.Kind, r.Name, r.Index = DecidedByRule, ru.Name, j
 			if st.trace != nil {
-				st.note(0, "rule "+ru.Name, v >= 0, "serves "+variantName(f, v))
+				st.close(mark, v >= 0, "serves "+variantName(f, v))
 			}
 			return v
 		}
-		if st.trace != nil {
-			st.note(0, "rule "+ru.Name, false, "condition matched, outside the percentage")
-		}
+		st.close(mark, false, "condition matched, outside the percentage")
 	}
 	for j := 0; j <= f.ReleaseRing; j++ {
 		ri := &f.Rings[j]
 		st.reset()
+		mark := -1
+		if st.trace != nil {
+			mark = st.open(0, "ring "+ri.Name)
+		}
 		if ri.When != nil && !st.cond(ri.When, 1) {
-			if st.trace != nil {
-				st.note(0, "ring "+ri.Name, false, "condition did not match")
-			}
+			st.close(mark, false, "condition did not match")
 			continue
 		}
-		if !st.portion(f, &ri.Portion) {
-			if st.trace != nil {
-				st.note(0, "ring "+ri.Name, false, "outside the percentage")
-			}
+		if !st.portion(f, &ri.Portion, 1) {
+			st.close(mark, false, "outside the percentage")
 			continue
 		}
 		r.Reason = ReasonTargetingMatch
@@ -199,7 +203,7 @@ func (st *state) decide(f *snapshot.Flag, r *Result) int {
 			r.Reason = ReasonSplit
 		}
 		if st.trace != nil {
-			st.note(0, "ring "+ri.Name, true, "in ring; release is at ring "+f.Rings[f.ReleaseRing].Name)
+			st.close(mark, true, "in ring; release is at ring "+f.Rings[f.ReleaseRing].Name)
 		}
 		st.decided(r, DecidedByRing, ri.Name, j)
 		return f.ReleaseVar
@@ -215,15 +219,16 @@ func (st *state) decide(f *snapshot.Flag, r *Result) int {
 		}
 		return f.Rollout.Variant
 	}
+	mark := st.open(0, "rollout")
 	if v := st.serve(f, &f.Rollout, r, ReasonSplit); v != outside {
 		r.Kind = DecidedByRollout
-		if st.trace != nil && v >= 0 {
-			st.note(0, "rollout", true, "serves "+variantName(f, v))
+		if st.trace != nil {
+			st.close(mark, v >= 0, "serves "+variantName(f, v))
 		}
 		return v
 	}
 	if st.trace != nil {
-		st.note(0, "rollout", false, "outside the percentage: serves default "+variantName(f, f.DefaultVariant))
+		st.close(mark, false, "outside the percentage: serves default "+variantName(f, f.DefaultVariant))
 	}
 	r.Reason = ReasonDefault
 	st.decided(r, DecidedByDefault, "", -1)
@@ -273,7 +278,7 @@ func (st *state) serve(f *snapshot.Flag, s *snapshot.Serve, r *Result, reason Re
 		st.decided(r, r.Kind, "", -1)
 		return v
 	}
-	if !st.portion(f, &s.Portion) {
+	if !st.portion(f, &s.Portion, 1) {
 		return outside
 	}
 	r.Reason = reason
@@ -284,8 +289,15 @@ func (st *state) serve(f *snapshot.Flag, s *snapshot.Serve, r *Result, reason Re
 	return s.Variant
 }
 
+func scheduleDetail(step, steps int, threshold uint32) string {
+	if step < 0 {
+		return "before step 1 of " + itoa(steps) + ": 0%"
+	}
+	return "step " + itoa(step+1) + " of " + itoa(steps) + " in force: " + percent(threshold)
+}
+
 // portion reports whether the user is within p at the time of evaluation.
-func (st *state) portion(f *snapshot.Flag, p *snapshot.Portion) bool {
+func (st *state) portion(f *snapshot.Flag, p *snapshot.Portion, depth int) bool {
 	if p.Kind == snapshot.PortionAll {
 		return true
 	}
@@ -293,7 +305,7 @@ func (st *state) portion(f *snapshot.Flag, p *snapshot.Portion) bool {
 	if p.Kind == snapshot.PortionSchedule {
 		st.step = p.StepAt(st.at)
 		if st.trace != nil {
-			st.note(1, "schedule", true, "step "+itoa(st.step)+" in force: "+percent(threshold))
+			st.note(depth, "schedule", true, scheduleDetail(st.step, len(p.Steps), threshold))
 		}
 	}
 	st.bound = threshold
@@ -301,20 +313,20 @@ func (st *state) portion(f *snapshot.Flag, p *snapshot.Portion) bool {
 		if b, ok := st.bucketOf(f, p.BucketBy); ok {
 			st.bucketed, st.bucket = true, b
 		}
-		st.note(1, "percentage", true, "100%")
+		st.note(depth, "percentage", true, "100%")
 		return true
 	}
 	b, ok := st.bucketOf(f, p.BucketBy)
 	if !ok {
 		if st.trace != nil {
-			st.note(1, "percentage", false, "bucketing attribute "+st.snap.Attributes[st.bucketAttr(f, p.BucketBy)]+" missing")
+			st.note(depth, "percentage", false, "bucketing attribute "+st.snap.Attributes[st.bucketAttr(f, p.BucketBy)]+" missing")
 		}
 		return false
 	}
 	st.bucketed, st.bucket = true, b
 	in := b < threshold
 	if st.trace != nil {
-		st.note(1, "percentage", in, "bucket "+itoa(int(b))+" vs threshold "+itoa(int(threshold))+" ("+percent(threshold)+")")
+		st.note(depth, "percentage", in, "bucket "+itoa(int(b))+" vs threshold "+itoa(int(threshold))+" ("+percent(threshold)+")")
 	}
 	return in
 }

@@ -213,6 +213,9 @@ func TestExplainShowsDecisionPath(t *testing.T) {
 			t.Errorf("trace lacks %q:\n%s", want, text)
 		}
 	}
+	if strings.Index(text, "rule block-bots") > strings.Index(text, "userAgent contains") {
+		t.Errorf("a rule must read before its conditions:\n%s", text)
+	}
 	r2, tr2 := e.Explain("one-click", NewContext().SetString("userId", out), evalTime)
 	if r2.Kind != DecidedByPrerequisite || !strings.Contains(tr2.String(), "✗ prerequisite checkout") {
 		t.Errorf("prerequisite trace:\n%s", tr2)

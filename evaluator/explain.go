@@ -74,6 +74,32 @@ func (t *Trace) indent() *Trace {
 	return &Trace{depth: t.depth + 1, root: root}
 }
 
+// open records a step whose outcome is not known yet, so that a rule or a group reads
+// before its conditions; close fills it in. open returns -1 when not tracing.
+func (st *state) open(depth int, subject string) int {
+	t := st.trace
+	if t == nil {
+		return -1
+	}
+	root := t
+	if t.root != nil {
+		root = t.root
+	}
+	root.Steps = append(root.Steps, TraceStep{Depth: depth + t.depth, Subject: subject})
+	return len(root.Steps) - 1
+}
+
+func (st *state) close(mark int, matched bool, detail string) {
+	if mark < 0 {
+		return
+	}
+	root := st.trace
+	if root.root != nil {
+		root = root.root
+	}
+	root.Steps[mark].Matched, root.Steps[mark].Detail = matched, detail
+}
+
 func (st *state) note(depth int, subject string, matched bool, detail string) {
 	t := st.trace
 	if t == nil {

@@ -24,10 +24,10 @@ const (
 // The keys of the store layout (docs/store-layout.md).
 const (
 	snapshotsDir  = "snapshots/"
+	baseDir       = "base/"
 	snapExt       = ".snap"
 	pointerName   = "current.json"
 	killStateName = "kill-state.json"
-	baseDir       = "base/"
 	auditDir      = "audit/"
 )
 
@@ -58,11 +58,15 @@ func SnapshotPrefix() string { return snapshotsDir }
 func PointerKey(env string) string { return env + "/" + pointerName }
 
 // BaseKey is where a base snapshot (as compiled, before kill state) lives:
-// <env>/base/<hash>.snap. Its upload triggers the republish S3 event.
-func BaseKey(env, hash string) string { return env + "/" + baseDir + hash + snapExt }
+// base/<env>/<hash>.snap. Its upload triggers the republish S3 event, whose filter is
+// the prefix base/ and the suffix .snap.
+func BaseKey(env, hash string) string { return baseDir + env + "/" + hash + snapExt }
 
 // BasePrefix is the prefix of an environment's base snapshots.
-func BasePrefix(env string) string { return env + "/" + baseDir }
+func BasePrefix(env string) string { return baseDir + env + "/" }
+
+// BaseEventPrefix is the key prefix of all base snapshots: the S3 event's filter.
+func BaseEventPrefix() string { return baseDir }
 
 // KillStateKey is an environment's kill switches: <env>/kill-state.json.
 func KillStateKey(env string) string { return env + "/" + killStateName }
@@ -70,18 +74,18 @@ func KillStateKey(env string) string { return env + "/" + killStateName }
 // AuditPrefix is the prefix of an environment's audit records.
 func AuditPrefix(env string) string { return env + "/" + auditDir }
 
-// ParseBaseKey splits a base snapshot key (<env>/base/<hash>.snap) into its environment
+// ParseBaseKey splits a base snapshot key (base/<env>/<hash>.snap) into its environment
 // and hash; ok is false for any other key.
 func ParseBaseKey(key string) (env, hash string, ok bool) {
-	env, rest, found := strings.Cut(key, "/")
-	if !found || !ValidEnvironment(env) {
-		return "", "", false
-	}
-	rest, found = strings.CutPrefix(rest, baseDir)
+	rest, found := strings.CutPrefix(key, baseDir)
 	if !found {
 		return "", "", false
 	}
-	hash, found = strings.CutSuffix(rest, snapExt)
+	env, name, found := strings.Cut(rest, "/")
+	if !found || !ValidEnvironment(env) {
+		return "", "", false
+	}
+	hash, found = strings.CutSuffix(name, snapExt)
 	if !found || !ValidHash(hash) {
 		return "", "", false
 	}
@@ -106,6 +110,9 @@ func HeadersFor(key string) (contentType, cacheControl string) {
 	if name, ok := strings.CutPrefix(key, snapshotsDir); ok && HashFromKey(name) != "" && !strings.Contains(name, "/") {
 		return ContentTypeSnapshot, CacheImmutable
 	}
+	if _, _, ok := ParseBaseKey(key); ok {
+		return ContentTypeSnapshot, CacheNoStore
+	}
 	env, rest, ok := strings.Cut(key, "/")
 	if !ok || !ValidEnvironment(env) {
 		return ContentTypeOther, CacheNoStore
@@ -115,8 +122,6 @@ func HeadersFor(key string) (contentType, cacheControl string) {
 		return ContentTypeJSON, CachePointer
 	case rest == killStateName:
 		return ContentTypeJSON, CacheNoStore
-	case strings.HasPrefix(rest, baseDir) && strings.HasSuffix(rest, snapExt):
-		return ContentTypeSnapshot, CacheNoStore
 	case strings.HasPrefix(rest, auditDir) && strings.HasSuffix(rest, ".json"):
 		return ContentTypeJSON, CacheNoStore
 	}

@@ -12,7 +12,8 @@ func TestHeadersFor(t *testing.T) {
 	}{
 		{"snapshots/" + hashA + ".snap", store.ContentTypeSnapshot, store.CacheImmutable},
 		{"production/current.json", store.ContentTypeJSON, store.CachePointer},
-		{"production/base/" + hashA + ".snap", store.ContentTypeSnapshot, store.CacheNoStore},
+		{"base/production/" + hashA + ".snap", store.ContentTypeSnapshot, store.CacheNoStore},
+		{"base/current.json", store.ContentTypeJSON, store.CachePointer}, // environment "base"
 		{"production/kill-state.json", store.ContentTypeJSON, store.CacheNoStore},
 		{"production/audit/20261126T100000.000000000Z-0a1b.json", store.ContentTypeJSON, store.CacheNoStore},
 		{"snapshots/not-a-hash.snap", store.ContentTypeOther, store.CacheNoStore},
@@ -33,14 +34,14 @@ func TestParseBaseKey(t *testing.T) {
 		key, env, hash string
 		ok             bool
 	}{
-		{"production/base/" + hashA + ".snap", "production", hashA, true},
+		{"base/production/" + hashA + ".snap", "production", hashA, true},
 		{store.BaseKey("eu-west_2", hashA), "eu-west_2", hashA, true},
-		{"production/base/" + hashA[:63] + ".snap", "", "", false},
-		{"production/base/" + hashA + ".json", "", "", false},
-		{"production/" + hashA + ".snap", "", "", false},
+		{"base/production/" + hashA[:63] + ".snap", "", "", false},
+		{"base/production/" + hashA + ".json", "", "", false},
+		{"production/base/" + hashA + ".snap", "", "", false},
 		{"snapshots/" + hashA + ".snap", "", "", false},
-		{"Prod/base/" + hashA + ".snap", "", "", false},
-		{"production/base/x/" + hashA + ".snap", "", "", false},
+		{"base/Prod/" + hashA + ".snap", "", "", false},
+		{"base/production/x/" + hashA + ".snap", "", "", false},
 	}
 	for _, tt := range tests {
 		env, hash, ok := store.ParseBaseKey(tt.key)

@@ -296,8 +296,8 @@ func TestS3KeyOf(t *testing.T) {
 		bucket, objectKey, want string
 		ok                      bool
 	}{
-		{"edgeflag-keys", "flags/production/base/" + hashA + ".snap", "production/base/" + hashA + ".snap", true},
-		{"other-bucket", "flags/production/base/" + hashA + ".snap", "", false},
+		{"edgeflag-keys", "flags/base/production/" + hashA + ".snap", "base/production/" + hashA + ".snap", true},
+		{"other-bucket", "flags/base/production/" + hashA + ".snap", "", false},
 		{"edgeflag-keys", "elsewhere/production/current.json", "", false},
 		{"edgeflag-keys", "flags/", "", false},
 	}

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/edgeflag/edgeflag/evaluator"
 )
 
 var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -112,26 +110,6 @@ func TestEveryCommandHasHelpAndAnExample(t *testing.T) {
 		if c.summary == "" || c.usage == "" || c.description == "" || !strings.HasPrefix(strings.TrimSpace(c.example), "edgeflag "+c.name) {
 			t.Errorf("command %s lacks a summary, usage, description or an example of itself", c.name)
 		}
-	}
-}
-
-func TestPreOrder(t *testing.T) {
-	// As the evaluator records them: conditions before the rule they belong to.
-	post := []evaluator.TraceStep{
-		{Depth: 2, Subject: "email endsWith"},
-		{Depth: 1, Subject: "segment staff"},
-		{Depth: 0, Subject: "rule staff"},
-		{Depth: 1, Subject: "schedule"},
-		{Depth: 1, Subject: "percentage"},
-		{Depth: 0, Subject: "rollout"},
-	}
-	var got []string
-	for _, s := range preOrder(post) {
-		got = append(got, strings.Repeat(" ", s.Depth)+s.Subject)
-	}
-	want := "rule staff| segment staff|  email endsWith|rollout| schedule| percentage"
-	if strings.Join(got, "|") != want {
-		t.Errorf("preOrder = %q, want %q", strings.Join(got, "|"), want)
 	}
 }
 

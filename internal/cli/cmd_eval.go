@@ -304,7 +304,7 @@ func (r *runner) printExplain(src *source, res *evaluator.Result, trace *evaluat
 	b.WriteString(t.string())
 	if len(trace.Steps) > 0 {
 		b.WriteString("\nDecision path:\n")
-		for _, st := range preOrder(trace.Steps) {
+		for _, st := range trace.Steps {
 			b.WriteString("  " + strings.Repeat("  ", st.Depth))
 			if st.Matched {
 				b.WriteString(r.paint(styleGreen, "✓") + " ")
@@ -349,7 +349,7 @@ func explainJSON(s *snapshot.Snapshot, res *evaluator.Result, trace *evaluator.T
 		Schedule: scheduleInfo(s, res),
 		Path:     []traceStep{},
 	}
-	for _, st := range preOrder(trace.Steps) {
+	for _, st := range trace.Steps {
 		out.Path = append(out.Path, traceStep{Depth: st.Depth, Subject: st.Subject, Matched: st.Matched, Detail: st.Detail})
 	}
 	return out
@@ -413,35 +413,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(rs[:n-1]) + "…"
-}
-
-// preOrder puts a trace's steps in reading order. The evaluator records a step when it
-// knows the outcome, after the steps nested in it (a rule after its conditions, a segment
-// after the clauses of its condition); people read the rule first. A step's children are
-// the deeper steps recorded just before it.
-func preOrder(steps []evaluator.TraceStep) []evaluator.TraceStep {
-	type node struct {
-		step     evaluator.TraceStep
-		children []*node
-	}
-	var stack []*node
-	for _, st := range steps {
-		n := &node{step: st}
-		i := len(stack)
-		for i > 0 && stack[i-1].step.Depth > st.Depth {
-			i--
-		}
-		n.children = append(n.children, stack[i:]...)
-		stack = append(stack[:i], n)
-	}
-	out := make([]evaluator.TraceStep, 0, len(steps))
-	var walk func(ns []*node)
-	walk = func(ns []*node) {
-		for _, n := range ns {
-			out = append(out, n.step)
-			walk(n.children)
-		}
-	}
-	walk(stack)
-	return out
 }

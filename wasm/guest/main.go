@@ -22,6 +22,8 @@
 //	                        "key" and "reason":"ERROR" for edgeflag_evaluate)
 package main
 
+//lint:file-ignore U1000 the functions are called by the host through //go:wasmexport
+
 import (
 	"time"
 	"unsafe"

@@ -92,12 +92,12 @@ func fixture(t testing.TB, revision string, checkoutPercent float64) []byte {
 	s := &snapshot.Snapshot{
 		Environment: "test", Revision: revision, BuildTime: 1,
 		Attributes: []string{"country", "email", "groups", "plan", "userId"},
-		Segments: []snapshot.Segment{{Key: "eu", When: *clause(attrCountry, snapshot.OpIn, str("DE"), str("FR"), str("NL"))}},
+		Segments:   []snapshot.Segment{{Key: "eu", When: *clause(attrCountry, snapshot.OpIn, str("DE"), str("FR"), str("NL"))}},
 		Flags: []snapshot.Flag{
 			{
 				Key: "banner-color", Type: snapshot.TypeString, Enabled: true,
-				Variants:   []snapshot.Variant{{Name: "red", JSON: `"red"`}, {Name: "green", JSON: `"green"`}, {Name: "blue", JSON: `"blue"`}},
-				Seed:       snapshot.SeedFor("banner-color"), BucketBy: attrUserID, ReleaseRing: snapshot.NoIndex,
+				Variants: []snapshot.Variant{{Name: "red", JSON: `"red"`}, {Name: "green", JSON: `"green"`}, {Name: "blue", JSON: `"blue"`}},
+				Seed:     snapshot.SeedFor("banner-color"), BucketBy: attrUserID, ReleaseRing: snapshot.NoIndex,
 				Rollout: snapshot.Serve{Kind: snapshot.ServeSplit, Portion: all(), Split: []snapshot.Weight{
 					{Variant: 0, Upper: 333_333}, {Variant: 1, Upper: 666_666}, {Variant: 2, Upper: snapshot.BucketCount}}},
 			},

@@ -63,7 +63,8 @@ type Decoder struct {
 }
 
 // Decode reads a binary context into ctx, replacing its contents. The strings set in ctx
-// share memory with data: data must not change while ctx is in use. On error ctx is left
+// share memory with data, and its lists share the Decoder's space: ctx is valid while data
+// is unchanged and until the Decoder's next Decode. On error ctx is left
 // empty and the error is an *evaluator.ContextError whose Code is PARSE_ERROR for bytes
 // that are not a binary context and INVALID_CONTEXT for a well-formed context that breaks
 // a rule (empty name, nested list, a limit exceeded).

@@ -1,0 +1,79 @@
+package tests
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgeflag/edgeflag/wasm/wasmbuild"
+)
+
+// TestWasmBuildReproducible builds the module twice and requires the same bytes, and logs
+// its size (the budget is tracked in docs/benchmarks.md, printed by `make wasm`).
+func TestWasmBuildReproducible(t *testing.T) {
+	dir := t.TempDir()
+	var builds [2][]byte
+	for i := range builds {
+		out := filepath.Join(dir, "edgeflag"+string(rune('a'+i))+".wasm")
+		if err := wasmbuild.Build(context.Background(), out); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		builds[i] = b
+	}
+	if !bytes.Equal(builds[0], builds[1]) {
+		t.Fatalf("two builds differ: %d and %d bytes", len(builds[0]), len(builds[1]))
+	}
+	var gz bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	w.Write(builds[0])
+	w.Close()
+	t.Logf("module: %d bytes raw, %d bytes gzip", len(builds[0]), gz.Len())
+	if !bytes.HasPrefix(builds[0], []byte("\x00asm\x01\x00\x00\x00")) {
+		t.Fatal("not a WebAssembly binary")
+	}
+}
+
+// TestWasmGuestDependencies keeps fmt, reflection and encoding/json out of the module:
+// each costs hundreds of kilobytes and slows evaluation down.
+func TestWasmGuestDependencies(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", wasmbuild.GuestPackage)
+	cmd.Env = wasmbuild.Env()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		switch dep {
+		case "fmt", "reflect", "encoding/json", "encoding/binary", "crypto/sha256", "os":
+			t.Errorf("the module depends on %s", dep)
+		}
+	}
+}
+
+// TestWasmBuildScript runs scripts/build-wasm.sh (what `make wasm` runs) and checks that
+// it builds the same module as the tests and prints its sizes.
+func TestWasmBuildScript(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "edgeflag.wasm")
+	cmd := exec.Command("bash", filepath.Join(edgeRoot(t), "scripts/build-wasm.sh"), out)
+	msg, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("build-wasm.sh: %v\n%s", err, msg)
+	}
+	if !strings.Contains(string(msg), "bytes raw") || !strings.Contains(string(msg), "bytes gzip") {
+		t.Errorf("build-wasm.sh printed no sizes: %s", msg)
+	}
+	got, _ := os.ReadFile(out)
+	want, _ := os.ReadFile(edgeWasm(t))
+	if !bytes.Equal(got, want) {
+		t.Errorf("build-wasm.sh and wasmbuild.Build produce different modules (%d and %d bytes)", len(got), len(want))
+	}
+}
