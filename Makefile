@@ -11,10 +11,10 @@ LONG_FUZZTIME ?= 10m
 
 # Fuzz targets as package:target pairs. `make fuzz` runs each briefly (part of `make test`);
 # `make fuzz-long` runs each for LONG_FUZZTIME.
-FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext
+FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext ./compiler:FuzzCompile
 
 .PHONY: all setup build run test test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
-        evaluator-wasm-check clean
+        bench-compiler evaluator-wasm-check flags-validate flags-check cli-golden clean
 
 all: build
 
@@ -29,7 +29,7 @@ run: setup
 	$(GO) run ./cmd/edgeflag dev
 
 ## test: everything CI runs.
-test: setup lint evaluator-wasm-check test-go fuzz
+test: setup lint evaluator-wasm-check flags-check test-go fuzz
 
 test-go:
 	$(GO) test -count=1 -timeout 20m ./...
@@ -57,7 +57,7 @@ fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
-		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=2s $$pkg || exit 1; \
 	done
 
 fuzz-long:
@@ -65,7 +65,23 @@ fuzz-long:
 
 ## bench: the benchmarks recorded in docs/benchmarks.md.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./evaluator ./compiler
+	$(GO) test -run='^$$' -bench=. -benchmem ./evaluator ./ofrep
+	$(MAKE) bench-compiler
+
+## bench-compiler: load, check and build 10,000 generated flags (targets: ≤ 1 s/op, ≤ 64 B per simple flag).
+bench-compiler:
+	$(GO) test -run='^$$' -bench=BenchmarkCompile10000Flags -benchtime=3x ./compiler
+
+## flags-validate / flags-check: what CI runs on a pull request touching flags/.
+flags-validate:
+	$(GO) run ./cmd/edgeflag validate $(FLAGS_DIR)
+
+flags-check: flags-validate
+	$(GO) run ./cmd/edgeflag check $(FLAGS_DIR)
+
+## cli-golden: rewrite the CLI golden files after an intended output change.
+cli-golden:
+	$(GO) test ./tests -run TestCLI -count=1 -cli.update
 
 clean:
 	rm -rf $(BIN) $(OUT) .cache

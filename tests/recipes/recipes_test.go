@@ -1,7 +1,7 @@
-// The example project doubles as an end-to-end test of the flag language: every file here
+// The example project in flags/ doubles as an end-to-end test of the flag language: every file here
 // must compile for every environment, carry its lifecycle metadata, and give the users of
 // docs/recipes.md exactly the results that document promises.
-package flags_test
+package recipes_test
 
 import (
 	"io/fs"
@@ -21,6 +21,9 @@ import (
 const now = "2026-11-26T12:00:00Z"
 
 // edit is a one-line change to a flag file, such as moving a release to the next ring.
+// flagsDir is the example project, relative to this package.
+const flagsDir = "../../flags"
+
 type edit struct {
 	file, old, new string
 }
@@ -275,7 +278,7 @@ func TestRecipes(t *testing.T) {
 // a lifecycle, a creation date, an explicit off variant, and an expiry exactly when the
 // flag is temporary.
 func TestLifecycleMetadata(t *testing.T) {
-	p, err := compiler.Load(".")
+	p, err := compiler.Load(flagsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,11 +318,11 @@ func TestLifecycleMetadata(t *testing.T) {
 // TestModelines checks that every file starts with the schema modeline, relative to its
 // folder, so editors validate and complete it.
 func TestModelines(t *testing.T) {
-	err := fs.WalkDir(os.DirFS("."), ".", func(name string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(os.DirFS(flagsDir), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || path.Ext(name) != ".yaml" {
 			return err
 		}
-		data, err := os.ReadFile(name)
+		data, err := os.ReadFile(path.Join(flagsDir, name))
 		if err != nil {
 			return err
 		}
@@ -339,11 +342,11 @@ func TestModelines(t *testing.T) {
 func build(t *testing.T, edits []edit) map[string][]byte {
 	t.Helper()
 	fsys := fstest.MapFS{}
-	err := fs.WalkDir(os.DirFS("."), ".", func(name string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(os.DirFS(flagsDir), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || path.Ext(name) != ".yaml" {
 			return err
 		}
-		data, err := os.ReadFile(name)
+		data, err := os.ReadFile(path.Join(flagsDir, name))
 		fsys[name] = &fstest.MapFile{Data: data}
 		return err
 	})
