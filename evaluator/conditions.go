@@ -190,20 +190,21 @@ func matchIn(cl *snapshot.Clause, v *Value) bool {
 			return false
 		}
 		key := v.str
-		if cl.IgnoreCase {
-			key = lowerASCIIOrFold(key)
+		if cl.IgnoreCase && !isASCII(key) {
+			key = strings.ToLower(key)
 		}
+		fold := cl.IgnoreCase
 		lo, hi := 0, len(vals)
 		for lo < hi {
 			m := int(uint(lo+hi) >> 1)
 			lit := vals[m]
-			if lit.Kind < snapshot.LitString || lit.Kind == snapshot.LitString && lit.Str < key {
+			if lit.Kind < snapshot.LitString || lit.Kind == snapshot.LitString && compareLower(key, lit.Str, fold) > 0 {
 				lo = m + 1
 			} else {
 				hi = m
 			}
 		}
-		return lo < len(vals) && vals[lo].Kind == snapshot.LitString && vals[lo].Str == key
+		return lo < len(vals) && vals[lo].Kind == snapshot.LitString && compareLower(key, vals[lo].Str, fold) == 0
 	case NumberKind:
 		for _, lit := range cl.Values {
 			if lit.Kind == snapshot.LitNumber && lit.Num == v.num {
@@ -220,15 +221,41 @@ func matchIn(cl *snapshot.Clause, v *Value) bool {
 	return false
 }
 
-// lowerASCIIOrFold lower-cases s, allocating only when s has upper-case letters.
-func lowerASCIIOrFold(s string) string {
+func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' || c >= utf8.RuneSelf {
-			return strings.ToLower(s)
+		if s[i] >= utf8.RuneSelf {
+			return false
 		}
 	}
-	return s
+	return true
+}
+
+// compareLower compares a with b, lower-casing a's ASCII letters on the fly when fold is
+// set (b, a compiled literal, is already lower-case). It does not allocate.
+func compareLower(a, b string, fold bool) int {
+	if !fold {
+		return strings.Compare(a, b)
+	}
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		c := a[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != b[i] {
+			if c < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	switch {
+	case len(a) < len(b):
+		return -1
+	case len(a) > len(b):
+		return 1
+	}
+	return 0
 }
 
 func matchString(op snapshot.Op, fold bool, s, lit string) bool {

@@ -146,18 +146,15 @@ func (st *state) decide(f *snapshot.Flag, r *Result) int {
 		if st.trace != nil {
 			mark = st.open(0, "prerequisite "+pf.Key)
 		}
-		sub := state{snap: st.snap, ctx: st.ctx, at: st.at, trace: st.trace.indent()}
-		var pr Result
-		got := sub.decide(pf, &pr)
+		got, code := st.prerequisite(pf)
 		ok := got == p.Variant
 		if st.trace != nil {
 			detail := "serves " + variantName(pf, got) + ", needs " + pf.Variants[p.Variant].Name
 			if got < 0 {
-				detail = "error " + string(pr.Error)
+				detail = "error " + string(code)
 			}
 			st.close(mark, ok, detail)
 		}
-		st.current = f
 		if !ok {
 			r.Reason, r.Kind, r.Name = ReasonDisabled, DecidedByPrerequisite, pf.Key
 			return f.OffVariant
@@ -246,6 +243,21 @@ func (st *state) decided(r *Result, kind DecisionKind, name string, index int) {
 	if st.segment >= 0 {
 		r.Segment = st.snap.Segments[st.segment].Key
 	}
+}
+
+// prerequisite decides flag pf for the same context and returns the variant it serves (-1
+// and the error code on error). It reuses the state, saving what the caller needs, so that
+// the recursion does not allocate.
+func (st *state) prerequisite(pf *snapshot.Flag) (int, ErrorCode) {
+	saved := *st
+	if st.trace != nil {
+		st.trace = st.trace.indent()
+	}
+	var scratch Result
+	got := st.decide(pf, &scratch)
+	code := scratch.Error
+	*st = saved
+	return got, code
 }
 
 // outside is serve's answer for a user outside the percentage or schedule.
