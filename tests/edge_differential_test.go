@@ -425,7 +425,7 @@ func (g *edgeContextGen) near(l snapshot.Literal, at int64) any {
 
 func (g *edgeContextGen) random() any {
 	r := g.r
-	switch r.IntN(6) {
+	switch r.IntN(7) {
 	case 0:
 		return "random-" + strconv.Itoa(r.IntN(1000))
 	case 1:
@@ -436,6 +436,10 @@ func (g *edgeContextGen) random() any {
 		return r.IntN(2) == 0
 	case 4:
 		return "日本語"
+	case 5:
+		if r.IntN(3) == 0 { // long enough for a two-byte length
+			return strings.Repeat("Mozilla/5.0 (X11; Linux x86_64) ", 1+r.IntN(8))
+		}
 	}
 	return fmt.Sprint(r.IntN(100), ".", r.IntN(10), ".", r.IntN(10))
 }

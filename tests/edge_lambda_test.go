@@ -119,6 +119,29 @@ func TestEdgeLambda(t *testing.T) {
 		t.Error("the function never polled with If-None-Match")
 	}
 
+	// Pointers and snapshots that do not check out leave the last good snapshot in place.
+	bad := []struct{ name, key, body string }{
+		{"garbage pointer", "production/current.json", "not json"},
+		{"pointer of another environment", "production/current.json", `{"environment":"staging","snapshot":"` + hash + `"}`},
+		{"pointer without a hash", "production/current.json", `{"environment":"production","snapshot":"../x"}`},
+		{"missing snapshot", "production/current.json", `{"environment":"production","snapshot":"` + strings.Repeat("ab", 32) + `"}`},
+	}
+	for _, b := range bad {
+		store.Put(b.key, []byte(b.body))
+		time.Sleep(150 * time.Millisecond)
+		if a = invokeFlags(); a.Snapshot != killedHash {
+			t.Fatalf("%s: serving %s, want the last good %s", b.name, a.Snapshot, killedHash)
+		}
+	}
+	misnamed := strings.Repeat("cd", 32)
+	store.Put("snapshots/"+misnamed+".snap", data)
+	store.Put("production/current.json", []byte(`{"environment":"production","snapshot":"`+misnamed+`"}`))
+	time.Sleep(150 * time.Millisecond)
+	if a = invokeFlags(); a.Snapshot != killedHash {
+		t.Fatalf("misnamed snapshot: serving %s, want the last good %s", a.Snapshot, killedHash)
+	}
+	store.Publish("production", killedData)
+
 	// Corrupt snapshots keep the last good one, which turns STALE after the grace period.
 	store.SetFault(storetest.CorruptSnapshots)
 	_, otherData := edgeKilled(t, s, "one-click-checkout")

@@ -58,10 +58,14 @@ export default {
   async fetch(request, env, ctx) {
     edge ??= createEdge(env);
     const { evaluator, poller, cfg } = edge;
-    if (!poller.loaded) {
-      await poller.poll();
-    } else if (poller.due()) {
-      ctx.waitUntil(poller.poll());
+    // Poll when due: awaited while nothing is loaded, in the background after that. A store
+    // that is down is asked at most once per interval, however many requests come.
+    if (poller.due()) {
+      const polled = poller.poll();
+      if (poller.loaded) ctx.waitUntil(polled);
+      else await polled;
+    } else if (!poller.loaded && poller.inflight) {
+      await poller.inflight;
     }
     if (!poller.loaded) {
       return json({ errorCode: "GENERAL", errorMessage: "no snapshot loaded: " + String(poller.lastError?.message) }, 503);

@@ -65,7 +65,7 @@ export async function createEdge(config) {
 export async function handle(edge, event) {
   const { evaluator, poller, config } = edge;
   const request = event.Records[0].cf.request;
-  if (!poller.loaded || poller.due()) await poller.poll();
+  if (poller.due()) await poller.poll();
   if (!poller.loaded) {
     return respond("503", "Service Unavailable", {
       errorCode: "GENERAL",
