@@ -11,10 +11,10 @@ LONG_FUZZTIME ?= 10m
 
 # Fuzz targets as package:target pairs. `make fuzz` runs each briefly (part of `make test`);
 # `make fuzz-long` runs each for LONG_FUZZTIME.
-FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext ./compiler:FuzzCompile
+FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext ./compiler:FuzzCompile ./wasm/wire:FuzzDecode
 
 .PHONY: all setup build run test test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
-        bench-compiler evaluator-wasm-check flags-validate flags-check cli-golden clean
+        bench-compiler bench-edge wasm edge-worker evaluator-wasm-check flags-validate flags-check cli-golden clean
 
 all: build
 
@@ -49,6 +49,7 @@ staticcheck:
 ## evaluator-wasm-check: the evaluator must build for WASI without fmt, reflection or encoding/json.
 evaluator-wasm-check:
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./evaluator ./snapshot
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o /dev/null ./wasm/guest
 	@deps=$$(GOOS=wasip1 GOARCH=wasm $(GO) list -deps ./evaluator | grep -E '^(fmt|reflect|encoding/json)$$' || true); \
 	if [ -n "$$deps" ]; then echo "evaluator must not depend on: $$deps"; exit 1; fi; \
 	echo "evaluator builds for wasip1 without fmt, reflect or encoding/json"
@@ -65,8 +66,22 @@ fuzz-long:
 
 ## bench: the benchmarks recorded in docs/benchmarks.md.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./evaluator ./ofrep
-	$(MAKE) bench-compiler
+	$(GO) test -run='^$$' -bench=. -benchmem ./evaluator ./ofrep ./tests/properties
+	$(MAKE) bench-compiler bench-edge
+
+## bench-edge: the WASM module under wazero, and beside the native evaluator.
+bench-edge:
+	$(GO) test -run='^$$' -bench=. -benchmem ./wasm/host
+	$(GO) test -run='^$$' -bench='Wasm|Native' -benchmem ./tests
+
+## wasm: the evaluator module bin/edgeflag.wasm (prints raw and gzip sizes).
+wasm:
+	bash scripts/build-wasm.sh $(BIN)/edgeflag.wasm
+
+## edge-worker: the Cloudflare Worker in workerd on 127.0.0.1:8787 (set EDGEFLAG_STORE_URL).
+edge-worker: wasm
+	bash scripts/install-node-deps.sh
+	edge/node_modules/.bin/workerd serve edge/cloudflare/config.capnp
 
 ## bench-compiler: load, check and build 10,000 generated flags (targets: ≤ 1 s/op, ≤ 64 B per simple flag).
 bench-compiler:
