@@ -7,6 +7,9 @@ OUT         ?= out
 BIN         ?= bin
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.7.0
 FUZZTIME    ?= 10s
+BASE_REF    ?= origin/main
+STORE       ?= $(OUT)/store
+ARTIFACTS_DIR ?= $(BIN)/lambda
 LONG_FUZZTIME ?= 10m
 
 # Fuzz targets as package:target pairs. `make fuzz` runs each briefly (part of `make test`);
@@ -14,7 +17,8 @@ LONG_FUZZTIME ?= 10m
 FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext ./compiler:FuzzCompile ./wasm/wire:FuzzDecode
 
 .PHONY: all setup build run test test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
-        bench-compiler bench-edge wasm edge-worker evaluator-wasm-check flags-validate flags-check cli-golden clean
+        bench-compiler bench-edge wasm edge-worker evaluator-wasm-check flags-validate flags-check flags-review flags-publish \
+        lambda build-KillSwitchFunction bench-publish cli-golden clean
 
 all: build
 
@@ -93,6 +97,28 @@ flags-validate:
 
 flags-check: flags-validate
 	$(GO) run ./cmd/edgeflag check $(FLAGS_DIR)
+
+## flags-review: what CI runs on a pull request touching flags/: validate, check, diff against BASE_REF.
+flags-review: flags-check
+	$(GO) run ./cmd/edgeflag diff --dir $(FLAGS_DIR) $(BASE_REF)
+
+## flags-publish: compile every environment and publish it to STORE (a directory or s3://bucket/prefix).
+flags-publish:
+	$(GO) run ./cmd/edgeflag publish --store $(STORE) $(FLAGS_DIR)
+
+## lambda: the kill-switch function for provided.al2023 (linux/arm64) as bin/lambda/bootstrap.
+lambda: build-KillSwitchFunction
+
+## build-KillSwitchFunction: what `sam build` runs (template.yaml, BuildMethod: makefile).
+build-KillSwitchFunction:
+	mkdir -p $(ARTIFACTS_DIR)
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./lambda/bootstrap
+
+## bench-publish: the numbers of docs/benchmarks-publish.md.
+bench-publish:
+	$(GO) test -run='^$$' -bench=KillToVisible -benchtime=20x ./tests
+	$(GO) test -run='^$$' -bench=ConcurrentKills -benchtime=10x -count=3 ./tests
+	$(GO) test -run='^$$' -bench=Kill -benchtime=200x -count=2 ./publish
 
 ## cli-golden: rewrite the CLI golden files after an intended output change.
 cli-golden:

@@ -105,7 +105,9 @@ func TestEventsDriveTheHandler(t *testing.T) {
 	}{
 		{"flags-get.json", 200, func(b string) bool { return strings.Contains(b, `"revision": "def456"`) }},
 		{"flag-kill.json", 200, func(b string) bool { return strings.Contains(b, `"killed": true`) }},
-		{"flags-get.json", 200, func(b string) bool { return strings.Contains(b, `"reason": "checkout error rate 12% since 09:55 (INC-4711)"`) }},
+		{"flags-get.json", 200, func(b string) bool {
+			return strings.Contains(b, `"reason": "checkout error rate 12% since 09:55 (INC-4711)"`)
+		}},
 		{"flag-unkill.json", 200, func(b string) bool { return strings.Contains(b, `"killed": false`) }},
 		{"publish.json", 200, func(b string) bool { return strings.Contains(b, `"changed": false`) }},
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/edgeflag/edgeflag/publish/publishtest"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/s3test"
 )
 
 func TestKillAndUnkill(t *testing.T) {
@@ -257,6 +258,38 @@ func TestConcurrentPublishAndKills(t *testing.T) {
 			if hashOf(t, want) != ptr.Snapshot {
 				t.Errorf("pointer serves %s (revision %s, killed %v), but its base merged with the final kill state %v is %s",
 					ptr.Snapshot, s.Revision, ptr.Killed, state.KilledFlags(), hashOf(t, want))
+			}
+		})
+	}
+}
+
+// BenchmarkKill measures one kill or unkill with its republish and audit record, with
+// no contention, on each store (the S3 store talks HTTP to a local S3-protocol server).
+func BenchmarkKill(b *testing.B) {
+	ctx := context.Background()
+	dir, err := store.NewDir(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := s3test.New(b, "edgeflag-bench")
+	for _, be := range []struct {
+		name string
+		st   store.Store
+	}{{"dir", dir}, {"s3", srv.Store(b, "")}} {
+		b.Run(be.name, func(b *testing.B) {
+			p := publish.New(be.st)
+			if _, err := p.Publish(ctx, publishtest.Snapshot("production", "r1", 1, "checkout", "search"), "ci"); err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; b.Loop(); i++ {
+				if i%2 == 0 {
+					_, err = p.Kill(ctx, "production", "checkout", "bench", "bench")
+				} else {
+					_, err = p.Unkill(ctx, "production", "checkout", "bench", "bench")
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

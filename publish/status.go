@@ -33,12 +33,16 @@ type FlagStatus struct {
 	// Kill is the kill switch's record when the kill state kills the flag. Kill set with
 	// Killed false means the kill is not yet republished.
 	Kill *Kill `json:"kill,omitempty"`
-	// Ring is the release ring the flag is at, if it has a release.
-	Ring string `json:"ring,omitempty"`
+	// Ring is the release ring the flag is at, if it has a release; the ring and the
+	// rings inside it get RingVariant.
+	Ring        string `json:"ring,omitempty"`
+	RingVariant string `json:"ringVariant,omitempty"`
 	// RingPercentage is the share of the release ring's audience in force now.
 	RingPercentage *float64 `json:"ringPercentage,omitempty"`
-	// Percentage is the share of the fallthrough rollout that gets its variant now
-	// (a fixed variant is 100); absent for a weighted split.
+	// Variant is what the fallthrough rollout serves, and Percentage the share of the
+	// users it reaches that get it now (a fixed variant is 100); both are absent for a
+	// weighted split.
+	Variant    string   `json:"variant,omitempty"`
 	Percentage *float64 `json:"percentage,omitempty"`
 }
 
@@ -90,9 +94,11 @@ func (p *Publisher) Status(ctx context.Context, env string, now time.Time) (*Sta
 		if f.ReleaseRing != snapshot.NoIndex && f.ReleaseRing < len(f.Rings) {
 			ring := &f.Rings[f.ReleaseRing]
 			fs.Ring = ring.Name
+			fs.RingVariant = variantName(f, f.ReleaseVar)
 			fs.RingPercentage = percentage(ring.Portion.ThresholdAt(at))
 		}
 		if f.Rollout.Kind == snapshot.ServeVariant {
+			fs.Variant = variantName(f, f.Rollout.Variant)
 			fs.Percentage = percentage(f.Rollout.Portion.ThresholdAt(at))
 		}
 		st.Flags[i] = fs
@@ -103,4 +109,11 @@ func (p *Publisher) Status(ctx context.Context, env string, now time.Time) (*Sta
 func percentage(threshold uint32) *float64 {
 	v := snapshot.PercentageOf(threshold)
 	return &v
+}
+
+func variantName(f *snapshot.Flag, i int) string {
+	if i >= 0 && i < len(f.Variants) {
+		return f.Variants[i].Name
+	}
+	return ""
 }

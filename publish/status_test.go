@@ -32,12 +32,13 @@ func TestStatus(t *testing.T) {
 		key                           string
 		enabled, killed, inSource     bool
 		killReason, ring              string
+		variant, ringVariant          string
 		percentage, ringPercentage    float64
 		hasPercentage, hasRingPercent bool
 	}{
-		{key: "checkout", enabled: true, killed: true, killReason: "errors", percentage: 25, hasPercentage: true},
-		{key: "legacy", killed: true, inSource: true, percentage: 25, hasPercentage: true},
-		{key: "search-ring", enabled: true, ring: "canary", ringPercentage: 5, hasRingPercent: true, percentage: 100, hasPercentage: true},
+		{key: "checkout", enabled: true, killed: true, killReason: "errors", variant: "on", percentage: 25, hasPercentage: true},
+		{key: "legacy", killed: true, inSource: true, variant: "on", percentage: 25, hasPercentage: true},
+		{key: "search-ring", enabled: true, ring: "canary", ringVariant: "on", ringPercentage: 5, hasRingPercent: true, variant: "off", percentage: 100, hasPercentage: true},
 	}
 	for i, tt := range tests {
 		f := st.Flags[i]
@@ -46,7 +47,7 @@ func TestStatus(t *testing.T) {
 			reason = f.Kill.Reason
 		}
 		if f.Key != tt.key || f.Enabled != tt.enabled || f.Killed != tt.killed || f.KilledInSource != tt.inSource ||
-			reason != tt.killReason || f.Ring != tt.ring ||
+			reason != tt.killReason || f.Ring != tt.ring || f.Variant != tt.variant || f.RingVariant != tt.ringVariant ||
 			(f.Percentage != nil) != tt.hasPercentage || (f.Percentage != nil && *f.Percentage != tt.percentage) ||
 			(f.RingPercentage != nil) != tt.hasRingPercent || (f.RingPercentage != nil && *f.RingPercentage != tt.ringPercentage) {
 			t.Errorf("flag %d = %+v, want %+v", i, f, tt)

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // lockName is the directory store's lock file, taken for every write.
@@ -74,7 +75,7 @@ func (d *Dir) Get(ctx context.Context, key string, opts GetOptions) (*Object, er
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || isDirError(p) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || isDirError(p) {
 			return nil, fmt.Errorf("%s: %w", key, ErrNotFound)
 		}
 		return nil, fmt.Errorf("store: read %s: %w", key, err)

@@ -96,7 +96,7 @@ func TestDirLeavesNoTemporaryFiles(t *testing.T) {
 	}
 }
 
-func TestDirGetOfDirectoryIsNotFound(t *testing.T) {
+func TestDirGetOfNonFileIsNotFound(t *testing.T) {
 	ctx := context.Background()
 	st, err := store.NewDir(t.TempDir())
 	if err != nil {
@@ -107,5 +107,8 @@ func TestDirGetOfDirectoryIsNotFound(t *testing.T) {
 	}
 	if _, err := st.Get(ctx, "production/audit", store.GetOptions{}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Get of a directory: err = %v, want ErrNotFound", err)
+	}
+	if _, err := st.Get(ctx, "production/audit/x.json/deeper", store.GetOptions{}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Get below a file: err = %v, want ErrNotFound", err)
 	}
 }

@@ -48,21 +48,36 @@ func lambdaTemplate(t *testing.T) *cloudformation.Template {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref := func(name string, input any, template any) any {
+		if v := intrinsics.Ref(name, input, template); v != nil {
+			return v
+		}
+		if s, ok := input.(string); ok {
+			if s == "AWS::Partition" {
+				return "aws"
+			}
+			return "ref:" + s
+		}
+		return nil
+	}
+	// Fn::Sub resolves ${X} with the Ref above (goformation's own Sub would not).
+	variable := regexp.MustCompile(`\$\{([.:0-9A-Za-z]+)\}`)
+	sub := func(name string, input any, template any) any {
+		s, ok := input.(string)
+		if !ok {
+			return intrinsics.FnSub(name, input, template)
+		}
+		return variable.ReplaceAllStringFunc(s, func(m string) string {
+			v := variable.FindStringSubmatch(m)[1]
+			if strings.Contains(v, ".") {
+				return "getatt:" + v
+			}
+			r, _ := ref("Ref", v, template).(string)
+			return r
+		})
+	}
 	tpl, err := goformation.ParseYAMLWithOptions(data, &intrinsics.ProcessorOptions{
-		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
-			"Ref": func(name string, input any, template any) any {
-				if v := intrinsics.Ref(name, input, template); v != nil {
-					return v
-				}
-				if s, ok := input.(string); ok {
-					if s == "AWS::Partition" {
-						return "aws"
-					}
-					return "ref:" + s
-				}
-				return nil
-			},
-		},
+		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{"Ref": ref, "Fn::Sub": sub},
 	})
 	if err != nil {
 		t.Fatalf("goformation: %v", err)
@@ -309,6 +324,15 @@ func TestTemplateDistribution(t *testing.T) {
 	if b.ViewerProtocolPolicy != "https-only" || !slices.Equal(b.AllowedMethods, []string{"GET", "HEAD"}) || deref(b.CachePolicyId) != "ref:SnapshotCachePolicy" {
 		t.Errorf("cache behaviour: %s %v %q", b.ViewerProtocolPolicy, b.AllowedMethods, deref(b.CachePolicyId))
 	}
+	for _, code := range []int{403, 404} {
+		ok := false
+		for _, e := range cfg.CustomErrorResponses {
+			ok = ok || (e.ErrorCode == code && e.ErrorCachingMinTTL != nil && *e.ErrorCachingMinTTL <= 1)
+		}
+		if !ok {
+			t.Errorf("a %d (pointer not published yet) must not be cached for more than 1 s", code)
+		}
+	}
 	cp, err := tpl.GetCloudFrontCachePolicyWithName("SnapshotCachePolicy")
 	if err != nil {
 		t.Fatal(err)
@@ -350,7 +374,7 @@ func TestTemplateParametersAndOutputs(t *testing.T) {
 	}
 	trust := lambdaGeneric(t, role.AssumeRolePolicyDocument)
 	data, _ := json.Marshal(trust)
-	if !strings.Contains(string(data), "sts:AssumeRoleWithWebIdentity") || !strings.Contains(string(data), "ref:main") {
+	if !strings.Contains(string(data), "sts:AssumeRoleWithWebIdentity") || !strings.Contains(string(data), `:sub":"repo:`) || !strings.Contains(string(data), `:ref:refs/heads/main"`) {
 		t.Errorf("the publisher role must trust GitHub's OIDC tokens for main only: %s", data)
 	}
 }
