@@ -18,7 +18,7 @@ FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext .
 
 .PHONY: all setup build run test test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
         bench-compiler bench-edge wasm edge-worker evaluator-wasm-check flags-validate flags-check flags-review flags-publish \
-        lambda build-KillSwitchFunction bench-publish cli-golden clean
+        schema-editor-check lambda build-KillSwitchFunction bench-publish cli-golden clean
 
 all: build
 
@@ -33,7 +33,7 @@ run: setup
 	$(GO) run ./cmd/edgeflag dev
 
 ## test: everything CI runs.
-test: setup lint evaluator-wasm-check flags-check test-go fuzz
+test: setup lint evaluator-wasm-check flags-check schema-editor-check test-go fuzz
 
 test-go:
 	$(GO) test -count=1 -timeout 20m ./...
@@ -97,6 +97,13 @@ flags-validate:
 
 flags-check: flags-validate
 	$(GO) run ./cmd/edgeflag check $(FLAGS_DIR)
+
+## schema-editor-check: the schema as editors apply it (yaml-language-server from npm): the
+## example flags and the compiler's good test files give no diagnostics, its broken ones do.
+schema-editor-check:
+	bash scripts/install-schema-editorcheck.sh
+	node schema/editorcheck/check.js --valid $$(find $(FLAGS_DIR) compiler/testdata/good -name '*.yaml' -o -name '*.yml')
+	node schema/editorcheck/check.js --invalid compiler/testdata/broken/schema/*.yaml
 
 ## flags-review: what CI runs on a pull request touching flags/: validate, check, diff against BASE_REF.
 flags-review: flags-check
