@@ -25,15 +25,20 @@ func Compile(dir string, opts Options) (map[string]*snapshot.Snapshot, error) {
 	return p.BuildAll(opts)
 }
 
-// BuildAll builds a snapshot for every environment of the project.
+// BuildAll builds a snapshot for every environment of the project, the environments in
+// parallel.
 func (p *Project) BuildAll(opts Options) (map[string]*snapshot.Snapshot, error) {
+	snaps := make([]*snapshot.Snapshot, len(p.Environments))
+	errs := make([]error, len(p.Environments))
+	parallel(len(p.Environments), func(i int) {
+		snaps[i], errs[i] = p.Build(p.Environments[i], opts)
+	})
 	out := make(map[string]*snapshot.Snapshot, len(p.Environments))
-	for _, env := range p.Environments {
-		s, err := p.Build(env, opts)
-		if err != nil {
-			return nil, err
+	for i, env := range p.Environments {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		out[env] = s
+		out[env] = snaps[i]
 	}
 	return out, nil
 }

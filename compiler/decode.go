@@ -76,27 +76,21 @@ func field(path, key string) string {
 func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
 func str(n *node) string {
-	if n == nil {
+	if n == nil || n.kind != scalarNode || n.typ != stringScalar {
 		return ""
 	}
-	s, _ := n.value.(string)
-	return s
+	return n.text
 }
 
 func num(n *node) float64 {
-	if n == nil {
+	if n == nil || n.kind != scalarNode || n.typ != numberScalar {
 		return 0
 	}
-	f, _ := n.value.(float64)
-	return f
+	return n.num
 }
 
 func boolean(n *node) bool {
-	if n == nil {
-		return false
-	}
-	b, _ := n.value.(bool)
-	return b
+	return n != nil && n.kind == scalarNode && n.typ == boolScalar && n.truth
 }
 
 // listOf returns the items of a list node (nil for anything else).
@@ -104,7 +98,7 @@ func listOf(n *node) []*node {
 	if n == nil || n.kind != sequenceNode {
 		return nil
 	}
-	return n.items
+	return n.elems
 }
 
 // gatherSymbols collects the names the valid documents define. Project, segment and flag
@@ -169,7 +163,7 @@ func (d *decoder) project(root *node) *Project {
 	}
 	if c, _ := root.get("checks"); c != nil {
 		for i, k := range c.keys {
-			p.Checks[k.text] = Severity(str(c.vals[i]))
+			p.Checks[k.text] = Severity(str(c.elems[i]))
 		}
 	}
 	return p
@@ -227,10 +221,10 @@ func (d *decoder) flag(root *node) *Flag {
 	d.variants = map[string]bool{}
 	if vs := get("variants"); vs != nil {
 		for i, key := range vs.keys {
-			v := &Variant{Pos: d.pos(key), Name: key.text, Value: vs.vals[i].toJSON()}
+			v := &Variant{Pos: d.pos(key), Name: key.text, Value: vs.elems[i].toJSON()}
 			js, err := canonicalJSON(v.Value)
 			if err != nil {
-				d.errorf(vs.vals[i], field("variants", key.text), "cannot encode the value as JSON: %v", err)
+				d.errorf(vs.elems[i], field("variants", key.text), "cannot encode the value as JSON: %v", err)
 			}
 			v.JSON = js
 			f.Variants = append(f.Variants, v)
@@ -298,7 +292,7 @@ func (d *decoder) flag(root *node) *Flag {
 			if d.sym.projectOK && !d.sym.envs[key.text] {
 				d.errorf(key, "environments", "unknown environment %q%s", key.text, didYouMean(key.text, d.sym.envs))
 			}
-			o := d.override(envs.vals[i], path, ringNames, ringsChecked)
+			o := d.override(envs.elems[i], path, ringNames, ringsChecked)
 			o.Environment = key.text
 			f.Environments = append(f.Environments, o)
 		}
@@ -495,7 +489,7 @@ func (d *decoder) serve(n *node, path string) *Serve {
 		for i, key := range split.keys {
 			wpath := field(field(path, "split"), key.text)
 			d.variant(key, wpath, key.text)
-			w := &Weight{Pos: d.pos(key), Variant: key.text, Weight: d.percentage(split.vals[i], wpath)}
+			w := &Weight{Pos: d.pos(key), Variant: key.text, Weight: d.percentage(split.elems[i], wpath)}
 			total += uint64(ticks(w.Weight))
 			s.Split = append(s.Split, w)
 		}
@@ -680,7 +674,7 @@ func (d *decoder) condition(n *node, path string, depth int) *Condition {
 		}
 	}
 	for i, vn := range valueNodes {
-		c.Values = append(c.Values, vn.value)
+		c.Values = append(c.Values, vn.value())
 		s := str(vn)
 		switch {
 		case c.Op == "matches":

@@ -4,17 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/edgeflag/edgeflag/schema"
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
+	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
 // validator applies the JSON Schema to documents and turns its errors into positioned,
@@ -36,13 +34,14 @@ func newValidator() (*validator, error) {
 	return &validator{schema: s, raw: raw}, nil
 }
 
-var printer = message.NewPrinter(language.English)
-
-// leaf is one failed keyword, with the instance it concerns.
+// leaf is one failed keyword (an error of the validator without causes), with the
+// instance it concerns.
 type leaf struct {
 	instance []string // path of the value in the document
-	keyword  []string // the failed keyword's location in the schema document
-	kind     jsonschema.ErrorKind
+	location []string // where the failed keyword, or false schema, is in the schema document
+	keyword  string   // the failed keyword: the last step of location, or "false" for a false schema
+	message  string   // the validator's own message, for keywords explained by nothing better
+	name     bool     // the value is a property name (a propertyNames failure): the last step of instance
 	either   []string // for an anyOf of required properties: the alternatives
 }
 
@@ -57,55 +56,74 @@ func (v *validator) validate(d document) []*Error {
 		return []*Error{{File: d.file, Line: d.root.line, Column: d.root.col, Message: err.Error()}}
 	}
 	var out []*Error
-	for _, l := range collectLeaves(ve, nil) {
+	for _, l := range v.collectLeaves(d.root, ve, nil) {
 		out = append(out, v.explain(d, l)...)
 	}
 	return out
 }
 
-func collectLeaves(ve *jsonschema.ValidationError, out []leaf) []leaf {
-	if _, ok := ve.ErrorKind.(*kind.PropertyNames); ok || len(ve.Causes) == 0 {
-		return append(out, newLeaf(ve))
+// collectLeaves gathers the failed keywords of a validation error tree. The inner nodes
+// only say which subschema ($ref, if/then/else, allOf) a failure was found through.
+func (v *validator) collectLeaves(root *node, ve *jsonschema.ValidationError, out []leaf) []leaf {
+	if len(ve.Causes) == 0 {
+		return append(out, v.newLeaf(ve))
 	}
-	if _, ok := ve.ErrorKind.(*kind.AnyOf); ok {
+	if l := v.newLeaf(ve); l.keyword == "anyOf" {
 		// anyOf [{required: [a]}, {required: [b]}]: "needs a or b".
+		val, _, _ := lookupPath(root, l.instance)
 		var names []string
 		for _, c := range ve.Causes {
-			r, ok := c.ErrorKind.(*kind.Required)
-			if !ok || len(c.Causes) != 0 || !slices.Equal(c.InstanceLocation, ve.InstanceLocation) {
+			cl := v.newLeaf(c)
+			if len(c.Causes) != 0 || cl.keyword != "required" || c.InstanceLocation != ve.InstanceLocation {
 				names = nil
 				break
 			}
-			names = append(names, r.Missing...)
+			names = append(names, missingFields(v.schemaAt(cl.location[:len(cl.location)-1]), val)...)
 		}
 		if names != nil {
-			l := newLeaf(ve)
 			l.either = names
 			return append(out, l)
 		}
 	}
 	for _, c := range ve.Causes {
-		out = collectLeaves(c, out)
+		out = v.collectLeaves(root, c, out)
 	}
 	return out
 }
 
-func newLeaf(ve *jsonschema.ValidationError) leaf {
-	frag := ve.SchemaURL
+func (v *validator) newLeaf(ve *jsonschema.ValidationError) leaf {
+	frag := ve.AbsoluteKeywordLocation
 	if i := strings.IndexByte(frag, '#'); i >= 0 {
 		frag = frag[i+1:]
 	}
-	kw := pointerTokens(frag)
-	kw = append(kw[:len(kw):len(kw)], ve.ErrorKind.KeywordPath()...)
-	return leaf{instance: ve.InstanceLocation, keyword: kw, kind: ve.ErrorKind}
+	l := leaf{instance: pointerTokens(ve.InstanceLocation), location: pointerTokens(frag), message: ve.Message}
+	if n := len(l.location); n > 0 {
+		l.keyword = l.location[n-1]
+	}
+	// A false subschema (properties: {x: false}) fails at its own location, with no
+	// keyword after it. additionalProperties: false and additionalItems: false are the
+	// exception: the validator applies them as keywords of the holding schema.
+	if b, ok := v.valueAt(l.location).(bool); ok && !b && l.keyword != "additionalProperties" && l.keyword != "additionalItems" {
+		l.keyword = "false"
+	}
+	// The dynamic path goes through propertyNames (and not through a property of that
+	// name) when the value validated is a property name.
+	steps := strings.Split(ve.KeywordLocation, "/")
+	for i, s := range steps {
+		if s == "propertyNames" && (i == 0 || steps[i-1] != "properties") {
+			l.name = len(l.instance) > 0
+		}
+	}
+	return l
 }
 
+// pointerTokens splits a JSON pointer (as the validator writes them: tokens escaped with
+// ~0, ~1 and then URL path escaping) into its unescaped tokens.
 func pointerTokens(ptr string) []string {
-	ptr = strings.TrimPrefix(ptr, "/")
 	if ptr == "" {
 		return nil
 	}
-	toks := strings.Split(ptr, "/")
+	toks := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
 	for i, t := range toks {
 		if u, err := url.PathUnescape(t); err == nil {
 			t = u
@@ -115,8 +133,8 @@ func pointerTokens(ptr string) []string {
 	return toks
 }
 
-// schemaAt returns the schema object at the given fragment tokens, or nil.
-func (v *validator) schemaAt(toks []string) map[string]any {
+// valueAt returns the value at the given location in the schema document, or nil.
+func (v *validator) valueAt(toks []string) any {
 	var cur any = v.raw
 	for _, t := range toks {
 		switch c := cur.(type) {
@@ -132,8 +150,103 @@ func (v *validator) schemaAt(toks []string) map[string]any {
 			return nil
 		}
 	}
-	m, _ := cur.(map[string]any)
+	return cur
+}
+
+// schemaAt returns the schema object at the given location, or nil.
+func (v *validator) schemaAt(toks []string) map[string]any {
+	m, _ := v.valueAt(toks).(map[string]any)
 	return m
+}
+
+// missingFields returns the fields of the schema's required list that the mapping lacks,
+// in the schema's order.
+func missingFields(holder map[string]any, val *node) []string {
+	var out []string
+	for _, r := range anyStrings(asSlice(holder["required"])) {
+		if x, _ := val.get(r); x == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// extraFields returns the mapping's fields that the schema's properties and
+// patternProperties do not name, in the order written.
+func extraFields(holder map[string]any, val *node) []string {
+	props, _ := holder["properties"].(map[string]any)
+	patterns, _ := holder["patternProperties"].(map[string]any)
+	var out []string
+	if val.kind != mappingNode {
+		return nil
+	}
+next:
+	for _, k := range val.keys {
+		if _, ok := props[k.text]; ok {
+			continue
+		}
+		for p := range patterns {
+			if ok, err := regexp.MatchString(p, k.text); err == nil && ok {
+				continue next
+			}
+		}
+		out = append(out, k.text)
+	}
+	return out
+}
+
+// firstDuplicate returns the indexes (j < i) of the first item of a list equal to an
+// earlier one, as uniqueItems finds them, or ok false.
+func firstDuplicate(val *node) (j, i int, ok bool) {
+	for i := 1; i < len(val.elems); i++ {
+		for j := range i {
+			if sameValue(val.elems[j], val.elems[i]) {
+				return j, i, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// sameValue reports whether two nodes hold equal JSON values.
+func sameValue(a, b *node) bool {
+	if a.kind != b.kind {
+		return false
+	}
+	switch a.kind {
+	case sequenceNode:
+		return slices.EqualFunc(a.elems, b.elems, sameValue)
+	case mappingNode:
+		if len(a.keys) != len(b.keys) {
+			return false
+		}
+		for i, k := range a.keys {
+			if bv, _ := b.get(k.text); bv == nil || !sameValue(a.elems[i], bv) {
+				return false
+			}
+		}
+		return true
+	}
+	return a.value() == b.value()
+}
+
+// jsonType names the JSON type of a node as JSON Schema does.
+func jsonType(n *node) string {
+	switch n.kind {
+	case mappingNode:
+		return "object"
+	case sequenceNode:
+		return "array"
+	}
+	switch n.typ {
+	case nullScalar:
+		return "null"
+	case boolScalar:
+		return "boolean"
+	case numberScalar:
+		return "number"
+	}
+	return "string"
 }
 
 // conditionBranches are the $defs a condition dispatches to, by the field that selects
@@ -147,10 +260,24 @@ func (v *validator) explain(d document, l leaf) []*Error {
 	at := func(n *node, steps []pathStep, msg string) *Error {
 		return &Error{File: d.file, Line: n.line, Column: n.col, Path: formatPath(steps), Message: msg}
 	}
-	val, key, steps := lookupPath(d.root, l.instance)
-	n := len(l.keyword)
+	loc := l.location
+	n := len(loc)
 	// The schema object holding the failed keyword.
-	holder := v.schemaAt(l.keyword[:max(n-len(l.kind.KeywordPath()), 0)])
+	holder := v.schemaAt(loc[:max(n-1, 0)])
+	if l.name {
+		// A property name failed the propertyNames schema: report it at the key, on the
+		// mapping's path.
+		name := l.instance[len(l.instance)-1]
+		mapping, _, steps := lookupPath(d.root, l.instance[:len(l.instance)-1])
+		kn := mapping
+		if _, k := mapping.get(name); k != nil {
+			kn = k
+		}
+		nameNode := &node{kind: scalarNode, typ: stringScalar, text: name}
+		return []*Error{at(kn, steps, fmt.Sprintf("invalid name %q: %s", name, v.reason(l, holder, nameNode)))}
+	}
+
+	val, key, steps := lookupPath(d.root, l.instance)
 	op := clauseOp(d.root, l)
 	// Errors about a field are reported at its key, on the mapping's path.
 	parent := steps
@@ -173,35 +300,35 @@ func (v *validator) explain(d document, l leaf) []*Error {
 	}
 
 	var msg string
-	switch k := l.kind.(type) {
-	case *kind.FalseSchema:
+	switch l.keyword {
+	case "false":
 		name := ""
-		if n >= 2 && l.keyword[n-2] == "properties" {
-			name = l.keyword[n-1]
+		if n >= 2 && loc[n-2] == "properties" {
+			name = loc[n-1]
 		}
 		switch {
 		case name == "":
 			msg = "not allowed here"
-		case n >= 4 && l.keyword[n-4] == "dependentSchemas":
-			return []*Error{at(keyOr(val), parent, fmt.Sprintf("%q cannot be combined with %q", name, l.keyword[n-3]))}
+		case n >= 4 && loc[n-4] == "dependentSchemas":
+			return []*Error{at(keyOr(val), parent, fmt.Sprintf("%q cannot be combined with %q", name, loc[n-3]))}
 		case op != "":
 			return []*Error{at(keyOr(val), parent, fmt.Sprintf("op %q does not take %q", op, name))}
 		default:
 			return []*Error{at(keyOr(val), parent, fmt.Sprintf("%q is not allowed here", name))}
 		}
 
-	case *kind.AdditionalProperties:
+	case "additionalProperties":
 		props, _ := holder["properties"].(map[string]any)
 		candidates := keysOf(props)
 		branch := ""
 		var conditionFields map[string]any
-		if n >= 2 && conditionBranches[l.keyword[n-2]] != "" {
-			branch = conditionBranches[l.keyword[n-2]]
+		if n >= 2 && conditionBranches[loc[n-2]] != "" {
+			branch = conditionBranches[loc[n-2]]
 			conditionFields, _ = v.schemaAt([]string{"$defs", "condition"})["properties"].(map[string]any)
 			candidates = keysOf(conditionFields)
 		}
 		var out []*Error
-		for _, name := range k.Properties {
+		for _, name := range extraFields(holder, val) {
 			_, kn := val.get(name)
 			if kn == nil {
 				kn = val
@@ -216,80 +343,42 @@ func (v *validator) explain(d document, l leaf) []*Error {
 			}
 			out = append(out, at(kn, steps, msg))
 		}
-		return out
+		if out != nil {
+			return out
+		}
+		msg = l.message
 
-	case *kind.Required:
-		names := strings.Join(quoteAll(k.Missing), ", ")
+	case "required":
+		missing := missingFields(holder, val)
+		names := strings.Join(quoteAll(missing), ", ")
 		switch {
+		case len(missing) == 0:
+			msg = l.message
 		case op != "":
 			return []*Error{at(val, steps, fmt.Sprintf("op %q needs %s", op, names))}
-		case len(k.Missing) == 1:
+		case len(missing) == 1:
 			return []*Error{at(val, steps, "missing required field "+names)}
+		default:
+			return []*Error{at(val, steps, "missing required fields "+names)}
 		}
-		return []*Error{at(val, steps, "missing required fields "+names)}
 
-	case *kind.PropertyNames:
-		_, kn := val.get(k.Property)
-		if kn == nil {
-			kn = val
+	case "uniqueItems":
+		if j, i, ok := firstDuplicate(val); ok {
+			return []*Error{at(val.elems[i], append(steps, pathStep{index: i}), fmt.Sprintf("%s is listed twice (also item %d)", describe(val.elems[i]), j))}
 		}
-		// The error's schema is the propertyNames schema, a $ref to a name definition.
-		reason := "not a valid name"
-		if ref, ok := holder["$ref"].(string); ok {
-			if m, ok := v.schemaAt(pointerTokens(strings.TrimPrefix(ref, "#")))["patternErrorMessage"].(string); ok {
-				reason = m
-			}
-		}
-		return []*Error{at(kn, steps, fmt.Sprintf("invalid name %q: %s", k.Property, reason))}
+		msg = l.message
 
-	case *kind.UniqueItems:
-		j := k.Duplicates[1]
-		if val.kind == sequenceNode && j < len(val.items) {
-			return []*Error{at(val.items[j], append(steps, pathStep{index: j}), fmt.Sprintf("%s is listed twice (also item %d)", describe(val.items[j]), k.Duplicates[0]))}
-		}
-		msg = l.kind.LocalizedString(printer)
-
-	case *kind.Type:
+	case "type":
 		if len(l.instance) == 0 {
 			return []*Error{at(val, steps, "a document must be a mapping with a kind (Project, Segment or Flag), not "+describe(val))}
 		}
-		msg = fmt.Sprintf("expected %s, but got %s", strings.Join(k.Want, " or "), k.Got)
+		msg = v.reason(l, holder, val)
 
-	case *kind.Pattern:
-		msg = fmt.Sprintf("invalid value %q: does not match %s", k.Got, k.Want)
-		if m, ok := holder["patternErrorMessage"].(string); ok {
-			msg = fmt.Sprintf("invalid value %q: %s", k.Got, m)
-		}
+	case "pattern":
+		msg = fmt.Sprintf("invalid value %q: %s", str(val), v.reason(l, holder, val))
 
-	case *kind.Enum:
-		alts := anyStrings(k.Want)
-		s, isString := k.Got.(string)
-		switch {
-		case !isString:
-			msg = "must be one of " + strings.Join(quoteAll(alts), ", ")
-		case suggest(s, alts) != "":
-			msg = fmt.Sprintf("unknown value %q (did you mean %q?)", s, suggest(s, alts))
-		default:
-			msg = fmt.Sprintf("unknown value %q: must be one of %s", s, strings.Join(quoteAll(alts), ", "))
-		}
-
-	case *kind.Minimum:
-		msg = fmt.Sprintf("must be at least %s, not %s", ratText(k.Want), ratText(k.Got))
-	case *kind.Maximum:
-		msg = fmt.Sprintf("must be at most %s, not %s", ratText(k.Want), ratText(k.Got))
-	case *kind.MinItems:
-		msg = fmt.Sprintf("needs at least %d %s", k.Want, plural(k.Want, "item", "items"))
-	case *kind.MinProperties:
-		msg = fmt.Sprintf("needs at least %d %s", k.Want, plural(k.Want, "entry", "entries"))
-	case *kind.MinLength:
-		msg = "must not be empty"
-		if k.Want > 1 {
-			msg = fmt.Sprintf("must be at least %d characters long", k.Want)
-		}
-	case *kind.MaxLength:
-		msg = fmt.Sprintf("must be at most %d characters long, not %d", k.Want, k.Got)
 	default:
-		msg = l.kind.LocalizedString(printer)
+		msg = v.reason(l, holder, val)
 	}
 	if m, ok := holder["errorMessage"].(string); ok {
 		msg = m
@@ -300,18 +389,86 @@ func (v *validator) explain(d document, l leaf) []*Error {
 	return []*Error{at(val, steps, msg)}
 }
 
-func ratText(r *big.Rat) string {
-	if r == nil {
-		return "?"
+// reason says what is wrong with a value that failed a keyword of holder, from the schema
+// and the value itself; the validator's message is the last resort.
+func (v *validator) reason(l leaf, holder map[string]any, val *node) string {
+	switch l.keyword {
+	case "type":
+		var want []string
+		switch t := holder["type"].(type) {
+		case string:
+			want = []string{t}
+		case []any:
+			want = anyStrings(t)
+		}
+		if len(want) > 0 {
+			return fmt.Sprintf("expected %s, but got %s", strings.Join(want, " or "), jsonType(val))
+		}
+
+	case "pattern":
+		if m, ok := holder["patternErrorMessage"].(string); ok {
+			return m
+		}
+		if p, ok := holder["pattern"].(string); ok {
+			return "does not match " + p
+		}
+
+	case "enum":
+		alts := anyStrings(asSlice(holder["enum"]))
+		s, isString := val.value().(string)
+		switch {
+		case !isString:
+			return "must be one of " + strings.Join(quoteAll(alts), ", ")
+		case suggest(s, alts) != "":
+			return fmt.Sprintf("unknown value %q (did you mean %q?)", s, suggest(s, alts))
+		default:
+			return fmt.Sprintf("unknown value %q: must be one of %s", s, strings.Join(quoteAll(alts), ", "))
+		}
+
+	case "const":
+		if c, ok := holder["const"].(string); ok {
+			return fmt.Sprintf("must be %q", c)
+		}
+
+	case "minimum", "maximum":
+		want, okW := holder[l.keyword].(float64)
+		got, okG := val.value().(float64)
+		if okW && okG {
+			bound := "at least"
+			if l.keyword == "maximum" {
+				bound = "at most"
+			}
+			return fmt.Sprintf("must be %s %s, not %s", bound, formatNumber(want), formatNumber(got))
+		}
+
+	case "minItems":
+		if want, ok := holder["minItems"].(float64); ok {
+			return fmt.Sprintf("needs at least %d %s", int(want), plural(int(want), "item", "items"))
+		}
+
+	case "minProperties":
+		if want, ok := holder["minProperties"].(float64); ok {
+			return fmt.Sprintf("needs at least %d %s", int(want), plural(int(want), "entry", "entries"))
+		}
+
+	case "minLength":
+		if want, ok := holder["minLength"].(float64); ok && want > 1 {
+			return fmt.Sprintf("must be at least %d characters long", int(want))
+		}
+		return "must not be empty"
+
+	case "maxLength":
+		if want, ok := holder["maxLength"].(float64); ok {
+			return fmt.Sprintf("must be at most %d characters long, not %d", int(want), utf8.RuneCountInString(str(val)))
+		}
 	}
-	f, _ := r.Float64()
-	return formatNumber(f)
+	return l.message
 }
 
 // clauseOp returns the operator of the clause when the error comes from the clause's
 // per-operator rules, so the message can name it.
 func clauseOp(root *node, l leaf) string {
-	k := l.keyword
+	k := l.location
 	switch {
 	case len(k) >= 3 && k[0] == "$defs" && k[1] == "clause" && (k[2] == "then" || k[2] == "else"):
 	case len(k) >= 2 && k[0] == "$defs" && (k[1] == "semver" || k[1] == "timeOrRelative"):
@@ -323,8 +480,7 @@ func clauseOp(root *node, l leaf) string {
 	for range 3 {
 		n, _, _ := lookupPath(root, path)
 		if op, _ := n.get("op"); op != nil && n.kind == mappingNode {
-			s, _ := op.value.(string)
-			return s
+			return str(op)
 		}
 		if len(path) == 0 {
 			break
@@ -341,7 +497,7 @@ func describe(n *node) string {
 	case sequenceNode:
 		return "a list"
 	}
-	if s, ok := n.value.(string); ok {
+	if s, ok := n.value().(string); ok {
 		return strconv.Quote(s)
 	}
 	return n.text
@@ -362,6 +518,11 @@ func keysOf(m map[string]any) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+func asSlice(v any) []any {
+	a, _ := v.([]any)
+	return a
 }
 
 func anyStrings(a []any) []string {

@@ -27,18 +27,49 @@ const (
 	sequenceNode
 )
 
+// scalarType is the JSON type of a scalar's value.
+type scalarType uint8
+
+const (
+	nullScalar scalarType = iota // also the type of mappings and sequences
+	boolScalar
+	numberScalar
+	stringScalar
+)
+
 // node is a YAML value with its position, after aliases and merge keys are resolved.
-// Scalars hold their JSON value (nil, bool, float64 or string). Nodes reached through an
-// alias are shared, so the tree must not be modified.
+// Scalars hold a JSON value (null, a bool, a float64 or a string), unboxed: large projects
+// keep hundreds of thousands of nodes alive, and fewer pointers make them cheaper for the
+// garbage collector. Nodes reached through an alias are shared, so the tree must not be
+// modified. The nodes of a document are allocated together (see converter.reserve): a
+// document's tree lives and dies as a whole.
 type node struct {
-	kind      nodeKind
-	line, col int
-	value     any    // scalars
-	text      string // scalars: the source text
+	text      string  // scalars: the source text, which is the value of a string
+	num       float64 // numbers: the value
 	keys      []*node
-	vals      []*node
-	items     []*node
-	size      int // nodes after expanding aliases (saturates at maxDocNodes+1)
+	elems     []*node // mappings: the value of each key; sequences: the items
+	line, col int
+	size      int32 // nodes after expanding aliases (saturates at maxDocNodes+1)
+	kind      nodeKind
+	typ       scalarType
+	truth     bool // booleans: the value
+}
+
+// value returns the JSON value of a scalar: nil, bool, float64 or string (nil for
+// mappings and sequences).
+func (n *node) value() any {
+	if n.kind != scalarNode {
+		return nil
+	}
+	switch n.typ {
+	case boolScalar:
+		return n.truth
+	case numberScalar:
+		return n.num
+	case stringScalar:
+		return n.text
+	}
+	return nil
 }
 
 // get returns the value and key nodes of a mapping entry, or nils.
@@ -48,7 +79,7 @@ func (n *node) get(key string) (val, keyNode *node) {
 	}
 	for i, k := range n.keys {
 		if k.text == key {
-			return n.vals[i], k
+			return n.elems[i], k
 		}
 	}
 	return nil, nil
@@ -62,17 +93,17 @@ func (n *node) toJSON() any {
 	case mappingNode:
 		m := make(map[string]any, len(n.keys))
 		for i, k := range n.keys {
-			m[k.text] = n.vals[i].toJSON()
+			m[k.text] = n.elems[i].toJSON()
 		}
 		return m
 	case sequenceNode:
-		a := make([]any, len(n.items))
-		for i, it := range n.items {
+		a := make([]any, len(n.elems))
+		for i, it := range n.elems {
 			a[i] = it.toJSON()
 		}
 		return a
 	}
-	return n.value
+	return n.value()
 }
 
 // document is one YAML document of a file.
@@ -131,9 +162,10 @@ func parseYAML(file string, data []byte) ([]document, []*Error) {
 			continue
 		}
 		c.memo = nil
+		c.reserve(y.Content[0])
 		before := len(c.errs)
 		root := c.convert(y.Content[0], 0)
-		if root.kind == scalarNode && root.value == nil {
+		if root.kind == scalarNode && root.typ == nullScalar {
 			continue // an empty document
 		}
 		if root.size > maxDocNodes {
@@ -151,6 +183,59 @@ type converter struct {
 	memo     map[*yaml.Node]*node
 	inflight map[*yaml.Node]bool
 	deep     bool
+	nodes    []node  // the current document's nodes not yet used
+	slots    []*node // the current document's child-list slots not yet used
+}
+
+// reserve allocates the nodes and child lists of a document in two blocks sized from its
+// YAML tree, instead of one allocation per value and per list: large projects hold tens of
+// thousands of documents, and fewer, larger objects are cheaper to allocate and to scan
+// for the garbage collector.
+func (c *converter) reserve(y *yaml.Node) {
+	nodes, slots := countYAML(y, 0)
+	c.nodes = make([]node, nodes)
+	c.slots = make([]*node, slots)
+}
+
+// countYAML returns how many nodes, and how many child-list slots, converting y takes at
+// most (aliases are not followed: their targets are converted once).
+func countYAML(y *yaml.Node, depth int) (nodes, slots int) {
+	nodes = 1
+	if depth > maxYAMLDepth {
+		return nodes, 0
+	}
+	if y.Kind == yaml.MappingNode || y.Kind == yaml.SequenceNode {
+		slots = len(y.Content) // a mapping's keys and values, or a sequence's items
+	}
+	for _, child := range y.Content {
+		n, s := countYAML(child, depth+1)
+		nodes += n
+		slots += s
+	}
+	return nodes, slots
+}
+
+// newNode returns a node at the given position from the reserved block (or a new one, if
+// the block is used up).
+func (c *converter) newNode(line, col int) *node {
+	if len(c.nodes) == 0 {
+		return &node{line: line, col: col, size: 1}
+	}
+	n := &c.nodes[0]
+	c.nodes = c.nodes[1:]
+	n.line, n.col, n.size = line, col, 1
+	return n
+}
+
+// newList returns an empty child list with room for n children from the reserved block;
+// appending more (merge keys) moves it out of the block.
+func (c *converter) newList(n int) []*node {
+	if len(c.slots) < n {
+		return make([]*node, 0, n)
+	}
+	l := c.slots[:0:n]
+	c.slots = c.slots[n:]
+	return l
 }
 
 func (c *converter) errorf(n *node, format string, args ...any) {
@@ -164,7 +249,19 @@ func (c *converter) convert(y *yaml.Node, depth int) *node {
 			return n
 		}
 	}
-	n := &node{line: y.Line, col: y.Column, size: 1}
+	if depth <= maxYAMLDepth {
+		switch y.Kind {
+		case yaml.DocumentNode:
+			if len(y.Content) > 0 {
+				return c.convert(y.Content[0], depth)
+			}
+		case yaml.AliasNode:
+			if !c.inflight[y.Alias] {
+				return c.convert(y.Alias, depth)
+			}
+		}
+	}
+	n := c.newNode(y.Line, y.Column)
 	if depth > maxYAMLDepth {
 		if !c.deep {
 			c.deep = true
@@ -173,27 +270,19 @@ func (c *converter) convert(y *yaml.Node, depth int) *node {
 		return n
 	}
 	switch y.Kind {
-	case yaml.DocumentNode:
-		if len(y.Content) == 0 {
-			return n
-		}
-		return c.convert(y.Content[0], depth)
 	case yaml.AliasNode:
-		if c.inflight[y.Alias] {
-			c.errorf(n, "alias *%s refers to itself", y.Value)
-			return n
-		}
-		return c.convert(y.Alias, depth)
+		c.errorf(n, "alias *%s refers to itself", y.Value)
+		return n
 	case yaml.ScalarNode:
 		c.scalar(n, y)
 	case yaml.SequenceNode:
 		c.enter(y)
 		defer c.leave(y)
 		n.kind = sequenceNode
-		n.items = make([]*node, 0, len(y.Content))
+		n.elems = c.newList(len(y.Content))
 		for _, it := range y.Content {
 			child := c.convert(it, depth+1)
-			n.items = append(n.items, child)
+			n.elems = append(n.elems, child)
 			n.size = addSize(n.size, child.size)
 		}
 	case yaml.MappingNode:
@@ -228,27 +317,26 @@ func (c *converter) leave(y *yaml.Node) {
 	}
 }
 
-func addSize(a, b int) int { return min(a+b, maxDocNodes+1) }
+func addSize(a, b int32) int32 { return min(a+b, maxDocNodes+1) }
 
 func (c *converter) scalar(n *node, y *yaml.Node) {
 	n.kind = scalarNode
 	n.text = y.Value
 	switch y.ShortTag() {
 	case "!!null":
-		n.value = nil
 	case "!!bool":
 		switch strings.ToLower(y.Value) {
 		case "true":
-			n.value = true
+			n.typ, n.truth = boolScalar, true
 		case "false":
-			n.value = false
+			n.typ, n.truth = boolScalar, false
 		default:
 			var b bool
 			if err := y.Decode(&b); err != nil {
 				c.errorf(n, "invalid boolean %q", y.Value)
 				return
 			}
-			n.value = b
+			n.typ, n.truth = boolScalar, b
 		}
 	case "!!int", "!!float":
 		f, err := strconv.ParseFloat(y.Value, 64)
@@ -276,19 +364,19 @@ func (c *converter) scalar(n *node, y *yaml.Node) {
 			c.errorf(n, "%q is not a finite number", y.Value)
 			return
 		}
-		n.value = f
+		n.typ, n.num = numberScalar, f
 	case "!!str", "!!timestamp":
-		n.value = y.Value
+		n.typ = stringScalar
 	default:
 		c.errorf(n, "unsupported YAML tag %s", y.Tag)
-		n.value = y.Value
+		n.typ = stringScalar
 	}
 }
 
 func (c *converter) mapping(n *node, y *yaml.Node, depth int) {
 	n.kind = mappingNode
-	n.keys = make([]*node, 0, len(y.Content)/2)
-	n.vals = make([]*node, 0, len(y.Content)/2)
+	n.keys = c.newList(len(y.Content) / 2)
+	n.elems = c.newList(len(y.Content) / 2)
 	var seen map[string]*node // for large mappings; small ones are scanned
 	if len(y.Content) > 32 {
 		seen = make(map[string]*node, len(y.Content)/2)
@@ -311,7 +399,7 @@ func (c *converter) mapping(n *node, y *yaml.Node, depth int) {
 			merges = append(merges, c.convert(vy, depth+1))
 			continue
 		}
-		k := &node{kind: scalarNode, line: ky.Line, col: ky.Column, size: 1}
+		k := c.newNode(ky.Line, ky.Column)
 		if ky.Kind == yaml.AliasNode && ky.Alias != nil && ky.Alias.Kind == yaml.ScalarNode {
 			ky = ky.Alias
 		}
@@ -319,7 +407,7 @@ func (c *converter) mapping(n *node, y *yaml.Node, depth int) {
 			c.errorf(k, "a mapping key must be a plain value, not a %s", kindName(ky.Kind))
 			continue
 		}
-		k.text, k.value = ky.Value, ky.Value
+		k.text, k.typ = ky.Value, stringScalar
 		v := c.convert(vy, depth+1)
 		if first := find(k.text); first != nil {
 			c.errorf(k, "duplicate key %q (first at line %d)", k.text, first.line)
@@ -329,14 +417,14 @@ func (c *converter) mapping(n *node, y *yaml.Node, depth int) {
 			seen[k.text] = k
 		}
 		n.keys = append(n.keys, k)
-		n.vals = append(n.vals, v)
+		n.elems = append(n.elems, v)
 		n.size = addSize(n.size, addSize(1, v.size))
 	}
 	// Merge keys (<<: *defaults): entries written in the mapping win, then earlier sources.
 	for _, m := range merges {
 		sources := []*node{m}
 		if m.kind == sequenceNode {
-			sources = m.items
+			sources = m.elems
 		}
 		for _, s := range sources {
 			if s.kind != mappingNode {
@@ -351,8 +439,8 @@ func (c *converter) mapping(n *node, y *yaml.Node, depth int) {
 					seen[k.text] = k
 				}
 				n.keys = append(n.keys, k)
-				n.vals = append(n.vals, s.vals[i])
-				n.size = addSize(n.size, addSize(1, s.vals[i].size))
+				n.elems = append(n.elems, s.elems[i])
+				n.size = addSize(n.size, addSize(1, s.elems[i].size))
 			}
 		}
 	}
@@ -392,10 +480,10 @@ func lookupPath(root *node, path []string) (val, key *node, steps []pathStep) {
 			steps = append(steps, pathStep{key: tok, index: -1})
 		case sequenceNode:
 			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(val.items) {
+			if err != nil || i < 0 || i >= len(val.elems) {
 				return val, key, steps
 			}
-			val, key = val.items[i], nil
+			val, key = val.elems[i], nil
 			steps = append(steps, pathStep{index: i})
 		default:
 			return val, key, steps

@@ -1,12 +1,13 @@
 package schema_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/edgeflag/edgeflag/schema"
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
 // Validate a document (already decoded from YAML or JSON) against the flag schema.
@@ -16,18 +17,21 @@ func ExampleCompile() {
 		fmt.Println(err)
 		return
 	}
-	doc, _ := jsonschema.UnmarshalJSON(strings.NewReader(`{
+	var doc any
+	_ = json.Unmarshal([]byte(`{
 		"kind": "Flag", "key": "new-search", "type": "boolean",
 		"rollout": { "variant": "on", "percentage": 150 }
-	}`))
+	}`), &doc)
 	err = s.Validate(doc)
 	var ve *jsonschema.ValidationError
 	if errors.As(err, &ve) {
+		// The leaves of the error tree are the failed keywords.
 		for len(ve.Causes) > 0 {
 			ve = ve.Causes[0]
 		}
-		fmt.Println(strings.Join(ve.InstanceLocation, "/"), ve.ErrorKind.KeywordPath())
+		_, keyword, _ := strings.Cut(ve.AbsoluteKeywordLocation, "#")
+		fmt.Println(ve.InstanceLocation, keyword, ve.Message)
 	}
 	// Output:
-	// rollout/percentage [maximum]
+	// /rollout/percentage /$defs/percentage/maximum must be <= 100 but found 150
 }

@@ -18,11 +18,11 @@ import (
 	_ "embed"
 	"sync"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
 // URL is the name under which the schema is compiled; validation errors carry it in their
-// schema locations.
+// absolute keyword locations (URL#/$defs/...).
 const URL = "mem:///edgeflag.schema.json"
 
 // FileName is the schema's file name.
@@ -41,16 +41,15 @@ var (
 
 // Compile compiles the embedded schema with draft 2020-12 semantics. It is compiled once
 // and shared; a *jsonschema.Schema is safe for concurrent use.
+//
+// Validate takes the document as decoded JSON: map[string]any, []any, string, float64 or
+// json.Number, bool and nil. It returns a *jsonschema.ValidationError whose leaves (the
+// errors without Causes) are the failed keywords.
 func Compile() (*jsonschema.Schema, error) {
 	once.Do(func() {
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(JSON))
-		if err != nil {
-			errCompile = err
-			return
-		}
 		c := jsonschema.NewCompiler()
-		c.DefaultDraft(jsonschema.Draft2020)
-		if err := c.AddResource(URL, doc); err != nil {
+		c.Draft = jsonschema.Draft2020
+		if err := c.AddResource(URL, bytes.NewReader(JSON)); err != nil {
 			errCompile = err
 			return
 		}

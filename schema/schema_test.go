@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
+	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
 func decode(t *testing.T, doc string) any {
@@ -23,24 +22,48 @@ func decode(t *testing.T, doc string) any {
 	return v
 }
 
-var printer = message.NewPrinter(language.English)
+// keyword returns the keyword a leaf validation error failed: the last step of its
+// absolute location, or "false" when the location is a false subschema (additionalProperties
+// and additionalItems set to false are keywords of their schema).
+func keyword(t *testing.T, err *jsonschema.ValidationError) string {
+	t.Helper()
+	var doc any
+	if e := json.Unmarshal(JSON, &doc); e != nil {
+		t.Fatal(e)
+	}
+	_, frag, _ := strings.Cut(err.AbsoluteKeywordLocation, "#")
+	toks := strings.Split(strings.TrimPrefix(frag, "/"), "/")
+	cur := doc
+	for _, tok := range toks {
+		switch c := cur.(type) {
+		case map[string]any:
+			cur = c[tok]
+		case []any:
+			i, e := strconv.Atoi(tok)
+			if e != nil || i >= len(c) {
+				t.Fatalf("location %s is not in the schema", err.AbsoluteKeywordLocation)
+			}
+			cur = c[i]
+		default:
+			t.Fatalf("location %s is not in the schema", err.AbsoluteKeywordLocation)
+		}
+	}
+	last := toks[len(toks)-1]
+	if cur == false && last != "additionalProperties" && last != "additionalItems" {
+		return "false"
+	}
+	return last
+}
 
 // leaves returns "/instance/location: keyword: message" for every leaf of a validation error.
-func leaves(err *jsonschema.ValidationError) []string {
+func leaves(t *testing.T, err *jsonschema.ValidationError) []string {
+	t.Helper()
 	if len(err.Causes) == 0 {
-		loc := ""
-		for _, t := range err.InstanceLocation {
-			loc += "/" + t
-		}
-		kw := "false"
-		if p := err.ErrorKind.KeywordPath(); len(p) > 0 {
-			kw = p[0]
-		}
-		return []string{loc + ": " + kw + ": " + err.ErrorKind.LocalizedString(printer)}
+		return []string{err.InstanceLocation + ": " + keyword(t, err) + ": " + err.Message}
 	}
 	var out []string
 	for _, c := range err.Causes {
-		out = append(out, leaves(c)...)
+		out = append(out, leaves(t, c)...)
 	}
 	return out
 }
@@ -152,7 +175,7 @@ func TestValid(t *testing.T) {
 			if err := s.Validate(decode(t, doc)); err != nil {
 				var ve *jsonschema.ValidationError
 				if errors.As(err, &ve) {
-					t.Fatalf("unexpected errors: %q", leaves(ve))
+					t.Fatalf("unexpected errors: %q", leaves(t, ve))
 				}
 				t.Fatal(err)
 			}
@@ -169,32 +192,32 @@ func TestInvalid(t *testing.T) {
 		name, doc string
 		want      string // one expected leaf, "/instance/location: keyword[: message]" prefix
 	}{
-		{"no kind", `{"key":"a"}`, `: required: missing property 'kind'`},
+		{"no kind", `{"key":"a"}`, `: required: missing properties: 'kind'`},
 		{"unknown kind", `{"kind":"Flagg"}`, `/kind: enum`},
-		{"unknown field", `{"kind":"Flag","key":"a","type":"boolean","colour":"red"}`, `: additionalProperties: additional properties 'colour'`},
+		{"unknown field", `{"kind":"Flag","key":"a","type":"boolean","colour":"red"}`, `: additionalProperties: additionalProperties 'colour' not allowed`},
 		{"bad key", `{"kind":"Flag","key":"New Search","type":"boolean"}`, `/key: pattern`},
-		{"bad type", `{"kind":"Flag","key":"a","type":"bool"}`, `/type: enum: value must be one of 'boolean', 'string', 'number', 'json'`},
-		{"string flag needs variants", `{"kind":"Flag","key":"a","type":"string"}`, `: required: missing properties 'variants', 'offVariant', 'defaultVariant'`},
-		{"variant type", `{"kind":"Flag","key":"a","type":"number","variants":{"x":"1"},"offVariant":"x","defaultVariant":"x"}`, `/variants/x: type: got string, want number`},
-		{"boolean variant type", `{"kind":"Flag","key":"a","type":"boolean","variants":{"on":"yes"}}`, `/variants/on: type: got string, want boolean`},
+		{"bad type", `{"kind":"Flag","key":"a","type":"bool"}`, `/type: enum: value must be one of "boolean", "string", "number", "json"`},
+		{"string flag needs variants", `{"kind":"Flag","key":"a","type":"string"}`, `: required: missing properties: 'variants', 'offVariant', 'defaultVariant'`},
+		{"variant type", `{"kind":"Flag","key":"a","type":"number","variants":{"x":"1"},"offVariant":"x","defaultVariant":"x"}`, `/variants/x: type: expected number, but got string`},
+		{"boolean variant type", `{"kind":"Flag","key":"a","type":"boolean","variants":{"on":"yes"}}`, `/variants/on: type: expected boolean, but got string`},
 		{"bad op", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"equal","value":1}}`, `/when/op: enum`},
-		{"lt needs number", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"lt","value":"x"}}`, `/when/value: type: got string, want number`},
-		{"equals takes value", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"equals","values":[1]}}`, `/when: required: missing property 'value'`},
-		{"in takes values", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"in","value":1,"values":[1]}}`, `/when/value: false`},
-		{"present takes nothing", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"present","value":1}}`, `/when/value: false`},
+		{"lt needs number", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"lt","value":"x"}}`, `/when/value: type: expected number, but got string`},
+		{"equals takes value", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"equals","values":[1]}}`, `/when: required: missing properties: 'value'`},
+		{"in takes values", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"in","value":1,"values":[1]}}`, `/when/value: false: not allowed`},
+		{"present takes nothing", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"present","value":1}}`, `/when/value: false: not allowed`},
 		{"startsWith strings", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"startsWith","values":["a",2]}}`, `/when/values/1: type`},
-		{"startsWith needs a value", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"startsWith"}}`, `/when: required: missing property 'value'`},
-		{"ignoreCase on lt", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"lt","value":1,"ignoreCase":true}}`, `/when/ignoreCase: false`},
+		{"startsWith needs a value", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"startsWith"}}`, `/when: required: missing properties: 'value'`},
+		{"ignoreCase on lt", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"lt","value":1,"ignoreCase":true}}`, `/when/ignoreCase: false: not allowed`},
 		{"semver shape", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"semverLt","value":"1.2"}}`, `/when/value: pattern`},
 		{"time shape", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"before","value":"yesterday"}}`, `/when/value: pattern`},
-		{"two condition kinds", `{"kind":"Segment","key":"s","when":{"segment":"a","percentage":5}}`, `/when: additionalProperties: additional properties 'percentage'`},
+		{"two condition kinds", `{"kind":"Segment","key":"s","when":{"segment":"a","percentage":5}}`, `/when: additionalProperties: additionalProperties 'percentage' not allowed`},
 		{"empty all", `{"kind":"Segment","key":"s","when":{"all":[]}}`, `/when/all: minItems`},
 		{"percentage range", `{"kind":"Segment","key":"s","when":{"percentage":101}}`, `/when/percentage: maximum`},
 		{"negative percentage", `{"kind":"Flag","key":"a","type":"boolean","rollout":{"variant":"on","percentage":-1}}`, `/rollout/percentage: minimum`},
-		{"percentage and schedule", `{"kind":"Flag","key":"a","type":"boolean","rollout":{"variant":"on","percentage":1,"schedule":{"steps":[{"at":"2026-01-01","percentage":1}]}}}`, `/rollout/schedule: false`},
-		{"serve type", `{"kind":"Flag","key":"a","type":"boolean","rollout":true}`, `/rollout: type: got boolean, want string or object`},
+		{"percentage and schedule", `{"kind":"Flag","key":"a","type":"boolean","rollout":{"variant":"on","percentage":1,"schedule":{"steps":[{"at":"2026-01-01","percentage":1}]}}}`, `/rollout/schedule: false: not allowed`},
+		{"serve type", `{"kind":"Flag","key":"a","type":"boolean","rollout":true}`, `/rollout: type: expected string or object, but got boolean`},
 		{"step needs time", `{"kind":"Flag","key":"a","type":"boolean","rollout":{"variant":"on","schedule":{"steps":[{"percentage":1}]}}}`, `/rollout/schedule/steps/0: required`},
-		{"step at and after", `{"kind":"Flag","key":"a","type":"boolean","rollout":{"variant":"on","schedule":{"steps":[{"at":"2026-01-01","after":"1h","percentage":1}]}}}`, `/rollout/schedule/steps/0/after: false`},
+		{"step at and after", `{"kind":"Flag","key":"a","type":"boolean","rollout":{"variant":"on","schedule":{"steps":[{"at":"2026-01-01","after":"1h","percentage":1}]}}}`, `/rollout/schedule/steps/0/after: false: not allowed`},
 		{"bad duration", `{"kind":"Flag","key":"a","type":"boolean","rollout":{"variant":"on","schedule":{"start":"2026-01-01","steps":[{"after":"15 minutes","percentage":1}]}}}`, `/rollout/schedule/steps/0/after: pattern`},
 		{"infinity is for stages", `{"kind":"Flag","key":"a","type":"boolean","rollout":{"variant":"on","schedule":{"start":"2026-01-01","steps":[{"after":"infinity","percentage":1}]}}}`, `/rollout/schedule/steps/0/after: pattern`},
 		{"bad threshold", `{"kind":"Flag","key":"a","type":"boolean","stages":[{"percentage":5,"duration":"1h","successCriteria":[{"metric":"m","threshold":"about 5"}]}]}`, `/stages/0/successCriteria/0/threshold: pattern`},
@@ -203,7 +226,7 @@ func TestInvalid(t *testing.T) {
 		{"no environments", `{"kind":"Project","environments":[]}`, `/environments: minItems`},
 		{"duplicate environment", `{"kind":"Project","environments":["a","a"]}`, `/environments: uniqueItems`},
 		{"bad environment name", `{"kind":"Project","environments":["Prod"]}`, `/environments/0: pattern`},
-		{"ring percentage and schedule", `{"kind":"Project","environments":["p"],"rings":[{"name":"r","percentage":5,"schedule":{"steps":[{"at":"2026-01-01","percentage":1}]}}]}`, `/rings/0/schedule: false`},
+		{"ring percentage and schedule", `{"kind":"Project","environments":["p"],"rings":[{"name":"r","percentage":5,"schedule":{"steps":[{"at":"2026-01-01","percentage":1}]}}]}`, `/rings/0/schedule: false: not allowed`},
 		{"override field", `{"kind":"Flag","key":"a","type":"boolean","environments":{"p":{"type":"string"}}}`, `/environments/p: additionalProperties`},
 		{"bad date", `{"kind":"Flag","key":"a","type":"boolean","expires":"31/12/2026"}`, `/expires: pattern`},
 		{"rule needs serve", `{"kind":"Flag","key":"a","type":"boolean","rules":[{"name":"r"}]}`, `/rules/0: required`},
@@ -216,7 +239,7 @@ func TestInvalid(t *testing.T) {
 			if !errors.As(err, &ve) {
 				t.Fatalf("got %v, want a validation error", err)
 			}
-			got := leaves(ve)
+			got := leaves(t, ve)
 			for _, l := range got {
 				if strings.HasPrefix(l, tt.want) {
 					return
