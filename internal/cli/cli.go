@@ -78,6 +78,9 @@ func init() {
 		simulateCommand,
 		lintCommand,
 		checkCommand,
+		publishCommand,
+		rollbackCommand,
+		devCommand,
 	}
 }
 

@@ -1,0 +1,312 @@
+// Package edgeserver is the Go edge server: an http.Handler that evaluates flags with the
+// WASM evaluator module under wazero (package wasm/host), kept current by the store poller
+// (package poller) reading the store over HTTP, as CloudFront or `edgeflag dev` serve it.
+//
+//	POST /ofrep/v1/evaluate/flags/{key}   OFREP, one flag (package ofrep)
+//	POST /ofrep/v1/evaluate/flags         OFREP, every flag, with ETag and 304
+//	GET  /evaluate[?flag=k1&flag=k2]      the request's context (user id, country, user
+//	                                      agent), evaluated: JSON, and x-flag-<key>: <variant>
+//	                                      response headers, as the Cloudflare Worker does
+//	GET  /.edgeflag/flags                 the same as /evaluate (the Worker's path)
+//	GET  /healthz                         the snapshot served and how fresh it is
+//
+// The module is the same bin/edgeflag.wasm the Worker and the Lambda@Edge function run;
+// the OFREP answers are those of the native evaluator (ofrep.Native), and the /evaluate
+// body is the Worker's /.edgeflag/flags body byte for byte.
+package edgeserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/edgeflag/edgeflag/evaluator"
+	"github.com/edgeflag/edgeflag/ofrep"
+	"github.com/edgeflag/edgeflag/poller"
+	"github.com/edgeflag/edgeflag/wasm/host"
+)
+
+// Paths the Server answers besides OFREP's.
+const (
+	PathEvaluate    = "/evaluate"
+	PathWorkerFlags = "/.edgeflag/flags" // the Cloudflare Worker's and Lambda@Edge function's path
+	PathHealth      = "/healthz"
+)
+
+// Config configures a Server. Evaluator and StoreURL are required.
+type Config struct {
+	// Evaluator runs the WASM module. The Server loads every snapshot into it: do not
+	// call its Load or SetStale elsewhere.
+	Evaluator *host.Evaluator
+	// StoreURL is where the store's objects are served over HTTP, without a trailing
+	// slash: a CloudFront distribution, or `edgeflag dev`.
+	StoreURL string
+	// Environment whose pointer the Server follows (default production).
+	Environment string
+	// PollInterval, Grace and PollTimeout tune the poller (defaults 5 s, 60 s, 5 s):
+	// results are reported stale when no poll succeeded within Grace.
+	PollInterval, Grace, PollTimeout time.Duration
+	// Client fetches from the store (default http.DefaultClient).
+	Client *http.Client
+	// OFREP configures the OFREP endpoints (authentication, reason style, CORS). Its Now
+	// defaults to Config.Now.
+	OFREP ofrep.Options
+	// Request says how GET /evaluate builds a context from a request.
+	Request RequestConfig
+	// Now returns the time of evaluation (default time.Now).
+	Now func() time.Time
+	// OnLoad, if set, is called after each new snapshot is loaded; OnStale when the
+	// snapshot becomes stale or fresh again.
+	OnLoad  func(ofrep.Version)
+	OnStale func(stale bool)
+}
+
+// Server is the edge server. It is safe for concurrent use.
+type Server struct {
+	cfg    Config
+	src    *Source
+	poller *poller.Poller
+	ofrep  *ofrep.Handler
+	mux    *http.ServeMux
+	pool   sync.Pool // *evalWork
+}
+
+// evalWork is the reusable space of one GET /evaluate.
+type evalWork struct {
+	ctx     *evaluator.Context
+	results []evaluator.Result
+	body    []byte
+}
+
+// New checks cfg and returns a Server. Nothing is fetched until Run or Poll.
+func New(cfg Config) (*Server, error) {
+	if cfg.Evaluator == nil {
+		return nil, errors.New("edgeserver: Config.Evaluator is required")
+	}
+	if cfg.Environment == "" {
+		cfg.Environment = "production"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.OFREP.Now == nil {
+		cfg.OFREP.Now = cfg.Now
+	}
+	cfg.Request = cfg.Request.withDefaults()
+	s := &Server{cfg: cfg, src: NewSource(cfg.Evaluator), mux: http.NewServeMux()}
+	p, err := poller.New(poller.Config{
+		BaseURL:     cfg.StoreURL,
+		Environment: cfg.Environment,
+		Interval:    cfg.PollInterval,
+		Grace:       cfg.Grace,
+		Timeout:     cfg.PollTimeout,
+		Client:      cfg.Client,
+		Apply:       s.apply,
+		OnStale: func(stale bool) {
+			s.src.SetStale(stale)
+			if cfg.OnStale != nil {
+				cfg.OnStale(stale)
+			}
+		},
+	})
+	if err != nil {
+		return nil, errors.New("edgeserver: " + err.Error())
+	}
+	s.poller = p
+	s.ofrep = ofrep.NewHandler(s.src, cfg.OFREP)
+	s.pool.New = func() any { return &evalWork{ctx: evaluator.NewContext()} }
+	s.mux.Handle("/ofrep/", s.ofrep)
+	s.mux.HandleFunc("GET "+PathEvaluate, s.serveEvaluate)
+	s.mux.HandleFunc("GET "+PathWorkerFlags, s.serveEvaluate)
+	s.mux.HandleFunc("GET "+PathHealth, s.serveHealth)
+	return s, nil
+}
+
+func (s *Server) apply(data []byte, _ poller.Pointer) error {
+	v, err := s.src.Load(data)
+	if err != nil {
+		return err
+	}
+	if s.cfg.OnLoad != nil {
+		s.cfg.OnLoad(v)
+	}
+	return nil
+}
+
+// Run polls the store now and then every PollInterval until ctx is done, and returns
+// ctx's error.
+func (s *Server) Run(ctx context.Context) error { return s.poller.Run(ctx) }
+
+// Poll polls the store once, now.
+func (s *Server) Poll(ctx context.Context) error { return s.poller.Poll(ctx) }
+
+// Source returns the OFREP source the Server evaluates with.
+func (s *Server) Source() *Source { return s.src }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// serveEvaluate answers GET /evaluate: every flag (or the ?flag= ones) for the request's
+// context, as {"snapshot","stale","context","results":{"flags":[...]}} with the results
+// written as the module writes them, and one x-flag-<key>: <variant> header per result
+// that is not an error.
+func (s *Server) serveEvaluate(w http.ResponseWriter, r *http.Request) {
+	if s.src.Version().Snapshot == "" {
+		msg := "no snapshot loaded"
+		if err := s.poller.Status().LastError; err != nil {
+			msg += ": " + err.Error()
+		}
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"errorCode": string(evaluator.ErrGeneral), "errorMessage": msg})
+		return
+	}
+	wk := s.pool.Get().(*evalWork)
+	defer s.pool.Put(wk)
+	rc := s.cfg.Request.Context(r)
+	rc.Fill(wk.ctx)
+	at := s.cfg.Now()
+	var v ofrep.Version
+	if keys := flagKeys(r); len(keys) > 0 {
+		wk.results, v = s.src.evaluateKeys(keys, wk.ctx, at, wk.results[:0])
+	} else {
+		var err error
+		wk.results, v, err = s.src.EvaluateAll(wk.ctx, at, wk.results[:0])
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"errorCode": string(evaluator.ErrGeneral), "errorMessage": err.Error()})
+			return
+		}
+	}
+	ctxJSON, err := marshalNoEscape(rc)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	b := append(wk.body[:0], `{"snapshot":`...)
+	b = strconv.AppendQuote(b, v.Snapshot)
+	b = append(b, `,"stale":`...)
+	b = strconv.AppendBool(b, v.Stale)
+	b = append(b, `,"context":`...)
+	b = append(b, ctxJSON...)
+	b = append(b, `,"results":{"flags":[`...)
+	h := w.Header()
+	for i := range wk.results {
+		res := wk.results[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if v.Stale && res.Reason != evaluator.ReasonError {
+			res.Reason = evaluator.ReasonStale // what the module writes in its stale mode
+		}
+		b = res.AppendJSON(b)
+		if res.Reason != evaluator.ReasonError {
+			h.Set("X-Flag-"+res.Key, res.Variant)
+		}
+	}
+	b = append(b, "]}}"...)
+	wk.body = b
+	h.Set("X-Edgeflag-Snapshot", v.Snapshot)
+	if v.Stale {
+		h.Set("X-Edgeflag-Stale", "1")
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(b)
+	}
+}
+
+// flagKeys returns the ?flag= keys, repeated or comma-separated.
+func flagKeys(r *http.Request) []string {
+	var keys []string
+	for _, v := range r.URL.Query()["flag"] {
+		for k := range strings.SplitSeq(v, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}
+
+// Health is the answer of GET /healthz.
+type Health struct {
+	// Status is "ok", "stale" (serving a snapshot older than the grace period allows)
+	// or "starting" (no snapshot loaded yet; the answer is then 503).
+	Status      string `json:"status"`
+	Environment string `json:"environment"`
+	Snapshot    string `json:"snapshot,omitempty"`
+	Revision    string `json:"revision,omitempty"`
+	Flags       int    `json:"flags"`
+	Stale       bool   `json:"stale"`
+	// LastSuccess is the time of the last poll that confirmed or installed the snapshot;
+	// SecondsSinceSuccess how long ago that was.
+	LastSuccess         *time.Time `json:"lastSuccess,omitempty"`
+	SecondsSinceSuccess *float64   `json:"secondsSinceSuccess,omitempty"`
+	LastError           string     `json:"lastError,omitempty"`
+	Polls               int        `json:"polls"`
+	Failures            int        `json:"failures"`
+	Swaps               int        `json:"swaps"`
+}
+
+// Health reports the snapshot served and the poller's state.
+func (s *Server) Health() Health {
+	st := s.poller.Status()
+	v := s.src.Version()
+	h := Health{Status: "ok", Environment: s.cfg.Environment, Snapshot: v.Snapshot, Revision: v.Revision,
+		Flags: s.src.Flags(), Stale: st.Stale, Polls: st.Polls, Failures: st.Failures, Swaps: st.Swaps}
+	switch {
+	case v.Snapshot == "":
+		h.Status = "starting"
+	case st.Stale:
+		h.Status = "stale"
+	}
+	if !st.LastSuccess.IsZero() {
+		t := st.LastSuccess.UTC()
+		since := time.Since(st.LastSuccess).Seconds()
+		h.LastSuccess, h.SecondsSinceSuccess = &t, &since
+	}
+	if st.LastError != nil {
+		h.LastError = st.LastError.Error()
+	}
+	return h
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	h := s.Health()
+	status := http.StatusOK
+	if h.Status == "starting" {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, h)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := marshalNoEscape(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	b = append(b, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// marshalNoEscape is json.Marshal without HTML escaping, as JSON.stringify writes.
+func marshalNoEscape(v any) ([]byte, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return []byte(strings.TrimSuffix(b.String(), "\n")), nil
+}
