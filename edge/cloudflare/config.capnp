@@ -18,6 +18,7 @@ const edgeflagWorker :Workerd.Worker = (
   modules = [
     (name = "edge/cloudflare/worker.mjs", esModule = embed "worker.mjs"),
     (name = "edge/shared/edgeflag.mjs", esModule = embed "../shared/edgeflag.mjs"),
+    (name = "edge/shared/ofrep.mjs", esModule = embed "../shared/ofrep.mjs"),
     (name = "edge/shared/poller.mjs", esModule = embed "../shared/poller.mjs"),
     (name = "edge/shared/wasi.mjs", esModule = embed "../shared/wasi.mjs"),
     (name = "bin/edgeflag.wasm", wasm = embed "../../bin/edgeflag.wasm"),
@@ -32,6 +33,10 @@ const edgeflagWorker :Workerd.Worker = (
     (name = "EDGEFLAG_USER_HEADER", fromEnvironment = "EDGEFLAG_USER_HEADER"),
     (name = "EDGEFLAG_USER_COOKIE", fromEnvironment = "EDGEFLAG_USER_COOKIE"),
     (name = "EDGEFLAG_PATH", fromEnvironment = "EDGEFLAG_PATH"),
+    (name = "EDGEFLAG_OFREP", fromEnvironment = "EDGEFLAG_OFREP"),
+    (name = "EDGEFLAG_OFREP_API_KEYS", fromEnvironment = "EDGEFLAG_OFREP_API_KEYS"),
+    (name = "EDGEFLAG_OFREP_ALLOW_ORIGIN", fromEnvironment = "EDGEFLAG_OFREP_ALLOW_ORIGIN"),
+    (name = "EDGEFLAG_OFREP_REASONS", fromEnvironment = "EDGEFLAG_OFREP_REASONS"),
   ],
   globalOutbound = "internet",
 );

@@ -1,5 +1,6 @@
 // edgeflag as a Cloudflare Worker: evaluates every flag for each request with the WASM
-// evaluator and either answers with the results as JSON (on the flags path) or forwards
+// evaluator and either answers with the results as JSON (on the flags path), answers OFREP
+// requests (POST /ofrep/v1/evaluate/flags[/{key}], see ../shared/ofrep.mjs) or forwards
 // the request to the origin with one x-flag-<key>: <variant> header per flag.
 //
 // Bindings (wrangler vars, or fromEnvironment in workerd's config.capnp):
@@ -9,6 +10,11 @@
 //   EDGEFLAG_GRACE_MS         after this long without a successful poll, results are STALE (default 60000)
 //   EDGEFLAG_ORIGIN_URL       origin to forward to (default: the request's own URL, as on a route)
 //   EDGEFLAG_USER_HEADER, EDGEFLAG_USER_COOKIE, EDGEFLAG_PATH   see DEFAULT_REQUEST_CONFIG
+//   EDGEFLAG_OFREP            "off" leaves /ofrep/ paths to the origin (default: answered here)
+//   EDGEFLAG_OFREP_API_KEYS   keys OFREP clients must send (X-API-Key or Bearer), comma-separated
+//                             or a JSON array; unset: no authentication (use a secret binding)
+//   EDGEFLAG_OFREP_ALLOW_ORIGIN  CORS Access-Control-Allow-Origin for browser providers (e.g. *)
+//   EDGEFLAG_OFREP_REASONS    "spec" (default) or "openfeature", see ../shared/ofrep.mjs
 import wasmModule from "../../bin/edgeflag.wasm";
 import {
   DEFAULT_REQUEST_CONFIG,
@@ -17,6 +23,7 @@ import {
   requestContext,
   resultHeaders,
 } from "../shared/edgeflag.mjs";
+import { OFREPHandler, parseAPIKeys, readBodyStream } from "../shared/ofrep.mjs";
 import { SnapshotPoller } from "../shared/poller.mjs";
 import { instantiateWithShim } from "../shared/wasi.mjs";
 
@@ -44,7 +51,34 @@ function createEdge(env) {
     grace: Number(setting(env, "EDGEFLAG_GRACE_MS", 60000)),
     apply: (bytes) => evaluator.load(bytes),
   });
-  return { evaluator, poller, cfg, origin: setting(env, "EDGEFLAG_ORIGIN_URL", "") };
+  const ofrep =
+    setting(env, "EDGEFLAG_OFREP", "on") === "off"
+      ? null
+      : new OFREPHandler({
+          reasons: setting(env, "EDGEFLAG_OFREP_REASONS", "spec"),
+          apiKeys: parseAPIKeys(setting(env, "EDGEFLAG_OFREP_API_KEYS", "")),
+          allowOrigin: setting(env, "EDGEFLAG_OFREP_ALLOW_ORIGIN", ""),
+        });
+  return { evaluator, poller, cfg, ofrep, origin: setting(env, "EDGEFLAG_ORIGIN_URL", "") };
+}
+
+/** Answers an OFREP request (evaluated whether or not a snapshot is loaded, as in Go). */
+async function serveOFREP(edge, request, url) {
+  const { evaluator, poller } = edge;
+  const now = Date.now();
+  const res = await edge.ofrep.serve(
+    {
+      method: request.method,
+      path: url.pathname,
+      header: (name) => {
+        const v = request.headers.get(name);
+        return v === null ? [] : [v];
+      },
+      body: (limit) => readBodyStream(request.body, limit),
+    },
+    { evaluator, loaded: poller.loaded, stale: poller.stale(now), now },
+  );
+  return new Response(res.body === "" ? null : res.body, { status: res.status, headers: res.headers });
 }
 
 function json(body, status = 200) {
@@ -67,13 +101,14 @@ export default {
     } else if (!poller.loaded && poller.inflight) {
       await poller.inflight;
     }
+    const url = new URL(request.url);
+    if (edge.ofrep?.owns(url.pathname)) return serveOFREP(edge, request, url);
     if (!poller.loaded) {
       return json({ errorCode: "GENERAL", errorMessage: "no snapshot loaded: " + String(poller.lastError?.message) }, 503);
     }
     const now = Date.now();
     const stale = poller.stale(now);
     const context = requestContext((h) => request.headers.get(h) ?? undefined, request.headers.get("cf-ipcountry") ?? request.cf?.country, cfg);
-    const url = new URL(request.url);
     if (url.pathname === cfg.path) {
       const out = evaluator.evaluateAllJSON(context, now, { stale });
       // The module's JSON is passed through byte for byte, wrapped with the snapshot facts.

@@ -1,7 +1,8 @@
 // edgeflag as a Lambda@Edge viewer-request function (Node.js 20): evaluates every flag
 // for the viewer with the WASM evaluator under node:wasi and either answers with the
-// results as JSON (on the flags path) or lets the request continue to the origin with one
-// x-flag-<key>: <variant> header per flag.
+// results as JSON (on the flags path), answers OFREP requests with a generated response
+// (POST /ofrep/v1/evaluate/flags[/{key}], see ../shared/ofrep.mjs), or lets the request
+// continue to the origin with one x-flag-<key>: <variant> header per flag.
 //
 // Lambda@Edge has no environment variables: settings come from config.json beside this
 // file (EDGEFLAG_CONFIG may name another file, for local runs):
@@ -11,6 +12,14 @@
 //   graceMs         after this long without a successful poll, results are STALE (default 60000)
 //   wasmPath        the module (default bin/edgeflag.wasm two levels up, the repository layout)
 //   userHeader, userCookie, path   see DEFAULT_REQUEST_CONFIG
+//   ofrep           false leaves /ofrep/ paths to the origin (default true: answered here)
+//   ofrepApiKeys    keys OFREP clients must send (X-API-Key or Bearer); absent: no authentication
+//   ofrepAllowOrigin  CORS Access-Control-Allow-Origin for browser providers (e.g. "*")
+//   ofrepReasons    "spec" (default) or "openfeature", see ../shared/ofrep.mjs
+//
+// OFREP requests are POSTs: the distribution's cache behavior must allow POST, and the
+// function's viewer-request association must include the body (IncludeBody: true), which
+// CloudFront then hands over base64-encoded in request.body.data, truncated past 40 KB.
 import { readFile } from "node:fs/promises";
 import { WASI } from "node:wasi";
 import {
@@ -20,6 +29,7 @@ import {
   requestContext,
   resultHeaders,
 } from "../shared/edgeflag.mjs";
+import { BodyTooLarge, BodyUnavailable, OFREPHandler, parseAPIKeys } from "../shared/ofrep.mjs";
 import { SnapshotPoller } from "../shared/poller.mjs";
 
 /** Instantiates the module bytes under node:wasi and returns an Evaluator. */
@@ -54,7 +64,73 @@ export async function createEdge(config) {
     grace: config.graceMs,
     apply: (bytes) => evaluator.load(bytes),
   });
-  return { evaluator, poller, config };
+  const ofrep =
+    config.ofrep === false
+      ? null
+      : new OFREPHandler({
+          reasons: config.ofrepReasons ?? "spec",
+          apiKeys: parseAPIKeys(config.ofrepApiKeys),
+          allowOrigin: config.ofrepAllowOrigin ?? "",
+        });
+  return { evaluator, poller, config, ofrep };
+}
+
+/**
+ * The body of a CloudFront request: base64 in request.body.data when the association
+ * includes the body, truncated by CloudFront past 40 KB (inputTruncated).
+ */
+function requestBody(request, limit) {
+  const b = request.body;
+  if (!b || typeof b.data !== "string") {
+    throw new BodyUnavailable(
+      "the request body did not reach the function: the viewer-request association of the function must include the body (IncludeBody: true)",
+    );
+  }
+  if (b.inputTruncated) {
+    throw new BodyTooLarge(limit, "request body larger than the 40 KB CloudFront passes to a viewer-request function");
+  }
+  const bytes = b.encoding === "text" ? Buffer.from(b.data, "utf8") : Buffer.from(b.data, "base64");
+  if (bytes.length > limit) throw new BodyTooLarge(limit);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+const STATUS_TEXT = {
+  200: "OK",
+  204: "No Content",
+  304: "Not Modified",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  500: "Internal Server Error",
+};
+
+const HEADER_NAMES = { etag: "ETag", "www-authenticate": "WWW-Authenticate" };
+
+/** A header name as CloudFront shows it: Content-Type, ETag... */
+function headerKey(name) {
+  return HEADER_NAMES[name] ?? name.replace(/(^|-)([a-z])/g, (_, dash, c) => dash + c.toUpperCase());
+}
+
+/** Answers an OFREP request with a generated response. */
+async function serveOFREP(edge, request) {
+  const { evaluator, poller } = edge;
+  const now = Date.now();
+  const res = await edge.ofrep.serve(
+    {
+      method: request.method,
+      path: request.uri,
+      header: (name) => (request.headers[name] ?? []).map((h) => h.value),
+      body: async (limit) => requestBody(request, limit),
+    },
+    { evaluator, loaded: poller.loaded, stale: poller.stale(now), now },
+  );
+  const headers = {};
+  for (const [name, value] of res.headers) headers[name] = [{ key: headerKey(name), value }];
+  const out = { status: String(res.status), statusDescription: STATUS_TEXT[res.status] ?? "", headers };
+  if (res.body !== "") out.body = res.body;
+  return out;
 }
 
 /**
@@ -66,6 +142,7 @@ export async function handle(edge, event) {
   const { evaluator, poller, config } = edge;
   const request = event.Records[0].cf.request;
   if (poller.due()) await poller.poll();
+  if (edge.ofrep?.owns(request.uri)) return serveOFREP(edge, request);
   if (!poller.loaded) {
     return respond("503", "Service Unavailable", {
       errorCode: "GENERAL",
