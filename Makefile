@@ -7,6 +7,8 @@ OUT         ?= out
 BIN         ?= bin
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.7.0
 FUZZTIME    ?= 10s
+LOAD_DURATION    ?= 30s
+LOAD_CONCURRENCY ?= 8
 BASE_REF    ?= origin/main
 STORE       ?= $(OUT)/store
 ARTIFACTS_DIR ?= $(BIN)/lambda
@@ -18,7 +20,7 @@ FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext .
 
 .PHONY: all setup build run test test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
         bench-compiler bench-edge wasm edge-worker evaluator-wasm-check flags-validate flags-check flags-review flags-publish \
-        schema-editor-check lambda build-KillSwitchFunction bench-publish cli-golden clean
+        schema-editor-check lambda build-KillSwitchFunction bench-publish bench-load load cli-golden clean
 
 all: build
 
@@ -75,7 +77,7 @@ bench:
 
 ## bench-edge: the WASM module under wazero, and beside the native evaluator.
 bench-edge:
-	$(GO) test -run='^$$' -bench=. -benchmem ./wasm/host
+	$(GO) test -run='^$$' -bench=. -benchmem ./wasm/host ./edgeserver
 	$(GO) test -run='^$$' -bench='Wasm|Native' -benchmem ./tests
 
 ## wasm: the evaluator module bin/edgeflag.wasm (prints raw and gzip sizes).
@@ -126,6 +128,16 @@ bench-publish:
 	$(GO) test -run='^$$' -bench=KillToVisible -benchtime=20x ./tests
 	$(GO) test -run='^$$' -bench=ConcurrentKills -benchtime=10x -count=3 ./tests
 	$(GO) test -run='^$$' -bench=Kill -benchtime=200x -count=2 ./publish
+
+## bench-load: `edgeflag dev` under edgeflag-load, with and without a kill (docs/benchmarks.md).
+bench-load:
+	EDGEFLAG_LOAD_DURATION=$(LOAD_DURATION) EDGEFLAG_LOAD_CONCURRENCY=$(LOAD_CONCURRENCY) \
+		$(GO) test -count=1 -run '^TestLoadEdgeDev$$' -v -timeout 10m ./tests
+
+## load: edgeflag-load against a running `make run` on 127.0.0.1:8080.
+load:
+	$(GO) run ./cmd/edgeflag-load --url http://127.0.0.1:8080/ofrep/v1/evaluate/flags \
+		--body '{"context":{"targetingKey":"user-1001"}}' --duration 10s --concurrency 8
 
 ## cli-golden: rewrite the CLI golden files after an intended output change.
 cli-golden:
