@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -159,7 +158,7 @@ func edgeWorkerd(t testing.TB, config string, env []string, extra map[string]str
 		filepath.Join(tree, config), "--socket-addr", "http="+addr)
 	cmd.Dir = tree
 	cmd.Env = append(os.Environ(), env...)
-	logs := &edgeLog{}
+	logs := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -187,30 +186,12 @@ func edgeWorkerd(t testing.TB, config string, env []string, extra map[string]str
 	return "http://" + addr
 }
 
-// edgeLog collects a process's output, safe for concurrent writes.
-type edgeLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *edgeLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *edgeLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // edgeNode runs a Node.js script that answers one JSON line per JSON line it reads.
 type edgeNode struct {
 	cmd  *exec.Cmd
 	in   io.WriteCloser
 	out  *bufio.Reader
-	logs *edgeLog
+	logs *lockedBuffer
 }
 
 func edgeStartNode(t testing.TB, script string, env ...string) *edgeNode {
@@ -226,7 +207,7 @@ func edgeStartNode(t testing.TB, script string, env ...string) *edgeNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &edgeNode{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<20), logs: &edgeLog{}}
+	n := &edgeNode{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<20), logs: &lockedBuffer{}}
 	cmd.Stderr = n.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

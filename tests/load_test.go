@@ -103,7 +103,7 @@ func loadDev(t *testing.T, bin, dir string) (string, *exec.Cmd) {
 	addr := edgeFreeAddr(t)
 	cmd := exec.Command(bin, "dev", "--addr", addr, "--dir", flags, "--store", filepath.Join(dir, "store"),
 		"--token", loadToken, "--wasm", edgeWasm(t), "--cache-dir", filepath.Join(dir, "wazero-cache"))
-	logs := &edgeLog{}
+	logs := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

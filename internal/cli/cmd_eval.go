@@ -3,6 +3,7 @@ package cli
 import (
 	"flag"
 	"fmt"
+	"github.com/edgeflag/edgeflag/internal/editdist"
 	"io"
 	"slices"
 	"strconv"
@@ -360,7 +361,7 @@ func suggest(key string, s *snapshot.Snapshot) string {
 	best, bestDist := "", len(key)/2+1
 	for i := range s.Flags {
 		k := s.Flags[i].Key
-		d := editDistance(key, k)
+		d := editdist.Distance(key, k)
 		if len(key) >= 3 && (strings.Contains(k, key) || containsWords(k, key)) {
 			d = min(d, 1)
 		}
@@ -384,26 +385,6 @@ func containsWords(k, key string) bool {
 		}
 	}
 	return true
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // truncate shortens s to n runes with an ellipsis.
