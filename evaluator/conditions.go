@@ -2,9 +2,6 @@ package evaluator
 
 import (
 	"strconv"
-	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/edgeflag/edgeflag/snapshot"
 )
@@ -13,55 +10,55 @@ import (
 func (st *state) cond(c *snapshot.Condition, depth int) bool {
 	switch c.Kind {
 	case snapshot.CondAll, snapshot.CondAny:
-		mark := st.open(depth, kindName(c.Kind))
 		want := c.Kind == snapshot.CondAny
+		mark := -1
+		if st.tracing() {
+			k := factAll
+			if want {
+				k = factAny
+			}
+			mark = st.trace.open(depth, fact{kind: k})
+		}
 		for i := range c.Children {
 			if st.cond(&c.Children[i], depth+1) == want {
-				st.close(mark, want, "")
+				st.close(mark, want, factNone)
 				return want
 			}
 		}
-		st.close(mark, !want, "")
+		st.close(mark, !want, factNone)
 		return !want
 	case snapshot.CondNot:
-		mark := st.open(depth, "not")
+		mark := st.open(depth, fact{kind: factNot})
 		m := !st.cond(&c.Children[0], depth+1)
-		st.close(mark, m, "")
+		st.close(mark, m, factNone)
 		return m
 	case snapshot.CondSegment:
 		mark := -1
-		if st.trace != nil {
-			mark = st.open(depth, "segment "+st.snap.Segments[c.Segment].Key)
+		if st.tracing() {
+			mark = st.trace.open(depth, fact{kind: factSegment, name: st.snap.Segments[c.Segment].Key})
 		}
 		m := st.cond(&st.snap.Segments[c.Segment].When, depth+1)
 		if m {
 			st.segment = c.Segment
 		}
-		st.close(mark, m, "")
+		st.close(mark, m, factNone)
 		return m
 	case snapshot.CondPercentage:
 		return st.portion(st.current, &c.Portion, depth)
 	case snapshot.CondClause:
 		m := st.clause(&c.Clause)
-		if st.trace != nil {
-			st.note(depth, st.describeClause(&c.Clause), m, st.describeActual(&c.Clause))
+		if st.tracing() {
+			st.trace.note(depth, m, fact{kind: factClause, clause: &c.Clause})
 		}
 		return m
 	}
 	return false
 }
 
-func kindName(k snapshot.CondKind) string {
-	if k == snapshot.CondAny {
-		return "any"
-	}
-	return "all"
-}
-
 // clause evaluates one clause. A missing attribute matches nothing but absent.
 func (st *state) clause(cl *snapshot.Clause) bool {
-	v, ok := st.ctx.attr(cl.Attribute)
-	if !ok {
+	v := st.ctx.attr(cl.Attribute)
+	if v == nil {
 		return cl.Op == snapshot.OpPresent && cl.Negate
 	}
 	if cl.Op == snapshot.OpPresent {
@@ -76,7 +73,7 @@ func (st *state) clause(cl *snapshot.Clause) bool {
 			}
 		}
 	} else {
-		m = st.match(cl, &v)
+		m = st.match(cl, v)
 	}
 	return m != cl.Negate
 }
@@ -90,7 +87,8 @@ func (st *state) match(cl *snapshot.Clause, v *Value) bool {
 		if v.kind != StringKind {
 			return false
 		}
-		for _, lit := range cl.Values {
+		for i := range cl.Values {
+			lit := &cl.Values[i]
 			if matchString(cl.Op, cl.IgnoreCase, v.str, lit.Str) {
 				return true
 			}
@@ -108,7 +106,8 @@ func (st *state) match(cl *snapshot.Clause, v *Value) bool {
 		if v.kind != NumberKind {
 			return false
 		}
-		for _, lit := range cl.Values {
+		for i := range cl.Values {
+			lit := &cl.Values[i]
 			if compareNumbers(cl.Op, v.num, lit.Num) {
 				return true
 			}
@@ -121,8 +120,9 @@ func (st *state) match(cl *snapshot.Clause, v *Value) bool {
 		if !ok {
 			return false
 		}
-		for _, lit := range cl.Semvers {
-			c := sv.Compare(lit)
+		for i := range cl.Semvers {
+			lit := &cl.Semvers[i]
+			c := sv.Compare(*lit)
 			switch cl.Op {
 			case snapshot.OpSemverEq:
 				if c == 0 {
@@ -151,7 +151,8 @@ func (st *state) match(cl *snapshot.Clause, v *Value) bool {
 		if !ok {
 			return false
 		}
-		for _, lit := range cl.Values {
+		for i := range cl.Values {
+			lit := &cl.Values[i]
 			ref := int64(lit.Num)
 			if cl.Relative {
 				ref += st.at
@@ -182,37 +183,35 @@ func matchIn(cl *snapshot.Clause, v *Value) bool {
 	case StringKind:
 		vals := cl.Values
 		if len(vals) <= 8 {
-			for _, lit := range vals {
-				if lit.Kind == snapshot.LitString && (lit.Str == v.str || cl.IgnoreCase && strings.EqualFold(lit.Str, v.str)) {
+			for i := range vals {
+				lit := &vals[i]
+				if lit.Kind == snapshot.LitString && (lit.Str == v.str || cl.IgnoreCase && compareLower(v.str, lit.Str) == 0) {
 					return true
 				}
 			}
 			return false
 		}
-		key := v.str
-		if cl.IgnoreCase && !isASCII(key) {
-			key = strings.ToLower(key)
-		}
-		fold := cl.IgnoreCase
 		lo, hi := 0, len(vals)
 		for lo < hi {
 			m := int(uint(lo+hi) >> 1)
 			lit := vals[m]
-			if lit.Kind < snapshot.LitString || lit.Kind == snapshot.LitString && compareLower(key, lit.Str, fold) > 0 {
+			if lit.Kind < snapshot.LitString || lit.Kind == snapshot.LitString && compareFold(v.str, lit.Str, cl.IgnoreCase) > 0 {
 				lo = m + 1
 			} else {
 				hi = m
 			}
 		}
-		return lo < len(vals) && vals[lo].Kind == snapshot.LitString && compareLower(key, vals[lo].Str, fold) == 0
+		return lo < len(vals) && vals[lo].Kind == snapshot.LitString && compareFold(v.str, vals[lo].Str, cl.IgnoreCase) == 0
 	case NumberKind:
-		for _, lit := range cl.Values {
+		for i := range cl.Values {
+			lit := &cl.Values[i]
 			if lit.Kind == snapshot.LitNumber && lit.Num == v.num {
 				return true
 			}
 		}
 	case BoolKind:
-		for _, lit := range cl.Values {
+		for i := range cl.Values {
+			lit := &cl.Values[i]
 			if lit.Kind == snapshot.LitBool && lit.Num == v.num {
 				return true
 			}
@@ -221,83 +220,51 @@ func matchIn(cl *snapshot.Clause, v *Value) bool {
 	return false
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
-// compareLower compares a with b, lower-casing a's ASCII letters on the fly when fold is
-// set (b, a compiled literal, is already lower-case). It does not allocate.
-func compareLower(a, b string, fold bool) int {
-	if !fold {
-		return strings.Compare(a, b)
-	}
-	n := min(len(a), len(b))
-	for i := 0; i < n; i++ {
-		c := a[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != b[i] {
-			if c < b[i] {
-				return -1
-			}
-			return 1
-		}
-	}
+// compareFold compares s with lit, lower-casing s first when fold is set.
+func compareFold(s, lit string, fold bool) int {
 	switch {
-	case len(a) < len(b):
+	case fold:
+		return compareLower(s, lit)
+	case s < lit:
 		return -1
-	case len(a) > len(b):
+	case s > lit:
 		return 1
 	}
 	return 0
 }
 
 func matchString(op snapshot.Op, fold bool, s, lit string) bool {
-	if !fold {
-		switch op {
-		case snapshot.OpStartsWith:
-			return strings.HasPrefix(s, lit)
-		case snapshot.OpEndsWith:
-			return strings.HasSuffix(s, lit)
-		}
-		return strings.Contains(s, lit)
-	}
-	n := len(lit)
+	sop := opContains
 	switch op {
 	case snapshot.OpStartsWith:
-		return len(s) >= n && strings.EqualFold(s[:n], lit)
+		sop = opPrefix
 	case snapshot.OpEndsWith:
-		return len(s) >= n && strings.EqualFold(s[len(s)-n:], lit)
+		sop = opSuffix
 	}
-	for i := 0; i+n <= len(s); i++ {
-		if strings.EqualFold(s[i:i+n], lit) {
-			return true
-		}
+	if fold {
+		return matchLower(sop, s, lit)
 	}
-	return false
+	return matchExact(sop, s, lit)
 }
 
-// timeOf reads a time attribute: Unix milliseconds, or an RFC 3339 / date string.
+// timeOf reads a time attribute: Unix milliseconds, or an RFC 3339 / date string. Numbers
+// beyond the range of int64 are clamped to it explicitly: the conversion of such floats
+// is not the same on every architecture (amd64 gives math.MinInt64 for 1e30, WASM
+// saturates), and the answer must be.
 func timeOf(v *Value) (int64, bool) {
 	switch v.kind {
 	case NumberKind:
+		switch {
+		case v.num != v.num: // NaN
+			return 0, false
+		case v.num >= 1<<63:
+			return 1<<63 - 1, true
+		case v.num <= -1<<63:
+			return -1 << 63, true
+		}
 		return int64(v.num), true
 	case StringKind:
-		layout := time.RFC3339Nano
-		if len(v.str) == len("2006-01-02") {
-			layout = time.DateOnly
-		}
-		t, err := time.Parse(layout, v.str)
-		if err != nil {
-			return 0, false
-		}
-		return t.UnixMilli(), true
+		return parseTime(v.str)
 	}
 	return 0, false
 }
@@ -305,11 +272,4 @@ func timeOf(v *Value) (int64, bool) {
 // appendNumber formats a number as its shortest decimal form (42, 1.5, 1e+21).
 func appendNumber(b []byte, f float64) []byte {
 	return strconv.AppendFloat(b, f, 'g', -1, 64)
-}
-
-func itoa(i int) string { return strconv.Itoa(i) }
-
-// percent formats a bucket threshold as a percentage: "5%", "0.1%".
-func percent(threshold uint32) string {
-	return strconv.FormatFloat(snapshot.PercentageOf(threshold), 'f', -1, 64) + "%"
 }

@@ -1,6 +1,10 @@
 package evaluator
 
-import "github.com/edgeflag/edgeflag/snapshot"
+import (
+	"iter"
+
+	"github.com/edgeflag/edgeflag/snapshot"
+)
 
 // Kind is the type of a context Value.
 type Kind uint8
@@ -66,17 +70,23 @@ func (v Value) Items() []Value { return v.list }
 
 // Context holds the attributes of the user or request being evaluated.
 //
-// Build it once per request and reuse it for every flag: the first evaluation against a
-// snapshot binds the attribute names to the snapshot's attribute indexes, and later
-// evaluations against the same snapshot are lookups. A Context must not be used by more
-// than one goroutine at a time.
+// Build it once per request and reuse it for every flag: attribute names are resolved to
+// the snapshot's attribute indexes the first time a flag reads them, and later reads are
+// lookups. A Context must not be used by more than one goroutine at a time, and values
+// given to it (lists included) must not change afterwards except through Set.
 type Context struct {
 	names  []string
 	values []Value
 
 	bound *snapshot.Snapshot
-	index []int32 // snapshot attribute index → position in values, or -1
+	index []int32 // snapshot attribute index → position in values, absent or unresolved
 }
+
+// Entries of Context.index besides positions.
+const (
+	absent     = -1
+	unresolved = -2
+)
 
 // NewContext returns an empty context.
 func NewContext() *Context { return &Context{} }
@@ -124,7 +134,19 @@ func (c *Context) Reset() {
 // Names returns the attribute names in the order they were first set.
 func (c *Context) Names() []string { return c.names }
 
-// bind prepares attribute lookups for snapshot s.
+// All returns the attributes, names and values, in the order of Names.
+func (c *Context) All() iter.Seq2[string, Value] {
+	return func(yield func(string, Value) bool) {
+		for i, name := range c.names {
+			if !yield(name, c.values[i]) {
+				return
+			}
+		}
+	}
+}
+
+// bind prepares attribute lookups for snapshot s: every attribute is unresolved until a
+// flag reads it, so a context of many attributes costs little when few are read.
 func (c *Context) bind(s *snapshot.Snapshot) {
 	if c.bound == s {
 		return
@@ -133,26 +155,38 @@ func (c *Context) bind(s *snapshot.Snapshot) {
 		c.index = make([]int32, len(s.Attributes))
 	}
 	c.index = c.index[:len(s.Attributes)]
-	for i, a := range s.Attributes {
-		c.index[i] = -1
-		for j, n := range c.names {
-			if n == a && c.values[j].kind != Null {
-				c.index[i] = int32(j)
-				break
-			}
-		}
+	for i := range c.index {
+		c.index[i] = unresolved
 	}
 	c.bound = s
 }
 
-// attr returns the value of snapshot attribute i (after bind).
-func (c *Context) attr(i int) (Value, bool) {
-	if i < 0 || i >= len(c.index) {
-		return Value{}, false
+// attr returns the value of snapshot attribute i (after bind), nil when the context does
+// not have it.
+func (c *Context) attr(i int) *Value {
+	if uint(i) >= uint(len(c.index)) {
+		return nil
 	}
 	j := c.index[i]
-	if j < 0 {
-		return Value{}, false
+	if j == unresolved {
+		j = c.resolve(i)
 	}
-	return c.values[j], true
+	if j < 0 {
+		return nil
+	}
+	return &c.values[j]
+}
+
+// resolve finds snapshot attribute i among the context's names.
+func (c *Context) resolve(i int) int32 {
+	j := int32(absent)
+	name := c.bound.Attributes[i]
+	for k, n := range c.names {
+		if n == name && c.values[k].kind != Null {
+			j = int32(k)
+			break
+		}
+	}
+	c.index[i] = j
+	return j
 }

@@ -1,3 +1,5 @@
+//go:build !wasip1
+
 package evaluator
 
 import (
@@ -13,13 +15,19 @@ import (
 func FuzzDecodeAndEvaluate(f *testing.F) {
 	f.Add(snapshot.Encode(rolloutFixture(f)))
 	f.Add(snapshot.Encode(percentageSnapshot(f, map[string]float64{"a": 5})))
+	b := &builder{}
+	re := b.boolFlag("re")
+	re.Rules = []snapshot.Rule{{Name: "staff", When: b.clause("email", snapshot.OpMatches, str(`(?i)^[a-z.]+@company\.com$`), str(`\bbot\b`)),
+		Serve: snapshot.Serve{Kind: snapshot.ServeVariant, Variant: 1, Portion: all()}}}
+	b.flags = []snapshot.Flag{re}
+	f.Add(snapshot.Encode(b.build(f)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := decodeUnverified(data)
 		if err != nil {
 			return
 		}
 		e := New(s)
-		ctx := NewContext().SetString("userId", "u1").SetString("email", "a@company.com").SetBool("betaProgram", true)
+		ctx := NewContext().SetString("userId", "u1").SetString("email", "a.b@Company.com bot").SetBool("betaProgram", true)
 		e.EvaluateAll(ctx, time.Unix(1_800_000_000, 0), nil)
 		for _, f := range s.Flags {
 			_, _ = e.Explain(f.Key, ctx, time.Unix(0, 0))

@@ -2,16 +2,22 @@
 // snapshot. It is the one implementation of the evaluation semantics: the native Go hosts
 // use it directly and the WASM edge module is built from it.
 //
-// Evaluation never parses: snapshot.Decode has already validated and prepared everything.
-// With a reused Context, evaluating a flag does not allocate. The time of evaluation is an
-// input, never a clock read, so schedules are reproducible.
+// Evaluation never parses: snapshot.Decode has already validated and prepared everything,
+// and New or Swap index the flag keys and write, once per snapshot, the part of the
+// result JSON that depends only on the flag and the variant served. With a reused
+// Context, evaluating a flag does not allocate. The time of evaluation is an input, never
+// a clock read, so schedules are reproducible. AppendResultJSON and AppendAllJSON write
+// results straight to JSON: the edge hosts' path.
 //
-// The package builds for GOOS=wasip1 and avoids fmt, reflection and encoding/json.
+// The package builds for GOOS=wasip1 and avoids fmt, reflection and encoding/json. Under
+// GOOS=wasip1 it does not import package time either, whose initialization alone costs the
+// WASM module about 64 KB gzip: the methods that take a time.Time (Evaluate, EvaluateAs,
+// EvaluateAll, Explain) are left out there, and the module uses EvaluateAt and
+// EvaluateAllAt, which take Unix milliseconds.
 package evaluator
 
 import (
 	"sync/atomic"
-	"time"
 
 	"github.com/edgeflag/edgeflag/snapshot"
 )
@@ -19,16 +25,14 @@ import (
 // Evaluator evaluates flags against the snapshot it holds. It is safe for concurrent use;
 // Swap replaces the snapshot atomically while evaluations run.
 type Evaluator struct {
-	snap atomic.Pointer[snapshot.Snapshot]
+	cur atomic.Pointer[prepared]
 }
 
 // New returns an evaluator for s, which must come from snapshot.Decode or the compiler
 // (nil: every evaluation reports a GENERAL error until Swap).
 func New(s *snapshot.Snapshot) *Evaluator {
 	e := &Evaluator{}
-	if s != nil {
-		e.snap.Store(s)
-	}
+	e.cur.Store(prepare(s))
 	return e
 }
 
@@ -42,50 +46,47 @@ func Load(data []byte) (*Evaluator, error) {
 }
 
 // Swap installs s and returns the snapshot it replaces.
-func (e *Evaluator) Swap(s *snapshot.Snapshot) *snapshot.Snapshot { return e.snap.Swap(s) }
-
-// Snapshot returns the snapshot in use.
-func (e *Evaluator) Snapshot() *snapshot.Snapshot { return e.snap.Load() }
-
-// Evaluate evaluates flag key for ctx at time at.
-func (e *Evaluator) Evaluate(key string, ctx *Context, at time.Time) Result {
-	return e.evaluateAt(key, ctx, at.UnixMilli())
+func (e *Evaluator) Swap(s *snapshot.Snapshot) *snapshot.Snapshot {
+	if old := e.cur.Swap(prepare(s)); old != nil {
+		return old.snap
+	}
+	return nil
 }
 
-func (e *Evaluator) evaluateAt(key string, ctx *Context, at int64) Result {
-	s := e.snap.Load()
-	if s == nil {
+// Snapshot returns the snapshot in use.
+func (e *Evaluator) Snapshot() *snapshot.Snapshot {
+	if p := e.cur.Load(); p != nil {
+		return p.snap
+	}
+	return nil
+}
+
+// EvaluateAt evaluates flag key for ctx at atMillis, the time of evaluation in Unix
+// milliseconds. It is Evaluate for callers that keep time as a number.
+func (e *Evaluator) EvaluateAt(key string, ctx *Context, atMillis int64) Result {
+	p := e.cur.Load()
+	if p == nil {
 		return errorResult(key, ErrGeneral, "no snapshot loaded")
 	}
-	i := s.FlagIndex(key)
+	i := p.flagIndex(key)
 	if i < 0 {
 		return errorResult(key, ErrFlagNotFound, "flag not found")
 	}
-	st := state{snap: s, ctx: ctx, at: at}
-	ctx.bind(s)
+	st := state{snap: p.snap, prep: p, ctx: ctx, at: atMillis}
+	ctx.bind(p.snap)
 	return st.flag(i)
 }
 
-// EvaluateAs evaluates flag key and reports TYPE_MISMATCH when its type is not want.
-func (e *Evaluator) EvaluateAs(key string, want snapshot.ValueType, ctx *Context, at time.Time) Result {
-	r := e.Evaluate(key, ctx, at)
-	if r.Reason != ReasonError && r.Type != want {
-		t := r.Type
-		r = errorResult(key, ErrTypeMismatch, "flag is "+t.String()+", not "+want.String())
-		r.Type = t
-	}
-	return r
-}
-
-// EvaluateAll evaluates every flag, in key order, appending the results to dst.
-func (e *Evaluator) EvaluateAll(ctx *Context, at time.Time, dst []Result) []Result {
-	s := e.snap.Load()
-	if s == nil {
+// EvaluateAllAt evaluates every flag, in key order, at atMillis (Unix milliseconds),
+// appending the results to dst.
+func (e *Evaluator) EvaluateAllAt(ctx *Context, atMillis int64, dst []Result) []Result {
+	p := e.cur.Load()
+	if p == nil {
 		return dst
 	}
-	st := state{snap: s, ctx: ctx, at: at.UnixMilli()}
-	ctx.bind(s)
-	for i := range s.Flags {
+	st := state{snap: p.snap, prep: p, ctx: ctx, at: atMillis}
+	ctx.bind(p.snap)
+	for i := range p.snap.Flags {
 		dst = append(dst, st.flag(i))
 	}
 	return dst
@@ -99,9 +100,10 @@ func errorResult(key string, code ErrorCode, msg string) Result {
 // state is one evaluation's working set.
 type state struct {
 	snap  *snapshot.Snapshot
+	prep  *prepared
 	ctx   *Context
-	at    int64 // Unix milliseconds
-	trace *Trace
+	at    int64  // Unix milliseconds
+	trace tracer // nil unless explaining
 
 	current  *snapshot.Flag // the flag being decided
 	segment  int            // last segment found to match, or -1
@@ -112,48 +114,53 @@ type state struct {
 }
 
 func (st *state) flag(i int) Result {
-	f := &st.snap.Flags[i]
 	var r Result
-	v := st.decide(f, &r)
+	st.flagInto(i, &r)
+	return r
+}
+
+// flagInto decides flag i into r, which must be zero, and returns the variant served, or
+// -1 on error.
+func (st *state) flagInto(i int, r *Result) int {
+	f := &st.snap.Flags[i]
+	v := st.decide(f, r)
 	r.Key, r.Type = f.Key, f.Type
 	if v < 0 {
 		r.Decision = Decision{Kind: DecidedByError, Index: -1, Step: -1}
-		return r
+		return v
 	}
 	r.Variant, r.Value = f.Variants[v].Name, f.Variants[v].JSON
-	return r
+	return v
 }
 
 // decide fills r's reason, error and decision and returns the variant served, or -1 on
 // error. It writes into r rather than returning a Result to keep the hot path free of
-// large copies.
+// large copies. Every trace call is behind a nil check: the facts are built only when
+// explaining.
 func (st *state) decide(f *snapshot.Flag, r *Result) int {
 	st.current = f
 	r.Index, r.Step = -1, -1
 	if !f.Enabled {
-		st.note(0, "flag", false, "disabled: serves off variant")
+		if st.tracing() {
+			st.trace.note(0, false, fact{kind: factDisabled})
+		}
 		r.Reason, r.Kind = ReasonDisabled, DecidedByDisabled
 		return f.OffVariant
 	}
 	if f.Killed {
-		st.note(0, "flag", false, "killed: serves off variant")
+		if st.tracing() {
+			st.trace.note(0, false, fact{kind: factKilled})
+		}
 		r.Reason, r.Kind = ReasonDisabled, DecidedByKill
 		return f.OffVariant
 	}
 	for _, p := range f.Prerequisites {
 		pf := &st.snap.Flags[p.Flag]
-		mark := -1
-		if st.trace != nil {
-			mark = st.open(0, "prerequisite "+pf.Key)
-		}
+		mark := st.open(0, fact{kind: factPrerequisite, name: pf.Key})
 		got, code := st.prerequisite(pf)
 		ok := got == p.Variant
-		if st.trace != nil {
-			detail := "serves " + variantName(pf, got) + ", needs " + pf.Variants[p.Variant].Name
-			if got < 0 {
-				detail = "error " + string(code)
-			}
-			st.close(mark, ok, detail)
+		if st.tracing() {
+			st.trace.close(mark, ok, fact{kind: factPrerequisiteServed, flag: pf, variant: got, want: p.Variant, code: code})
 		}
 		if !ok {
 			r.Reason, r.Kind, r.Name = ReasonDisabled, DecidedByPrerequisite, pf.Key
@@ -163,44 +170,38 @@ func (st *state) decide(f *snapshot.Flag, r *Result) int {
 	for j := range f.Rules {
 		ru := &f.Rules[j]
 		st.reset()
-		mark := -1
-		if st.trace != nil {
-			mark = st.open(0, "rule "+ru.Name)
-		}
+		mark := st.open(0, fact{kind: factRule, name: ru.Name})
 		if ru.When != nil && !st.cond(ru.When, 1) {
-			st.close(mark, false, "condition did not match")
+			st.close(mark, false, factNoMatch)
 			continue
 		}
 		if v := st.serve(f, &ru.Serve, r, ReasonTargetingMatch); v != outside {
 			r.Kind, r.Name, r.Index = DecidedByRule, ru.Name, j
-			if st.trace != nil {
-				st.close(mark, v >= 0, "serves "+variantName(f, v))
+			if st.tracing() {
+				st.trace.close(mark, v >= 0, fact{kind: factServes, flag: f, variant: v})
 			}
 			return v
 		}
-		st.close(mark, false, "condition matched, outside the percentage")
+		st.close(mark, false, factMatchedOutside)
 	}
 	for j := 0; j <= f.ReleaseRing; j++ {
 		ri := &f.Rings[j]
 		st.reset()
-		mark := -1
-		if st.trace != nil {
-			mark = st.open(0, "ring "+ri.Name)
-		}
+		mark := st.open(0, fact{kind: factRing, name: ri.Name})
 		if ri.When != nil && !st.cond(ri.When, 1) {
-			st.close(mark, false, "condition did not match")
+			st.close(mark, false, factNoMatch)
 			continue
 		}
 		if !st.portion(f, &ri.Portion, 1) {
-			st.close(mark, false, "outside the percentage")
+			st.close(mark, false, factOutside)
 			continue
 		}
 		r.Reason = ReasonTargetingMatch
 		if ri.Portion.Kind != snapshot.PortionAll && ri.When == nil {
 			r.Reason = ReasonSplit
 		}
-		if st.trace != nil {
-			st.close(mark, true, "in ring; release is at ring "+f.Rings[f.ReleaseRing].Name)
+		if st.tracing() {
+			st.trace.close(mark, true, fact{kind: factInRing, name: f.Rings[f.ReleaseRing].Name})
 		}
 		st.decided(r, DecidedByRing, ri.Name, j)
 		return f.ReleaseVar
@@ -211,26 +212,45 @@ func (st *state) decide(f *snapshot.Flag, r *Result) int {
 		if len(f.Rules) == 0 && len(f.Prerequisites) == 0 && f.ReleaseRing < 0 {
 			r.Reason = ReasonStatic
 		}
-		if st.trace != nil {
-			st.note(0, "default", true, "serves "+variantName(f, f.Rollout.Variant))
+		if st.tracing() {
+			st.trace.note(0, true, fact{kind: factDefault, flag: f, variant: f.Rollout.Variant})
 		}
 		return f.Rollout.Variant
 	}
-	mark := st.open(0, "rollout")
+	mark := st.open(0, fact{kind: factRollout})
 	if v := st.serve(f, &f.Rollout, r, ReasonSplit); v != outside {
 		r.Kind = DecidedByRollout
-		if st.trace != nil {
-			st.close(mark, v >= 0, "serves "+variantName(f, v))
+		if st.tracing() {
+			st.trace.close(mark, v >= 0, fact{kind: factServes, flag: f, variant: v})
 		}
 		return v
 	}
-	if st.trace != nil {
-		st.close(mark, false, "outside the percentage: serves default "+variantName(f, f.DefaultVariant))
+	if st.tracing() {
+		st.trace.close(mark, false, fact{kind: factOutsideDefault, flag: f, variant: f.DefaultVariant})
 	}
 	r.Reason = ReasonDefault
 	st.decided(r, DecidedByDefault, "", -1)
 	return f.DefaultVariant
 }
+
+// open records a step whose outcome comes later and returns its mark (-1 when not
+// tracing); close completes it.
+func (st *state) open(depth int, f fact) int {
+	if !st.tracing() {
+		return -1
+	}
+	return st.trace.open(depth, f)
+}
+
+func (st *state) close(mark int, matched bool, kind factKind) {
+	if st.tracing() {
+		st.trace.close(mark, matched, fact{kind: kind})
+	}
+}
+
+// tracing reports whether the evaluation is explained. It is constant false where
+// Explain does not exist (GOOS=wasip1), which drops the tracing code from the module.
+func (st *state) tracing() bool { return tracing && st.trace != nil }
 
 func (st *state) reset() {
 	st.segment, st.bucketed, st.step = -1, false, -1
@@ -250,8 +270,8 @@ func (st *state) decided(r *Result, kind DecisionKind, name string, index int) {
 // the recursion does not allocate.
 func (st *state) prerequisite(pf *snapshot.Flag) (int, ErrorCode) {
 	saved := *st
-	if st.trace != nil {
-		st.trace = st.trace.indent()
+	if st.tracing() {
+		st.trace = st.trace.nested()
 	}
 	var scratch Result
 	got := st.decide(pf, &scratch)
@@ -271,7 +291,9 @@ func (st *state) serve(f *snapshot.Flag, s *snapshot.Serve, r *Result, reason Re
 		if !ok {
 			r.Reason, r.Error = ReasonError, ErrTargetingKeyMissing
 			r.Message = "split needs attribute " + st.snap.Attributes[st.bucketAttr(f, s.Portion.BucketBy)]
-			st.note(1, "split", false, "bucketing attribute missing")
+			if st.tracing() {
+				st.trace.note(1, false, fact{kind: factSplitMissing})
+			}
 			return -1
 		}
 		last := s.Split[len(s.Split)-1]
@@ -283,8 +305,8 @@ func (st *state) serve(f *snapshot.Flag, s *snapshot.Serve, r *Result, reason Re
 			}
 		}
 		st.bucketed, st.bucket, st.bound = true, b, upper
-		if st.trace != nil {
-			st.note(1, "split", true, "bucket "+itoa(int(b))+" < "+itoa(int(upper))+": "+variantName(f, v))
+		if st.tracing() {
+			st.trace.note(1, true, fact{kind: factSplit, flag: f, variant: v, bucket: b, threshold: upper})
 		}
 		r.Reason = ReasonSplit
 		st.decided(r, r.Kind, "", -1)
@@ -301,13 +323,6 @@ func (st *state) serve(f *snapshot.Flag, s *snapshot.Serve, r *Result, reason Re
 	return s.Variant
 }
 
-func scheduleDetail(step, steps int, threshold uint32) string {
-	if step < 0 {
-		return "before step 1 of " + itoa(steps) + ": 0%"
-	}
-	return "step " + itoa(step+1) + " of " + itoa(steps) + " in force: " + percent(threshold)
-}
-
 // portion reports whether the user is within p at the time of evaluation.
 func (st *state) portion(f *snapshot.Flag, p *snapshot.Portion, depth int) bool {
 	if p.Kind == snapshot.PortionAll {
@@ -316,8 +331,8 @@ func (st *state) portion(f *snapshot.Flag, p *snapshot.Portion, depth int) bool 
 	threshold := p.ThresholdAt(st.at)
 	if p.Kind == snapshot.PortionSchedule {
 		st.step = p.StepAt(st.at)
-		if st.trace != nil {
-			st.note(depth, "schedule", true, scheduleDetail(st.step, len(p.Steps), threshold))
+		if st.tracing() {
+			st.trace.note(depth, true, fact{kind: factSchedule, variant: st.step, want: len(p.Steps), threshold: threshold})
 		}
 	}
 	st.bound = threshold
@@ -325,20 +340,22 @@ func (st *state) portion(f *snapshot.Flag, p *snapshot.Portion, depth int) bool 
 		if b, ok := st.bucketOf(f, p.BucketBy); ok {
 			st.bucketed, st.bucket = true, b
 		}
-		st.note(depth, "percentage", true, "100%")
+		if st.tracing() {
+			st.trace.note(depth, true, fact{kind: factEveryone})
+		}
 		return true
 	}
 	b, ok := st.bucketOf(f, p.BucketBy)
 	if !ok {
-		if st.trace != nil {
-			st.note(depth, "percentage", false, "bucketing attribute "+st.snap.Attributes[st.bucketAttr(f, p.BucketBy)]+" missing")
+		if st.tracing() {
+			st.trace.note(depth, false, fact{kind: factBucketMissing, name: st.snap.Attributes[st.bucketAttr(f, p.BucketBy)]})
 		}
 		return false
 	}
 	st.bucketed, st.bucket = true, b
 	in := b < threshold
-	if st.trace != nil {
-		st.note(depth, "percentage", in, "bucket "+itoa(int(b))+" vs threshold "+itoa(int(threshold))+" ("+percent(threshold)+")")
+	if st.tracing() {
+		st.trace.note(depth, in, fact{kind: factPercentage, bucket: b, threshold: threshold})
 	}
 	return in
 }
@@ -352,8 +369,8 @@ func (st *state) bucketAttr(f *snapshot.Flag, override int) int {
 
 // bucketOf returns the context's bucket for flag f on the bucketing attribute.
 func (st *state) bucketOf(f *snapshot.Flag, override int) (uint32, bool) {
-	v, ok := st.ctx.attr(st.bucketAttr(f, override))
-	if !ok {
+	v := st.ctx.attr(st.bucketAttr(f, override))
+	if v == nil {
 		return 0, false
 	}
 	switch v.kind {
@@ -369,11 +386,4 @@ func (st *state) bucketOf(f *snapshot.Flag, override int) (uint32, bool) {
 		return snapshot.Bucket(f.Seed, "false"), true
 	}
 	return 0, false
-}
-
-func variantName(f *snapshot.Flag, v int) string {
-	if v >= 0 && v < len(f.Variants) {
-		return f.Variants[v].Name
-	}
-	return "?"
 }

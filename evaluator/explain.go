@@ -1,3 +1,5 @@
+//go:build !wasip1
+
 package evaluator
 
 import (
@@ -15,6 +17,9 @@ type Trace struct {
 	Steps []TraceStep
 	depth int
 	root  *Trace // where a nested trace records its steps
+
+	snap *snapshot.Snapshot // to name attributes
+	ctx  *Context           // to show the values a clause saw
 }
 
 // TraceStep is one line of a Trace.
@@ -28,16 +33,18 @@ type TraceStep struct {
 // Explain evaluates flag key like Evaluate and also returns the decision path.
 func (e *Evaluator) Explain(key string, ctx *Context, at time.Time) (Result, *Trace) {
 	tr := &Trace{}
-	s := e.snap.Load()
-	if s == nil {
+	p := e.cur.Load()
+	if p == nil {
 		return errorResult(key, ErrGeneral, "no snapshot loaded"), tr
 	}
-	i := s.FlagIndex(key)
+	i := p.flagIndex(key)
 	if i < 0 {
 		return errorResult(key, ErrFlagNotFound, "flag not found"), tr
 	}
+	s := p.snap
 	ctx.bind(s)
-	st := state{snap: s, ctx: ctx, at: at.UnixMilli(), trace: tr}
+	tr.snap, tr.ctx = s, ctx
+	st := state{snap: s, prep: p, ctx: ctx, at: at.UnixMilli(), trace: tr}
 	return st.flag(i), tr
 }
 
@@ -61,61 +68,127 @@ func (t *Trace) String() string {
 	return b.String()
 }
 
-// indent returns a trace that records one level deeper into the same steps (for
-// prerequisites), or nil when not tracing.
-func (t *Trace) indent() *Trace {
-	if t == nil {
-		return nil
+// The tracer implementation: a nested trace (a prerequisite's) records into its root's
+// steps, one level deeper.
+
+func (t *Trace) steps() *[]TraceStep {
+	if t.root != nil {
+		return &t.root.Steps
 	}
+	return &t.Steps
+}
+
+func (t *Trace) open(depth int, f fact) int {
+	steps := t.steps()
+	*steps = append(*steps, TraceStep{Depth: depth + t.depth, Subject: t.subject(f)})
+	return len(*steps) - 1
+}
+
+func (t *Trace) close(mark int, matched bool, f fact) {
+	step := &(*t.steps())[mark]
+	step.Matched, step.Detail = matched, t.detail(f)
+}
+
+func (t *Trace) note(depth int, matched bool, f fact) {
+	steps := t.steps()
+	*steps = append(*steps, TraceStep{Depth: depth + t.depth, Subject: t.subject(f), Matched: matched, Detail: t.detail(f)})
+}
+
+func (t *Trace) nested() tracer {
 	root := t
 	if t.root != nil {
 		root = t.root
 	}
-	return &Trace{depth: t.depth + 1, root: root}
+	return &Trace{depth: t.depth + 1, root: root, snap: t.snap, ctx: t.ctx}
 }
 
-// open records a step whose outcome is not known yet, so that a rule or a group reads
-// before its conditions; close fills it in. open returns -1 when not tracing.
-func (st *state) open(depth int, subject string) int {
-	t := st.trace
-	if t == nil {
-		return -1
+// subject is what a step is about: "rule internal", `email endsWith "@company.com"`...
+func (t *Trace) subject(f fact) string {
+	switch f.kind {
+	case factDisabled, factKilled:
+		return "flag"
+	case factPrerequisite:
+		return "prerequisite " + f.name
+	case factRule:
+		return "rule " + f.name
+	case factRing:
+		return "ring " + f.name
+	case factRollout:
+		return "rollout"
+	case factDefault:
+		return "default"
+	case factSplitMissing, factSplit:
+		return "split"
+	case factSchedule:
+		return "schedule"
+	case factEveryone, factBucketMissing, factPercentage:
+		return "percentage"
+	case factAll:
+		return "all"
+	case factAny:
+		return "any"
+	case factNot:
+		return "not"
+	case factSegment:
+		return "segment " + f.name
+	case factClause:
+		return t.describeClause(f.clause)
 	}
-	root := t
-	if t.root != nil {
-		root = t.root
-	}
-	root.Steps = append(root.Steps, TraceStep{Depth: depth + t.depth, Subject: subject})
-	return len(root.Steps) - 1
+	return ""
 }
 
-func (st *state) close(mark int, matched bool, detail string) {
-	if mark < 0 {
-		return
+// detail is what the step found: the variant served, the bucket, the context's value...
+func (t *Trace) detail(f fact) string {
+	switch f.kind {
+	case factDisabled:
+		return "disabled: serves off variant"
+	case factKilled:
+		return "killed: serves off variant"
+	case factPrerequisiteServed:
+		if f.variant < 0 {
+			return "error " + string(f.code)
+		}
+		return "serves " + variantName(f.flag, f.variant) + ", needs " + f.flag.Variants[f.want].Name
+	case factNoMatch:
+		return "condition did not match"
+	case factMatchedOutside:
+		return "condition matched, outside the percentage"
+	case factOutside:
+		return "outside the percentage"
+	case factInRing:
+		return "in ring; release is at ring " + f.name
+	case factServes, factDefault:
+		return "serves " + variantName(f.flag, f.variant)
+	case factOutsideDefault:
+		return "outside the percentage: serves default " + variantName(f.flag, f.variant)
+	case factSplitMissing:
+		return "bucketing attribute missing"
+	case factSplit:
+		return "bucket " + itoa(int(f.bucket)) + " < " + itoa(int(f.threshold)) + ": " + variantName(f.flag, f.variant)
+	case factSchedule:
+		if f.variant < 0 {
+			return "before step 1 of " + itoa(f.want) + ": 0%"
+		}
+		return "step " + itoa(f.variant+1) + " of " + itoa(f.want) + " in force: " + percent(f.threshold)
+	case factEveryone:
+		return "100%"
+	case factBucketMissing:
+		return "bucketing attribute " + f.name + " missing"
+	case factPercentage:
+		return "bucket " + itoa(int(f.bucket)) + " vs threshold " + itoa(int(f.threshold)) + " (" + percent(f.threshold) + ")"
+	case factClause:
+		v := t.ctx.attr(f.clause.Attribute)
+		if v == nil {
+			return "attribute not set"
+		}
+		return "context has " + describeValue(*v)
 	}
-	root := st.trace
-	if root.root != nil {
-		root = root.root
-	}
-	root.Steps[mark].Matched, root.Steps[mark].Detail = matched, detail
+	return ""
 }
 
-func (st *state) note(depth int, subject string, matched bool, detail string) {
-	t := st.trace
-	if t == nil {
-		return
-	}
-	step := TraceStep{Depth: depth + t.depth, Subject: subject, Matched: matched, Detail: detail}
-	if t.root != nil {
-		t.root.Steps = append(t.root.Steps, step)
-		return
-	}
-	t.Steps = append(t.Steps, step)
-}
-
-func (st *state) describeClause(cl *snapshot.Clause) string {
+func (t *Trace) describeClause(cl *snapshot.Clause) string {
 	var b strings.Builder
-	b.WriteString(st.snap.Attributes[cl.Attribute])
+	b.WriteString(t.snap.Attributes[cl.Attribute])
 	b.WriteByte(' ')
 	b.WriteString(cl.OpName())
 	for i, v := range cl.Values {
@@ -153,14 +226,6 @@ func describeLiteral(v snapshot.Literal, relative bool) string {
 	return strconv.FormatFloat(v.Num, 'g', -1, 64)
 }
 
-func (st *state) describeActual(cl *snapshot.Clause) string {
-	v, ok := st.ctx.attr(cl.Attribute)
-	if !ok {
-		return "attribute not set"
-	}
-	return "context has " + describeValue(v)
-}
-
 func describeValue(v Value) string {
 	switch v.kind {
 	case StringKind:
@@ -177,4 +242,18 @@ func describeValue(v Value) string {
 		return "[" + strings.Join(parts, ", ") + "]"
 	}
 	return "null"
+}
+
+func variantName(f *snapshot.Flag, v int) string {
+	if v >= 0 && v < len(f.Variants) {
+		return f.Variants[v].Name
+	}
+	return "?"
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// percent formats a bucket threshold as a percentage: "5%", "0.1%".
+func percent(threshold uint32) string {
+	return strconv.FormatFloat(snapshot.PercentageOf(threshold), 'f', -1, 64) + "%"
 }

@@ -230,5 +230,5 @@ func (e *Evaluator) EvaluateJSON(key string, contextJSON []byte, ctx *Context, a
 		ce := err.(*ContextError)
 		return errorResult(key, ce.Code, ce.Error())
 	}
-	return e.evaluateAt(key, ctx, atMillis)
+	return e.EvaluateAt(key, ctx, atMillis)
 }

@@ -115,24 +115,38 @@ func (r *Result) String() (string, bool) {
 //
 // Errors carry "errorCode" and "errorMessage" instead of a value. It allocates only when dst
 // has to grow, which makes it suitable for the WASM module and the edge hosts.
-func (r *Result) AppendJSON(dst []byte) []byte {
-	dst = append(dst, `{"key":`...)
-	dst = appendJSONString(dst, r.Key)
+func (r *Result) AppendJSON(dst []byte) []byte { return r.appendJSON(dst, "") }
+
+// appendJSON is AppendJSON, starting with head when it is given: the head of r's flag and
+// variant, from the evaluator's prepared snapshot.
+func (r *Result) appendJSON(dst []byte, head string) []byte {
 	if r.Reason == ReasonError {
+		dst = append(dst, `{"key":`...)
+		dst = appendJSONString(dst, r.Key)
 		dst = append(dst, `,"reason":"ERROR","errorCode":`...)
 		dst = appendJSONString(dst, string(r.Error))
 		dst = append(dst, `,"errorMessage":`...)
 		dst = appendJSONString(dst, r.Message)
 		return append(dst, '}')
 	}
-	dst = append(dst, `,"value":`...)
-	dst = append(dst, r.Value...)
-	dst = append(dst, `,"variant":`...)
-	dst = appendJSONString(dst, r.Variant)
-	dst = append(dst, `,"reason":`...)
-	dst = appendJSONString(dst, string(r.Reason))
-	dst = append(dst, `,"decision":{"kind":`...)
-	dst = appendJSONString(dst, r.Kind.String())
+	if head != "" {
+		dst = append(dst, head...)
+	} else {
+		dst = append(dst, `{"key":`...)
+		dst = appendJSONString(dst, r.Key)
+		dst = append(dst, `,"value":`...)
+		dst = append(dst, r.Value...)
+		dst = append(dst, `,"variant":`...)
+		dst = appendJSONString(dst, r.Variant)
+		dst = append(dst, `,"reason":`...)
+	}
+	if i := reasonIndex(r.Reason); i >= 0 && int(r.Kind) < len(decisionNames) {
+		dst = append(dst, reasonDecisionJSON[i][r.Kind]...)
+	} else {
+		dst = appendJSONString(dst, string(r.Reason))
+		dst = append(dst, `,"decision":{"kind":`...)
+		dst = appendJSONString(dst, r.Kind.String())
+	}
 	if r.Name != "" {
 		dst = append(dst, `,"name":`...)
 		dst = appendJSONString(dst, r.Name)
@@ -143,37 +157,105 @@ func (r *Result) AppendJSON(dst []byte) []byte {
 	}
 	if r.Step >= 0 {
 		dst = append(dst, `,"step":`...)
-		dst = strconv.AppendInt(dst, int64(r.Step), 10)
+		dst = appendUint(dst, uint64(r.Step))
 	}
 	if r.Bucketed {
 		dst = append(dst, `,"bucket":`...)
-		dst = strconv.AppendUint(dst, uint64(r.Bucket), 10)
+		dst = appendUint(dst, uint64(r.Bucket))
 		dst = append(dst, `,"threshold":`...)
-		dst = strconv.AppendUint(dst, uint64(r.Threshold), 10)
+		dst = appendUint(dst, uint64(r.Threshold))
 	}
 	return append(dst, "}}"...)
 }
 
+// reasons are the reasons of successful results, in the order of reasonDecisionJSON.
+var reasons = [...]Reason{ReasonStatic, ReasonTargetingMatch, ReasonSplit, ReasonDisabled, ReasonDefault, ReasonStale}
+
+func reasonIndex(r Reason) int {
+	switch r {
+	case ReasonStatic:
+		return 0
+	case ReasonTargetingMatch:
+		return 1
+	case ReasonSplit:
+		return 2
+	case ReasonDisabled:
+		return 3
+	case ReasonDefault:
+		return 4
+	case ReasonStale:
+		return 5
+	}
+	return -1
+}
+
+// reasonDecisionJSON[reason][kind] is `"<reason>","decision":{"kind":"<kind>"`: the middle
+// of a successful result's JSON, written in one piece.
+var reasonDecisionJSON = func() (out [len(reasons)][len(decisionNames)]string) {
+	for i, r := range reasons {
+		for k, name := range decisionNames {
+			out[i][k] = `"` + string(r) + `","decision":{"kind":"` + name + `"`
+		}
+	}
+	return out
+}()
+
+// appendUint appends v in decimal.
+func appendUint(dst []byte, v uint64) []byte {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	return append(dst, b[i:]...)
+}
+
+// AppendErrorJSON appends the error object of the edge hosts and the WASM module:
+//
+//	{"errorCode":"PARSE_ERROR","errorMessage":"..."}
+func AppendErrorJSON(dst []byte, code ErrorCode, message string) []byte {
+	dst = append(dst, `{"errorCode":`...)
+	dst = appendJSONString(dst, string(code))
+	dst = append(dst, `,"errorMessage":`...)
+	dst = appendJSONString(dst, message)
+	return append(dst, '}')
+}
+
+// AppendJSONString appends s as a JSON string the way AppendJSON writes strings: '"', '\\'
+// and control characters escaped, everything else (invalid UTF-8 included) copied as it
+// is.
+func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }
+
 func appendJSONString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		start = i + 1
+		switch c {
+		case '"', '\\':
 			dst = append(dst, '\\', c)
-		case c == '\n':
+		case '\n':
 			dst = append(dst, '\\', 'n')
-		case c == '\r':
+		case '\r':
 			dst = append(dst, '\\', 'r')
-		case c == '\t':
+		case '\t':
 			dst = append(dst, '\\', 't')
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
 		default:
-			dst = append(dst, c)
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
 		}
 	}
+	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
 

@@ -1,22 +1,22 @@
 package snapshot
 
-import (
-	"unsafe"
-
-	"github.com/spaolacci/murmur3"
-)
+import "unsafe"
 
 // SeedFor returns the hash seed of a flag salt: murmur3_x86_32(salt, seed 0).
 func SeedFor(salt string) uint32 {
-	return murmur3.Sum32WithSeed(bytesOf(salt), 0)
+	return murmur3(salt, 0)
 }
 
 // Bucket maps a bucketing key to a bucket in [0, BucketCount) for a flag's seed
 // (bucketing version 1): (murmur3_x86_32(key, seed) * BucketCount) >> 32. It does not
 // allocate.
 func Bucket(seed uint32, key string) uint32 {
-	h := murmur3.Sum32WithSeed(bytesOf(key), seed)
-	return uint32((uint64(h) * BucketCount) >> 32)
+	return uint32((uint64(murmur3(key, seed)) * BucketCount) >> 32)
+}
+
+// BucketBytes is Bucket for a key held in a byte slice.
+func BucketBytes(seed uint32, key []byte) uint32 {
+	return Bucket(seed, unsafe.String(unsafe.SliceData(key), len(key)))
 }
 
 // ThresholdFor converts a percentage (0..100) to a bucket threshold, rounding to the
@@ -66,14 +66,4 @@ func (p *Portion) StepAt(at int64) int {
 		i = j
 	}
 	return i
-}
-
-func bytesOf(s string) []byte {
-	return unsafe.Slice(unsafe.StringData(s), len(s))
-}
-
-// BucketBytes is Bucket for a key held in a byte slice.
-func BucketBytes(seed uint32, key []byte) uint32 {
-	h := murmur3.Sum32WithSeed(key, seed)
-	return uint32((uint64(h) * BucketCount) >> 32)
 }

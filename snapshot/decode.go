@@ -2,7 +2,6 @@ package snapshot
 
 import (
 	"math"
-	"regexp"
 	"strconv"
 )
 
@@ -57,10 +56,9 @@ func checkHeader(data []byte) error {
 	return nil
 }
 
-// Decode verifies and decodes an encoded snapshot. Every length, index, threshold and
-// literal is validated and regular expressions are compiled, so a decoded snapshot is safe
-// to evaluate; truncated, corrupted or wrong-version input returns a *DecodeError and never
-// panics.
+// Decode verifies and decodes an encoded snapshot. Every length, index, threshold, literal
+// and regular expression program is validated, so a decoded snapshot is safe to evaluate;
+// truncated, corrupted or wrong-version input returns a *DecodeError and never panics.
 func Decode(data []byte) (*Snapshot, error) {
 	if err := Verify(data); err != nil {
 		return nil, err
@@ -70,21 +68,24 @@ func Decode(data []byte) (*Snapshot, error) {
 	s.Environment = r.str()
 	s.Revision = r.str()
 	s.BuildTime = r.varint()
-	n := r.count()
-	s.Attributes = make([]string, n)
+	s.Attributes = make([]string, r.count())
 	for i := range s.Attributes {
 		s.Attributes[i] = r.str()
+		r.sorted(i > 0 && s.Attributes[i-1] >= s.Attributes[i], "attributes")
 	}
-	n = r.count()
-	s.Segments = make([]Segment, n)
+	r.attributes = len(s.Attributes)
+	s.Segments = make([]Segment, r.count())
+	r.segments = len(s.Segments)
 	for i := range s.Segments {
 		s.Segments[i].Key = r.str()
+		r.sorted(i > 0 && s.Segments[i-1].Key >= s.Segments[i].Key, "segments")
 		r.condition(&s.Segments[i].When, 0)
 	}
-	n = r.count()
-	s.Flags = make([]Flag, n)
+	s.Flags = make([]Flag, r.count())
+	r.flags = len(s.Flags)
 	for i := range s.Flags {
 		r.flag(&s.Flags[i])
+		r.sorted(i > 0 && s.Flags[i-1].Key >= s.Flags[i].Key, "flags")
 	}
 	if r.err == nil && r.off != len(data) {
 		r.fail("trailing bytes")
@@ -98,10 +99,14 @@ func Decode(data []byte) (*Snapshot, error) {
 	return s, nil
 }
 
+// reader decodes the payload. The first problem is kept in err and ends the decoding:
+// later reads return zero values. Indexes are checked against the counts read so far.
 type reader struct {
 	b   []byte
 	off int
 	err *DecodeError
+
+	attributes, segments, flags int
 }
 
 func (r *reader) fail(reason string) {
@@ -111,10 +116,13 @@ func (r *reader) fail(reason string) {
 	r.off = len(r.b)
 }
 
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
+func (r *reader) sorted(bad bool, what string) {
+	if bad {
+		r.fail(what + " not sorted")
 	}
+}
+
+func (r *reader) uvarint() uint64 {
 	v, n := uvarint(r.b[r.off:])
 	if n <= 0 {
 		r.fail("bad varint")
@@ -125,16 +133,12 @@ func (r *reader) uvarint() uint64 {
 }
 
 func (r *reader) varint() int64 {
-	if r.err != nil {
-		return 0
+	u := r.uvarint()
+	x := int64(u >> 1)
+	if u&1 != 0 {
+		x = ^x
 	}
-	v, n := varint(r.b[r.off:])
-	if n <= 0 {
-		r.fail("bad varint")
-		return 0
-	}
-	r.off += n
-	return v
+	return x
 }
 
 // count reads a length that can be at most the number of bytes left (each element takes
@@ -148,7 +152,8 @@ func (r *reader) count() int {
 	return int(v)
 }
 
-func (r *reader) small(limit int, what string) int {
+// below reads a number that must be less than limit.
+func (r *reader) below(limit int, what string) int {
 	v := r.uvarint()
 	if v >= uint64(limit) {
 		r.fail(what + " out of range")
@@ -157,28 +162,16 @@ func (r *reader) small(limit int, what string) int {
 	return int(v)
 }
 
-func (r *reader) index(limit int, what string) int {
-	v := r.uvarint()
-	if v > uint64(limit) {
-		r.fail(what + " out of range")
-		return NoIndex
-	}
-	return int(v) - 1
+// optional reads an optional index below limit, encoded plus one (0 is NoIndex).
+func (r *reader) optional(limit int, what string) int {
+	return r.below(limit+1, what) - 1
 }
 
 func (r *reader) threshold() uint32 {
-	v := r.uvarint()
-	if v > BucketCount {
-		r.fail("threshold out of range")
-		return 0
-	}
-	return uint32(v)
+	return uint32(r.below(BucketCount+1, "threshold"))
 }
 
 func (r *reader) byte() byte {
-	if r.err != nil {
-		return 0
-	}
 	if r.off >= len(r.b) {
 		r.fail("truncated")
 		return 0
@@ -190,18 +183,12 @@ func (r *reader) byte() byte {
 
 func (r *reader) str() string {
 	n := r.count()
-	if r.err != nil {
-		return ""
-	}
 	s := string(r.b[r.off : r.off+n])
 	r.off += n
 	return s
 }
 
 func (r *reader) float() float64 {
-	if r.err != nil {
-		return 0
-	}
 	if len(r.b)-r.off < 8 {
 		r.fail("truncated")
 		return 0
@@ -220,7 +207,7 @@ func (r *reader) flag(f *Flag) {
 	bits := r.byte()
 	f.Enabled, f.Killed = bits&1 != 0, bits&2 != 0
 	n := r.count()
-	if n == 0 && r.err == nil {
+	if n == 0 {
 		r.fail("flag without variants")
 	}
 	f.Variants = make([]Variant, n)
@@ -228,19 +215,19 @@ func (r *reader) flag(f *Flag) {
 		f.Variants[i].Name = r.str()
 		f.Variants[i].JSON = r.str()
 	}
-	f.OffVariant = r.small(n, "variant")
-	f.DefaultVariant = r.small(n, "variant")
+	f.OffVariant = r.below(n, "variant")
+	f.DefaultVariant = r.below(n, "variant")
 	if len(r.b)-r.off < 4 {
 		r.fail("truncated")
-	} else if r.err == nil {
+	} else {
 		f.Seed = getUint32(r.b[r.off:])
 		r.off += 4
 	}
-	f.BucketBy = r.uvarint2int()
+	f.BucketBy = r.below(r.attributes, "attribute")
 	f.Prerequisites = make([]Prerequisite, r.count())
 	for i := range f.Prerequisites {
-		f.Prerequisites[i].Flag = r.uvarint2int()
-		f.Prerequisites[i].Variant = r.uvarint2int()
+		f.Prerequisites[i].Flag = r.below(r.flags, "prerequisite")
+		f.Prerequisites[i].Variant = r.below(math.MaxInt32, "variant") // checked in validate
 	}
 	f.Rules = make([]Rule, r.count())
 	for i := range f.Rules {
@@ -256,19 +243,9 @@ func (r *reader) flag(f *Flag) {
 		ri.When = r.optCondition()
 		r.portion(&ri.Portion)
 	}
-	f.ReleaseRing = r.index(len(f.Rings), "release ring")
-	f.ReleaseVar = r.small(n, "variant")
+	f.ReleaseRing = r.optional(len(f.Rings), "release ring")
+	f.ReleaseVar = r.below(n, "variant")
 	r.serve(&f.Rollout, n)
-}
-
-// uvarint2int reads an index whose range is checked later, in validate.
-func (r *reader) uvarint2int() int {
-	v := r.uvarint()
-	if v > math.MaxInt32 {
-		r.fail("index out of range")
-		return 0
-	}
-	return int(v)
 }
 
 func (r *reader) optCondition() *Condition {
@@ -288,10 +265,10 @@ func (r *reader) serve(s *Serve, variants int) {
 	s.Kind = ServeKind(r.byte())
 	switch s.Kind {
 	case ServeVariant:
-		s.Variant = r.small(variants, "variant")
+		s.Variant = r.below(variants, "variant")
 		r.portion(&s.Portion)
 	case ServeSplit:
-		s.Portion.BucketBy = r.index(math.MaxInt32, "attribute")
+		s.Portion.BucketBy = r.optional(r.attributes, "attribute")
 		n := r.count()
 		if n == 0 {
 			r.fail("empty split")
@@ -299,14 +276,14 @@ func (r *reader) serve(s *Serve, variants int) {
 		s.Split = make([]Weight, n)
 		var prev uint32
 		for i := range s.Split {
-			s.Split[i].Variant = r.small(variants, "variant")
+			s.Split[i].Variant = r.below(variants, "variant")
 			s.Split[i].Upper = r.threshold()
 			if s.Split[i].Upper < prev {
 				r.fail("split bounds not increasing")
 			}
 			prev = s.Split[i].Upper
 		}
-		if r.err == nil && prev != BucketCount {
+		if prev != BucketCount {
 			r.fail("split does not cover every bucket")
 		}
 	default:
@@ -321,7 +298,7 @@ func (r *reader) portion(p *Portion) {
 	case PortionAll:
 	case PortionPercentage:
 		p.Threshold = r.threshold()
-		p.BucketBy = r.index(math.MaxInt32, "attribute")
+		p.BucketBy = r.optional(r.attributes, "attribute")
 	case PortionSchedule:
 		p.Steps = make([]Step, r.count())
 		for i := range p.Steps {
@@ -331,7 +308,7 @@ func (r *reader) portion(p *Portion) {
 				r.fail("schedule steps out of order")
 			}
 		}
-		p.BucketBy = r.index(math.MaxInt32, "attribute")
+		p.BucketBy = r.optional(r.attributes, "attribute")
 	default:
 		r.fail("bad portion kind")
 	}
@@ -354,56 +331,82 @@ func (r *reader) condition(c *Condition, depth int) {
 			r.condition(&c.Children[i], depth+1)
 		}
 	case CondSegment:
-		c.Segment = r.uvarint2int()
+		c.Segment = r.below(r.segments, "segment")
 	case CondPercentage:
 		c.Portion.Kind = PortionPercentage
 		c.Portion.Threshold = r.threshold()
-		c.Portion.BucketBy = r.index(math.MaxInt32, "attribute")
+		c.Portion.BucketBy = r.optional(r.attributes, "attribute")
 	case CondClause:
-		cl := &c.Clause
-		cl.Attribute = r.uvarint2int()
-		cl.Op = Op(r.byte())
-		if cl.Op < OpIn || cl.Op >= opEnd {
-			r.fail("bad operator")
-		}
-		bits := r.byte()
-		cl.Negate, cl.IgnoreCase, cl.Relative = bits&1 != 0, bits&2 != 0, bits&4 != 0
-		cl.Values = make([]Literal, r.count())
-		for i := range cl.Values {
-			v := &cl.Values[i]
-			v.Kind = LiteralKind(r.byte())
-			switch v.Kind {
-			case LitString, LitSemver:
-				v.Str = r.str()
-			case LitBool:
-				switch r.byte() {
-				case 0:
-				case 1:
-					v.Num = 1
-				default:
-					r.fail("bad bool")
-				}
-			case LitTime:
-				v.Num = float64(r.varint())
-			case LitNumber:
-				v.Num = r.float()
-			default:
-				r.fail("bad literal kind")
-			}
-		}
-		if r.err == nil {
-			if reason := cl.Prepare(); reason != "" {
-				r.fail(reason)
-			}
-		}
+		r.clause(&c.Clause)
 	default:
 		r.fail("bad condition kind")
 	}
 }
 
-// Prepare checks that the clause's literals suit its operator and derives the compiled
-// regular expressions and parsed versions. It returns a reason on failure, "" on success.
+func (r *reader) clause(cl *Clause) {
+	cl.Attribute = r.below(r.attributes, "attribute")
+	cl.Op = Op(r.byte())
+	if cl.Op < OpIn || cl.Op >= opEnd {
+		r.fail("bad operator")
+	}
+	bits := r.byte()
+	cl.Negate, cl.IgnoreCase, cl.Relative = bits&1 != 0, bits&2 != 0, bits&4 != 0
+	cl.Values = make([]Literal, r.count())
+	for i := range cl.Values {
+		v := &cl.Values[i]
+		v.Kind = LiteralKind(r.byte())
+		switch v.Kind {
+		case LitString, LitSemver:
+			v.Str = r.str()
+		case LitBool:
+			v.Num = float64(r.below(2, "bool"))
+		case LitTime:
+			v.Num = float64(r.varint())
+		case LitNumber:
+			v.Num = r.float()
+		default:
+			r.fail("bad literal kind")
+		}
+	}
+	if (cl.Op == OpMatches) != (bits&clausePrograms != 0) {
+		r.fail("compiled programs missing or misplaced (a matches clause from an older compiler: recompile the flags)")
+	}
+	if bits&clausePrograms != 0 {
+		cl.Regexps = make([]*Regexp, len(cl.Values))
+		for i := range cl.Regexps {
+			cl.Regexps[i] = r.regexp()
+		}
+	}
+	if r.err == nil {
+		if reason := cl.check(); reason != "" {
+			r.fail(reason)
+		}
+	}
+}
+
+// clausePrograms is the clause flag bit that says compiled programs follow the values.
+const clausePrograms = 8
+
+// Prepare compiles the clause's regular expressions (when Regexps does not hold one per
+// pattern yet), checks that the literals suit the operator and parses the versions. It
+// returns a reason on failure, "" on success. The compiler calls it on every clause it
+// builds; Decode reads the programs from the snapshot instead of compiling them.
 func (cl *Clause) Prepare() string {
+	if cl.Op == OpMatches && len(cl.Regexps) != len(cl.Values) {
+		cl.Regexps = cl.Regexps[:0]
+		for _, v := range cl.Values {
+			re, err := CompileRegexp(v.Str)
+			if err != nil {
+				return "bad regular expression"
+			}
+			cl.Regexps = append(cl.Regexps, re)
+		}
+	}
+	return cl.check()
+}
+
+// check checks that the literals suit the operator and parses the versions.
+func (cl *Clause) check() string {
 	want := LiteralKind(0)
 	switch cl.Op {
 	case OpStartsWith, OpEndsWith, OpContains, OpMatches:
@@ -423,7 +426,7 @@ func (cl *Clause) Prepare() string {
 	if len(cl.Values) == 0 {
 		return "clause without values"
 	}
-	cl.Regexps, cl.Semvers = nil, nil
+	cl.Semvers = nil
 	for i, v := range cl.Values {
 		if want != 0 && v.Kind != want {
 			return "literal does not suit operator"
@@ -436,11 +439,9 @@ func (cl *Clause) Prepare() string {
 		}
 		switch cl.Op {
 		case OpMatches:
-			re, err := regexp.Compile(v.Str)
-			if err != nil {
-				return "bad regular expression"
+			if v.Kind == LitString && (i >= len(cl.Regexps) || cl.Regexps[i] == nil) {
+				return "regular expression without its program"
 			}
-			cl.Regexps = append(cl.Regexps, re)
 		case OpSemverEq, OpSemverLt, OpSemverLte, OpSemverGt, OpSemverGte:
 			sv, ok := ParseSemver(v.Str)
 			if !ok {
@@ -465,132 +466,79 @@ func literalLess(a, b Literal) bool {
 	return a.Num < b.Num
 }
 
-// validate checks cross references: indexes in range, keys sorted and unique, no
-// reference cycles among segments or prerequisites.
+// validate checks what Decode cannot check while reading: that prerequisites name a
+// variant of their flag, and that segment references and prerequisites form chains
+// without cycles, at most maxDepth long.
 func (s *Snapshot) validate() error {
 	bad := func(reason string) error { return &DecodeError{Offset: headerSize, Reason: reason} }
-	for i := 1; i < len(s.Attributes); i++ {
-		if s.Attributes[i-1] >= s.Attributes[i] {
-			return bad("attributes not sorted")
-		}
-	}
-	for i := 1; i < len(s.Segments); i++ {
-		if s.Segments[i-1].Key >= s.Segments[i].Key {
-			return bad("segments not sorted")
-		}
-	}
-	for i := 1; i < len(s.Flags); i++ {
-		if s.Flags[i-1].Key >= s.Flags[i].Key {
-			return bad("flags not sorted")
-		}
-	}
-	na, ns := len(s.Attributes), len(s.Segments)
-	for i := range s.Segments {
-		if !conditionRefsOK(&s.Segments[i].When, na, ns) {
-			return bad("segment " + s.Segments[i].Key + ": reference out of range")
-		}
-	}
 	for i := range s.Flags {
-		f := &s.Flags[i]
-		if f.BucketBy >= na {
-			return bad("flag " + f.Key + ": attribute out of range")
-		}
-		for _, p := range f.Prerequisites {
-			if p.Flag >= len(s.Flags) || p.Flag == i || p.Variant >= len(s.Flags[p.Flag].Variants) {
-				return bad("flag " + f.Key + ": prerequisite out of range")
+		for _, p := range s.Flags[i].Prerequisites {
+			if p.Flag == i || p.Variant >= len(s.Flags[p.Flag].Variants) {
+				return bad("flag " + s.Flags[i].Key + ": prerequisite out of range")
 			}
 		}
-		ok := serveRefsOK(&f.Rollout, na)
-		for j := range f.Rules {
-			ok = ok && serveRefsOK(&f.Rules[j].Serve, na) && (f.Rules[j].When == nil || conditionRefsOK(f.Rules[j].When, na, ns))
-		}
-		for j := range f.Rings {
-			ok = ok && f.Rings[j].Portion.BucketBy < na && (f.Rings[j].When == nil || conditionRefsOK(f.Rings[j].When, na, ns))
-		}
-		if !ok {
-			return bad("flag " + f.Key + ": reference out of range")
-		}
 	}
-	// Segment references and prerequisites must form DAGs of bounded depth.
-	depth := make([]int, ns)
+	depth := make([]int, len(s.Segments))
 	for i := range s.Segments {
-		if segmentDepth(s, i, depth, 0) < 0 {
+		if s.segmentDepth(i, depth, 0) < 0 {
 			return bad("segment reference cycle or chain too deep at " + s.Segments[i].Key)
 		}
 	}
-	fdepth := make([]int, len(s.Flags))
+	depth = make([]int, len(s.Flags))
 	for i := range s.Flags {
-		if prerequisiteDepth(s, i, fdepth, 0) < 0 {
+		if s.prerequisiteDepth(i, depth, 0) < 0 {
 			return bad("prerequisite cycle or chain too deep at " + s.Flags[i].Key)
 		}
 	}
 	return nil
 }
 
-func serveRefsOK(sv *Serve, na int) bool { return sv.Portion.BucketBy < na }
-
-func conditionRefsOK(c *Condition, na, ns int) bool {
-	switch c.Kind {
-	case CondSegment:
-		return c.Segment < ns
-	case CondPercentage:
-		return c.Portion.BucketBy < na
-	case CondClause:
-		return c.Clause.Attribute < na
-	}
-	for i := range c.Children {
-		if !conditionRefsOK(&c.Children[i], na, ns) {
-			return false
-		}
-	}
-	return true
-}
-
 // segmentDepth returns the reference depth of segment i (memoised in depth: 0 unknown,
 // -1 in progress), or -1 on a cycle or a chain deeper than maxDepth.
-func segmentDepth(s *Snapshot, i int, depth []int, level int) int {
-	if depth[i] > 0 {
-		return depth[i]
-	}
-	if depth[i] < 0 || level > maxDepth {
+func (s *Snapshot) segmentDepth(i int, depth []int, level int) int {
+	switch {
+	case depth[i] != 0:
+		return depth[i] // known, or -1: in progress, a cycle
+	case level > maxDepth:
 		return -1
 	}
 	depth[i] = -1
-	d := 1
-	var walk func(c *Condition) bool
-	walk = func(c *Condition) bool {
-		if c.Kind == CondSegment {
-			sd := segmentDepth(s, c.Segment, depth, level+1)
-			if sd < 0 {
-				return false
-			}
-			d = max(d, sd+1)
-		}
-		for j := range c.Children {
-			if !walk(&c.Children[j]) {
-				return false
-			}
-		}
-		return true
-	}
-	if !walk(&s.Segments[i].When) {
-		return -1
-	}
+	d := s.conditionDepth(&s.Segments[i].When, depth, level)
 	depth[i] = d
 	return d
 }
 
-func prerequisiteDepth(s *Snapshot, i int, depth []int, level int) int {
-	if depth[i] > 0 {
-		return depth[i]
+// conditionDepth returns 1 + the deepest segment reference depth within c, or -1.
+func (s *Snapshot) conditionDepth(c *Condition, depth []int, level int) int {
+	d := 1
+	if c.Kind == CondSegment {
+		sd := s.segmentDepth(c.Segment, depth, level+1)
+		if sd < 0 {
+			return -1
+		}
+		d = sd + 1
 	}
-	if depth[i] < 0 || level > maxDepth {
+	for j := range c.Children {
+		cd := s.conditionDepth(&c.Children[j], depth, level)
+		if cd < 0 {
+			return -1
+		}
+		d = max(d, cd)
+	}
+	return d
+}
+
+func (s *Snapshot) prerequisiteDepth(i int, depth []int, level int) int {
+	switch {
+	case depth[i] != 0:
+		return depth[i]
+	case level > maxDepth:
 		return -1
 	}
 	depth[i] = -1
 	d := 1
 	for _, p := range s.Flags[i].Prerequisites {
-		pd := prerequisiteDepth(s, p.Flag, depth, level+1)
+		pd := s.prerequisiteDepth(p.Flag, depth, level+1)
 		if pd < 0 {
 			return -1
 		}

@@ -9,8 +9,10 @@ import (
 const headerSize = 4 + 2 + 2 + 32
 
 // Encode writes the snapshot in the binary format. The output is deterministic: the same
-// snapshot always encodes to the same bytes. The header carries the SHA-256 of the payload,
-// which is also the snapshot's content address (see Hash).
+// snapshot always encodes to the same bytes. The header carries the SHA-256 of the
+// payload, which is also the snapshot's content address (see Hash). The patterns of
+// matches clauses are written with their compiled programs (see Regexp), compiled here
+// when Prepare has not.
 func Encode(s *Snapshot) []byte {
 	var w writer
 	w.str(s.Environment)
@@ -171,6 +173,9 @@ func (w *writer) condition(c *Condition) {
 		if cl.Relative {
 			bits |= 4
 		}
+		if cl.Op == OpMatches {
+			bits |= clausePrograms
+		}
 		w.byte(bits)
 		w.uvarint(uint64(len(cl.Values)))
 		for _, v := range cl.Values {
@@ -186,5 +191,23 @@ func (w *writer) condition(c *Condition) {
 				w.float(v.Num)
 			}
 		}
+		if cl.Op == OpMatches {
+			w.programs(cl)
+		}
+	}
+}
+
+// programs writes the program of each pattern of a matches clause, compiling those that
+// Prepare has not; a pattern that does not compile is written without a program, which
+// Decode refuses.
+func (w *writer) programs(cl *Clause) {
+	for i, v := range cl.Values {
+		var re *Regexp
+		if len(cl.Regexps) == len(cl.Values) {
+			re = cl.Regexps[i]
+		} else {
+			re, _ = CompileRegexp(v.Str)
+		}
+		w.b = appendRegexp(w.b, re)
 	}
 }

@@ -7,8 +7,6 @@
 // encoding/json so that the WASM evaluator stays small.
 package snapshot
 
-import "regexp"
-
 // Magic opens every encoded snapshot.
 const Magic = "EFSN"
 
@@ -239,7 +237,10 @@ type Clause struct {
 	Relative   bool // time literals are offsets from the time of evaluation
 	Values     []Literal
 
-	// Derived on decode (and by Prepare); never encoded.
-	Regexps []*regexp.Regexp
+	// Regexps holds the compiled program of each OpMatches pattern (Values[i].Str), built
+	// by Prepare (or by Encode when missing) and stored in the snapshot.
+	Regexps []*Regexp
+	// Semvers holds the parsed semver literals; derived on decode and by Prepare, never
+	// encoded.
 	Semvers []Semver
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/edgeflag/edgeflag/wasm/host"
 )
 
-// The benchmarks of docs/benchmarks.md for the module: one flag and every example flag
-// per call, natively, under wazero, in Node.js and in workerd.
+// The benchmarks of docs/benchmarks-edge.md for the module: one flag and every example
+// flag per call, natively, under wazero, in Node.js and in workerd.
 //
 //	go test ./tests -run '^$' -bench 'Wasm|Native' -benchmem
 
@@ -89,6 +89,23 @@ func BenchmarkWasmEvaluate(b *testing.B) {
 	for b.Loop() {
 		buf, _ = e.Evaluate(buf[:0], benchFlag, ctx, benchAt)
 	}
+}
+
+// BenchmarkWasmEvaluateFlags is ten flags (new-checkout-flow ten times) for one context
+// per call under wazero: the context crosses into the module once, so ns/flag is the
+// cost of one more flag for a request.
+func BenchmarkWasmEvaluateFlags(b *testing.B) {
+	e, ctx := benchWazero(b)
+	buf := make([]byte, 0, 8192)
+	keys := make([]string, 10)
+	for i := range keys {
+		keys[i] = benchFlag
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = e.EvaluateFlags(buf[:0], keys, ctx, benchAt)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(keys)), "ns/flag")
 }
 
 // BenchmarkWasmEvaluateAll is every example flag per call under wazero.

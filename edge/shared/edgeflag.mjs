@@ -2,7 +2,7 @@
 // instantiated by the runtime's own WASI (node:wasi) or by ./wasi.mjs; this file speaks the
 // module's calling convention (see wasm/guest and wasm/wire in the Go sources).
 
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 export const MAX_SNAPSHOT_SIZE = 32 << 20;
 export const MAX_CONTEXT_SIZE = 64 << 10;
 export const MAX_KEY_SIZE = 256;
@@ -155,18 +155,27 @@ export class Evaluator {
     this.decoder = new TextDecoder();
     this.keyBuf = new Uint8Array(MAX_KEY_SIZE * 3 + 1);
     this.info = null;
+    this.inPtr = 0;
+    this.inCap = 0;
   }
 
   memory() {
     return new Uint8Array(this.exports.memory.buffer);
   }
 
-  /** Copies input into the module's input buffer. */
+  /**
+   * Copies input into the module's input buffer. The buffer's address is asked for only
+   * when it must grow (it changes then, and after a load).
+   */
   input(parts, total) {
-    const ptr = this.exports.edgeflag_buffer(total);
-    if (ptr === 0) throw new EdgeflagError("GENERAL", `input of ${total} bytes refused`);
+    if (total > this.inCap) {
+      const ptr = this.exports.edgeflag_buffer(total);
+      if (ptr === 0) throw new EdgeflagError("GENERAL", `input of ${total} bytes refused`);
+      this.inPtr = ptr;
+      this.inCap = total;
+    }
     const mem = this.memory();
-    let off = ptr;
+    let off = this.inPtr;
     for (const p of parts) {
       mem.set(p, off);
       off += p.length;
@@ -190,40 +199,68 @@ export class Evaluator {
     }
     this.input([bytes], bytes.length);
     const out = JSON.parse(this.output(this.exports.edgeflag_load(bytes.length)));
+    this.inCap = 0; // the module drops a large input buffer after a load
     if (out.errorCode) throw new EdgeflagError(out.errorCode, out.errorMessage);
     this.info = out;
     return out;
   }
 
-  /** The context argument as bytes: an object is encoded, a string or bytes pass as JSON/binary. */
+  /**
+   * The context argument in the binary encoding: an object is encoded; a string, or bytes
+   * that do not start with the binary marker, are JSON text, parsed here (the module reads
+   * only the binary encoding); other bytes pass as they are. Malformed JSON throws an
+   * EdgeflagError (PARSE_ERROR), as an object that cannot be encoded does (INVALID_CONTEXT).
+   */
   contextBytes(context) {
     let b;
-    if (context instanceof Uint8Array) b = context;
-    else if (typeof context === "string") b = this.utf8.encode(context);
-    else b = this.encoder.encode(context ?? {});
+    if (context instanceof Uint8Array && (context.length === 0 || context[0] === MARKER)) b = context;
+    else if (typeof context === "string" || context instanceof Uint8Array) {
+      const text = typeof context === "string" ? context : this.decoder.decode(context);
+      let parsed;
+      try {
+        parsed = JSON.parse(text);
+      } catch (err) {
+        throw new EdgeflagError("PARSE_ERROR", `context: ${err.message}`);
+      }
+      b = this.encoder.encode(parsed);
+    } else b = this.encoder.encode(context ?? {});
     // Over the limit, the module answers INVALID_CONTEXT from the length alone.
     return b.length > MAX_CONTEXT_SIZE ? b.subarray(0, MAX_CONTEXT_SIZE + 1) : b;
+  }
+
+  /**
+   * Makes context the one the module evaluates. A context the module refuses is reported
+   * by the evaluations that follow, as error results.
+   */
+  setContext(context) {
+    const c = this.contextBytes(context);
+    this.input([c], c.length);
+    this.exports.edgeflag_context(c.length);
+  }
+
+  /** Evaluates flag key for the context of the last setContext; returns the result as JSON text. */
+  evaluateKeyJSON(key, at = Date.now(), { stale = false } = {}) {
+    const { written } = this.utf8.encodeInto(key, this.keyBuf);
+    const k = this.keyBuf.subarray(0, Math.min(written, MAX_KEY_SIZE + 1));
+    this.input([k], k.length);
+    const flags = stale ? FLAG_STALE : 0;
+    return this.output(this.exports.edgeflag_evaluate(k.length, BigInt(Math.trunc(at)), flags));
   }
 
   /**
    * Evaluates one flag and returns the result as JSON text: the bytes every edgeflag
    * runtime returns for the same snapshot, context and time. at: Unix milliseconds.
    */
-  evaluateJSON(key, context, at = Date.now(), { stale = false } = {}) {
-    const { written } = this.utf8.encodeInto(key, this.keyBuf);
-    const k = this.keyBuf.subarray(0, Math.min(written, MAX_KEY_SIZE + 1));
-    const c = this.contextBytes(context);
-    this.input([k, c], k.length + c.length);
-    const flags = stale ? FLAG_STALE : 0;
-    return this.output(this.exports.edgeflag_evaluate(k.length, c.length, BigInt(Math.trunc(at)), flags));
+  evaluateJSON(key, context, at = Date.now(), opts = {}) {
+    this.setContext(context);
+    return this.evaluateKeyJSON(key, at, opts);
   }
 
   /** Evaluates every flag; returns the JSON text {"flags":[...]} or an error object. */
   evaluateAllJSON(context, at = Date.now(), { stale = false } = {}) {
-    const c = this.contextBytes(context);
-    this.input([c], c.length);
+    this.setContext(context);
     const flags = stale ? FLAG_STALE : 0;
-    return this.output(this.exports.edgeflag_evaluate_all(c.length, BigInt(Math.trunc(at)), flags));
+    return this.output(this.exports.edgeflag_evaluate_all(BigInt(Math.trunc(at)), flags));
   }
 
   /** evaluateJSON, parsed. */

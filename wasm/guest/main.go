@@ -7,25 +7,32 @@
 //
 // A host instantiates it, calls _initialize once, then the edgeflag_* exports. Inputs go
 // through one buffer in guest memory: the host asks edgeflag_buffer for room, writes the
-// input there and calls an operation with the input's lengths. Every operation returns its
-// output as ptr<<32|len: JSON bytes in guest memory that stay valid until the next call.
-// Bad input (a corrupt snapshot, a malformed context, an unknown flag, an input over a
-// limit of package wire) yields an error object, never a trap, and the instance stays
-// usable. One instance must not be called concurrently.
+// input there and calls an operation with the input's length. Every operation returns its
+// output as ptr<<32|len: bytes in guest memory that stay valid until the next call.
+//
+// The context is set once (edgeflag_context, in the binary encoding of package wire) and
+// then any number of flags are evaluated for it, so a host that evaluates several flags
+// for one request pays for the context once. Bad input (a corrupt snapshot, a malformed
+// context, an unknown flag, an input over a limit of package wire) yields an error
+// object, never a trap, and the instance stays usable. One instance must not be called
+// concurrently.
 //
 // Outputs:
 //
 //	edgeflag_load:          {"hash":"<sha256>","environment":"production","revision":"...","flags":24}
+//	edgeflag_context:       nothing (len 0), or the error object of a context it refuses
 //	edgeflag_evaluate:      {"key":"f","value":true,"variant":"on","reason":"SPLIT","decision":{...}}
 //	edgeflag_evaluate_all:  {"flags":[<one result per flag, in key order>]}
 //	errors:                 {"errorCode":"PARSE_ERROR","errorMessage":"..."} (a result with
 //	                        "key" and "reason":"ERROR" for edgeflag_evaluate)
+//
+// A refused context is remembered: evaluations report its error until the next
+// edgeflag_context.
 package main
 
 //lint:file-ignore U1000 the functions are called by the host through //go:wasmexport
 
 import (
-	"time"
 	"unsafe"
 
 	"github.com/edgeflag/edgeflag/evaluator"
@@ -37,10 +44,11 @@ import (
 type module struct {
 	eval    *evaluator.Evaluator
 	ctx     *evaluator.Context
+	ctxErr  *evaluator.ContextError // why the current context was refused, or nil
+	ctxData []byte                  // the current context's bytes, which ctx's strings share
 	dec     wire.Decoder
 	in      []byte // the input buffer; its whole capacity is usable
 	out     []byte // the last output
-	results []evaluator.Result
 }
 
 var m = module{
@@ -94,25 +102,57 @@ func load(n uint32) (packed uint64) {
 	if len(m.in) > 1<<20 {
 		m.in = make([]byte, 4096) // let the collector reuse the snapshot's input space
 	}
-	o := append(m.out[:0], `{"hash":`...)
-	o = appendString(o, hash)
-	o = append(o, `,"environment":`...)
-	o = appendString(o, s.Environment)
+	o := append(m.out[:0], `{"hash":"`...)
+	o = append(o, hash...) // hex digits
+	o = append(o, `","environment":`...)
+	o = evaluator.AppendJSONString(o, s.Environment)
 	o = append(o, `,"revision":`...)
-	o = appendString(o, s.Revision)
+	o = evaluator.AppendJSONString(o, s.Revision)
 	o = append(o, `,"flags":`...)
 	o = appendUint(o, uint64(len(s.Flags)))
 	m.out = append(o, '}')
 	return m.output()
 }
 
-// evaluate evaluates one flag. The input buffer holds the flag key (keyLen bytes) followed
-// by the context (ctxLen bytes, binary or JSON); at is the time of evaluation in Unix
-// milliseconds; flags holds wire.Flag* bits.
+// context makes the binary context in the first n bytes of the input buffer the one
+// evaluated. It returns nothing, or the error object of a context it refuses (which
+// evaluations then report).
+//
+//go:wasmexport edgeflag_context
+func context(n uint32) (packed uint64) {
+	defer m.recoverContext(&packed)
+	m.ctxErr = nil
+	switch {
+	case int(n) > len(m.in):
+		m.ctxErr = &evaluator.ContextError{Code: evaluator.ErrGeneral, Reason: "input length outside the buffer"}
+	case n > wire.MaxContextSize:
+		m.ctxErr = &evaluator.ContextError{Code: evaluator.ErrInvalidContext,
+			Reason: "context larger than the limit of 65536 bytes"}
+	case n == 0:
+		m.ctx.Reset()
+	default:
+		// The context's strings share its bytes, which must outlive the input buffer's
+		// next use.
+		m.ctxData = append(m.ctxData[:0], m.in[:n]...)
+		if err := m.dec.Decode(m.ctxData, m.ctx); err != nil {
+			m.ctxErr = err.(*evaluator.ContextError)
+		}
+	}
+	if m.ctxErr != nil {
+		m.ctx.Reset()
+		return m.fail(m.ctxErr.Code, m.ctxErr.Error())
+	}
+	m.out = m.out[:0]
+	return m.output()
+}
+
+// evaluate evaluates one flag, whose key is the first keyLen bytes of the input buffer,
+// for the current context; at is the time of evaluation in Unix milliseconds; flags holds
+// wire.Flag* bits.
 //
 //go:wasmexport edgeflag_evaluate
-func evaluate(keyLen, ctxLen uint32, at int64, flags uint32) (packed uint64) {
-	if uint64(keyLen)+uint64(ctxLen) > uint64(len(m.in)) {
+func evaluate(keyLen uint32, at int64, flags uint32) (packed uint64) {
+	if uint64(keyLen) > uint64(len(m.in)) {
 		return m.failResult("", evaluator.ErrGeneral, "input length outside the buffer")
 	}
 	key := unsafe.String(unsafe.SliceData(m.in), int(keyLen))
@@ -120,75 +160,31 @@ func evaluate(keyLen, ctxLen uint32, at int64, flags uint32) (packed uint64) {
 	if keyLen > wire.MaxKeySize {
 		return m.failResult(key[:wire.MaxKeySize], evaluator.ErrFlagNotFound, "flag key longer than the limit of 256 bytes")
 	}
-	if err := m.context(m.in[keyLen : keyLen+ctxLen]); err != nil {
-		return m.failResult(key, err.Code, err.Error())
+	if m.ctxErr != nil {
+		return m.failResult(key, m.ctxErr.Code, m.ctxErr.Error())
 	}
-	r := m.eval.Evaluate(key, m.ctx, time.UnixMilli(at))
-	if flags&wire.FlagStale != 0 && r.Reason != evaluator.ReasonError {
-		r.Reason = evaluator.ReasonStale
-	}
-	m.out = r.AppendJSON(m.out[:0])
+	m.out = m.eval.AppendResultJSON(m.out[:0], key, m.ctx, at, flags&wire.FlagStale != 0)
 	return m.output()
 }
 
-// evaluateAll evaluates every flag for the context in the first ctxLen bytes of the input
-// buffer.
+// evaluateAll evaluates every flag for the current context.
 //
 //go:wasmexport edgeflag_evaluate_all
-func evaluateAll(ctxLen uint32, at int64, flags uint32) (packed uint64) {
+func evaluateAll(at int64, flags uint32) (packed uint64) {
 	defer m.recover(&packed, "")
-	if int(ctxLen) > len(m.in) {
-		return m.fail(evaluator.ErrGeneral, "input length outside the buffer")
-	}
 	if m.eval.Snapshot() == nil {
 		return m.fail(evaluator.ErrGeneral, "no snapshot loaded")
 	}
-	if err := m.context(m.in[:ctxLen]); err != nil {
-		return m.fail(err.Code, err.Error())
+	if m.ctxErr != nil {
+		return m.fail(m.ctxErr.Code, m.ctxErr.Error())
 	}
-	m.results = m.eval.EvaluateAll(m.ctx, time.UnixMilli(at), m.results[:0])
-	o := append(m.out[:0], `{"flags":[`...)
-	for i := range m.results {
-		r := &m.results[i]
-		if flags&wire.FlagStale != 0 && r.Reason != evaluator.ReasonError {
-			r.Reason = evaluator.ReasonStale
-		}
-		if i > 0 {
-			o = append(o, ',')
-		}
-		o = r.AppendJSON(o)
-	}
-	m.out = append(o, "]}"...)
+	m.out = m.eval.AppendAllJSON(m.out[:0], m.ctx, at, flags&wire.FlagStale != 0)
 	return m.output()
-}
-
-// context reads a binary or JSON context into m.ctx.
-func (m *module) context(data []byte) *evaluator.ContextError {
-	var err error
-	switch {
-	case len(data) > wire.MaxContextSize:
-		return &evaluator.ContextError{Code: evaluator.ErrInvalidContext, Offset: 0,
-			Reason: "context larger than the limit of 65536 bytes"}
-	case len(data) == 0:
-		m.ctx.Reset()
-	case data[0] == wire.Marker:
-		err = m.dec.Decode(data, m.ctx)
-	default:
-		err = evaluator.ParseContext(data, m.ctx)
-	}
-	if err != nil {
-		if ce, ok := err.(*evaluator.ContextError); ok {
-			return ce
-		}
-		return &evaluator.ContextError{Code: evaluator.ErrParse, Reason: err.Error()}
-	}
-	return nil
 }
 
 // recover turns a panic into a GENERAL error output so that the instance stays usable.
 func (m *module) recover(packed *uint64, key string) {
 	if p := recover(); p != nil {
-		m.ctx.Reset()
 		if key != "" {
 			*packed = m.failResult(key, evaluator.ErrGeneral, "internal error")
 			return
@@ -197,12 +193,18 @@ func (m *module) recover(packed *uint64, key string) {
 	}
 }
 
+// recoverContext is recover for edgeflag_context: the context, maybe half read, is
+// refused.
+func (m *module) recoverContext(packed *uint64) {
+	if p := recover(); p != nil {
+		m.ctx.Reset()
+		m.ctxErr = &evaluator.ContextError{Code: evaluator.ErrGeneral, Reason: "internal error"}
+		*packed = m.fail(evaluator.ErrGeneral, "internal error")
+	}
+}
+
 func (m *module) fail(code evaluator.ErrorCode, msg string) uint64 {
-	o := append(m.out[:0], `{"errorCode":`...)
-	o = appendString(o, string(code))
-	o = append(o, `,"errorMessage":`...)
-	o = appendString(o, msg)
-	m.out = append(o, '}')
+	m.out = evaluator.AppendErrorJSON(m.out[:0], code, msg)
 	return m.output()
 }
 
@@ -216,31 +218,6 @@ func (m *module) failResult(key string, code evaluator.ErrorCode, msg string) ui
 func (m *module) output() uint64 {
 	ptr := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.out))))
 	return ptr<<32 | uint64(len(m.out))
-}
-
-// appendString appends s as a JSON string, escaped the way evaluator.Result.AppendJSON
-// escapes strings.
-func appendString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c == '\r':
-			dst = append(dst, '\\', 'r')
-		case c == '\t':
-			dst = append(dst, '\\', 't')
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
 }
 
 func appendUint(dst []byte, v uint64) []byte {

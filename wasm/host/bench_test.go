@@ -28,6 +28,18 @@ func BenchmarkEvaluate(b *testing.B) {
 	}
 }
 
+// BenchmarkEvaluateFlags is the fixture's five flags, listed, for one context per call.
+func BenchmarkEvaluateFlags(b *testing.B) {
+	e, ctx := benchEvaluator(b)
+	buf := make([]byte, 0, 4096)
+	keys := []string{"banner-color", "checkout-v2", "old-header", "page-size", "search-v3"}
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = e.EvaluateFlags(buf[:0], keys, ctx, at)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(keys)), "ns/flag")
+}
+
 // BenchmarkEvaluateAll is every flag of the fixture per call.
 func BenchmarkEvaluateAll(b *testing.B) {
 	e, ctx := benchEvaluator(b)

@@ -44,5 +44,10 @@ func Example() {
 	ctx := evaluator.NewContext().SetString("userId", "u1")
 	out, err := e.Evaluate(nil, "dark-mode", ctx, time.Now())
 	fmt.Println(string(out), err)
-	// Output: {"key":"dark-mode","value":true,"variant":"on","reason":"STATIC","decision":{"kind":"default"}} <nil>
+	// Several flags for one request: the context crosses into the module once.
+	out, err = e.EvaluateFlags(nil, []string{"dark-mode", "beta-banner"}, ctx, time.Now())
+	fmt.Println(string(out), err)
+	// Output:
+	// {"key":"dark-mode","value":true,"variant":"on","reason":"STATIC","decision":{"kind":"default"}} <nil>
+	// {"flags":[{"key":"dark-mode","value":true,"variant":"on","reason":"STATIC","decision":{"kind":"default"}},{"key":"beta-banner","reason":"ERROR","errorCode":"FLAG_NOT_FOUND","errorMessage":"flag not found"}]} <nil>
 }

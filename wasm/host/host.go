@@ -1,6 +1,6 @@
 // Package host runs the edgeflag WASM evaluator module (package wasm/guest) under wazero,
-// with the shape of the native evaluator: load a snapshot, evaluate one flag or all flags
-// for a context at a time.
+// with the shape of the native evaluator: load a snapshot, evaluate one flag, some flags or
+// all flags for a context at a time.
 //
 // The module is compiled once (through a compilation cache on disk when Config.CacheDir is
 // set) and instantiated into a pool, because one instance must never be called
@@ -114,7 +114,7 @@ func New(ctx context.Context, wasm []byte, cfg Config) (*Evaluator, error) {
 		rt.Close(ctx)
 		return nil, errors.New("edgeflag module: compile: " + err.Error())
 	}
-	for _, name := range []string{"edgeflag_abi", "edgeflag_buffer", "edgeflag_load", "edgeflag_evaluate", "edgeflag_evaluate_all", "_initialize"} {
+	for _, name := range []string{"edgeflag_abi", "edgeflag_buffer", "edgeflag_load", "edgeflag_context", "edgeflag_evaluate", "edgeflag_evaluate_all", "_initialize"} {
 		if _, ok := compiled.ExportedFunctions()[name]; !ok {
 			rt.Close(ctx)
 			return nil, errors.New("edgeflag module: not an edgeflag module: no export " + name)
@@ -216,25 +216,34 @@ func (e *Evaluator) SetStale(stale bool) { e.stale.Store(stale) }
 // The error is non-nil only when the module could not be run; flag-level problems
 // (unknown flag, missing targeting key...) are error results in the JSON.
 func (e *Evaluator) Evaluate(dst []byte, key string, ctx *evaluator.Context, at time.Time) ([]byte, error) {
-	return e.call(dst, key, true, ctx, nil, at)
+	return e.call(dst, callOne, key, nil, ctx, nil, at)
+}
+
+// EvaluateFlags appends to dst {"flags":[...]}: the JSON results of the flags keys, in that
+// order, for ctx at time at. The context crosses into the module once for all of them,
+// which makes it the cheapest way to evaluate several flags for one request.
+func (e *Evaluator) EvaluateFlags(dst []byte, keys []string, ctx *evaluator.Context, at time.Time) ([]byte, error) {
+	return e.call(dst, callFlags, "", keys, ctx, nil, at)
 }
 
 // EvaluateAll appends to dst {"flags":[...]}: the JSON results of every flag, in key
 // order, for ctx at time at.
 func (e *Evaluator) EvaluateAll(dst []byte, ctx *evaluator.Context, at time.Time) ([]byte, error) {
-	return e.call(dst, "", false, ctx, nil, at)
+	return e.call(dst, callAll, "", nil, ctx, nil, at)
 }
 
 // EvaluateEncoded is Evaluate for a context already encoded as JSON (an OFREP request's
 // context, say) or in the binary encoding of package wire. A malformed context yields a
-// PARSE_ERROR or INVALID_CONTEXT result.
+// PARSE_ERROR or INVALID_CONTEXT result. A JSON context is parsed here, with
+// evaluator.ParseContext (which allocates), and crosses into the module in the binary
+// encoding: the module reads no JSON.
 func (e *Evaluator) EvaluateEncoded(dst []byte, key string, context []byte, at time.Time) ([]byte, error) {
-	return e.call(dst, key, true, nil, context, at)
+	return e.call(dst, callOne, key, nil, nil, context, at)
 }
 
 // EvaluateAllEncoded is EvaluateAll for an encoded context.
 func (e *Evaluator) EvaluateAllEncoded(dst []byte, context []byte, at time.Time) ([]byte, error) {
-	return e.call(dst, "", false, nil, context, at)
+	return e.call(dst, callAll, "", nil, nil, context, at)
 }
 
 // Stats reports on the pool.
@@ -249,7 +258,14 @@ func (e *Evaluator) Stats() Stats {
 	return Stats{Instances: len(e.slots), Idle: len(e.idle), Discarded: e.discarded.Load()}
 }
 
-func (e *Evaluator) call(dst []byte, key string, one bool, ctx *evaluator.Context, encoded []byte, at time.Time) ([]byte, error) {
+// What a call evaluates.
+const (
+	callOne   = iota // one flag: a result
+	callFlags        // the flags listed: {"flags":[...]}
+	callAll          // every flag: {"flags":[...]}
+)
+
+func (e *Evaluator) call(dst []byte, what int, key string, keys []string, ctx *evaluator.Context, encoded []byte, at time.Time) ([]byte, error) {
 	in, err := e.acquire()
 	if err != nil {
 		return dst, err
@@ -262,30 +278,87 @@ func (e *Evaluator) call(dst []byte, key string, one bool, ctx *evaluator.Contex
 	if e.stale.Load() {
 		flags |= wire.FlagStale
 	}
-	if ctx != nil {
+	switch {
+	case ctx != nil:
 		in.scratch = wire.AppendContext(in.scratch[:0], ctx)
 		encoded = in.scratch
-	}
-	if len(encoded) > wire.MaxContextSize {
+	case len(encoded) > wire.MaxContextSize:
 		// The module answers INVALID_CONTEXT from the length alone.
 		encoded = encoded[:wire.MaxContextSize+1]
+	case len(encoded) > 0 && encoded[0] != wire.Marker:
+		if err := evaluator.ParseContext(encoded, in.parsed); err != nil {
+			if out, ok := e.contextError(dst, what, key, err.(*evaluator.ContextError)); ok {
+				e.release(in)
+				return out, nil
+			}
+			in.parsed.Reset() // the module reports something else first
+		}
+		in.scratch = wire.AppendContext(in.scratch[:0], in.parsed)
+		encoded = in.scratch
 	}
-	if len(key) > wire.MaxKeySize {
-		key = key[:wire.MaxKeySize+1]
-	}
-	var out []byte
-	if one {
-		out, err = in.evaluate(e.ctx, key, encoded, at.UnixMilli(), flags)
-	} else {
-		out, err = in.evaluateAll(e.ctx, encoded, at.UnixMilli(), flags)
-	}
+	out, err := e.run(in, dst, what, key, keys, encoded, at.UnixMilli(), flags)
 	if err != nil {
 		e.discard(in)
 		return dst, err
 	}
-	dst = append(dst, out...)
 	e.release(in)
-	return dst, nil
+	return out, nil
+}
+
+// run sets the context in the module and evaluates, appending the output to dst.
+func (e *Evaluator) run(in *instance, dst []byte, what int, key string, keys []string, encoded []byte, at int64, flags uint32) ([]byte, error) {
+	refused, err := in.setContext(e.ctx, encoded)
+	if err != nil {
+		return dst, err
+	}
+	switch what {
+	case callAll:
+		out, err := in.evaluateAll(e.ctx, at, flags)
+		return append(dst, out...), err
+	case callOne:
+		key = clipKey(key)
+		out, err := in.evaluate(e.ctx, key, at, flags)
+		return append(dst, out...), err
+	}
+	if len(refused) > 0 {
+		return append(dst, refused...), nil // the module's error object
+	}
+	dst = append(dst, `{"flags":[`...)
+	for i, key := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		out, err := in.evaluate(e.ctx, clipKey(key), at, flags)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, out...)
+	}
+	return append(dst, "]}"...), nil
+}
+
+// clipKey shortens a key over the module's limit to one byte over it: the module answers
+// FLAG_NOT_FOUND from the length alone.
+func clipKey(key string) string {
+	if len(key) > wire.MaxKeySize {
+		return key[:wire.MaxKeySize+1]
+	}
+	return key
+}
+
+// contextError writes what the module would answer for a context it refuses, for a JSON
+// context refused here, unless the module would report another problem first (a key over
+// the limit, no snapshot loaded for every flag); ok is false then.
+func (e *Evaluator) contextError(dst []byte, what int, key string, ce *evaluator.ContextError) (out []byte, ok bool) {
+	switch {
+	case what == callOne && len(key) > wire.MaxKeySize, what == callAll && e.snap.Load() == nil:
+		return dst, false
+	case what == callOne:
+		r := evaluator.Result{Key: key, Reason: evaluator.ReasonError, Error: ce.Code, Message: ce.Error(),
+			Decision: evaluator.Decision{Index: -1, Step: -1}}
+		return r.AppendJSON(dst), true
+	}
+	return evaluator.AppendErrorJSON(dst, ce.Code, ce.Error()), true
 }
 
 // acquire returns an idle instance, a new one while the pool has room, or waits.

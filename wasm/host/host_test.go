@@ -250,6 +250,53 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestEvaluateFlags: the flags listed, in their order, each as Evaluate answers it, with
+// the context sent once.
+func TestEvaluateFlags(t *testing.T) {
+	data := fixture(t, "r1", 25)
+	e := newEvaluator(t, Config{Instances: 1})
+	if _, err := e.Load(data); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"search-v3", "missing", "checkout-v2", strings.Repeat("k", 300), "checkout-v2", ""}
+	r := rand.New(rand.NewPCG(5, 6))
+	ctx := evaluator.NewContext()
+	var got, one []byte
+	for range 200 {
+		randomContext(r, ctx)
+		want := []byte(`{"flags":[`)
+		for i, key := range keys {
+			if i > 0 {
+				want = append(want, ',')
+			}
+			var err error
+			if one, err = e.Evaluate(one[:0], key, ctx, at); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, one...)
+		}
+		want = append(want, "]}"...)
+		var err error
+		if got, err = e.EvaluateFlags(got[:0], keys, ctx, at); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("EvaluateFlags:\n got  %s\n want %s", got, want)
+		}
+	}
+	if got, _ := e.EvaluateFlags(nil, nil, ctx, at); string(got) != `{"flags":[]}` {
+		t.Errorf("no keys: %s", got)
+	}
+	// A refused context gives the module's error object, binary or JSON (encoded contexts
+	// reach EvaluateFlags' path only from inside the package).
+	for _, bad := range [][]byte{{wire.Marker, 1, 0, wire.TagTrue}, []byte(`{"a":{"b":1}}`)} {
+		got, err := e.call(nil, callFlags, "", keys, nil, bad, at)
+		if err != nil || !bytes.HasPrefix(got, []byte(`{"errorCode":"INVALID_CONTEXT"`)) {
+			t.Errorf("context %q: %s, %v", bad, got, err)
+		}
+	}
+}
+
 func TestSwapReachesEveryInstance(t *testing.T) {
 	e := newEvaluator(t, Config{Instances: 4})
 	snaps := [][]byte{fixture(t, "zero", 0), fixture(t, "all", 100)}
@@ -348,9 +395,11 @@ func TestEvaluateDoesNotAllocate(t *testing.T) {
 	ctx := evaluator.NewContext().SetString("userId", "u1").SetString("country", "DE").
 		Set("groups", evaluator.Strings("beta"))
 	buf := make([]byte, 0, 4096)
+	keys := []string{"checkout-v2", "search-v3"}
 	allocs := testing.AllocsPerRun(1000, func() {
 		buf, _ = e.Evaluate(buf[:0], "checkout-v2", ctx, at)
 		buf, _ = e.EvaluateAll(buf[:0], ctx, at)
+		buf, _ = e.EvaluateFlags(buf[:0], keys, ctx, at)
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per call", allocs)

@@ -6,18 +6,24 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/wasm/wire"
 	"github.com/tetratelabs/wazero/api"
 )
 
 // instance is one module instance with its exports resolved and a reusable call stack.
 type instance struct {
-	mod                                       api.Module
-	mem                                       api.Memory
-	buffer, loadFn, evaluateFn, evaluateAllFn api.Function
-	stack                                     [4]uint64
-	scratch                                   []byte // an encoded context
-	gen                                       uint64 // generation of the snapshot held, 0: none
+	mod                                                  api.Module
+	mem                                                  api.Memory
+	buffer, loadFn, contextFn, evaluateFn, evaluateAllFn api.Function
+	stack                                                [4]uint64
+	scratch                                              []byte             // an encoded context
+	parsed                                               *evaluator.Context // a JSON context, parsed on the way to scratch
+	gen                                                  uint64             // generation of the snapshot held, 0: none
+
+	// The module's input buffer, known from the last edgeflag_buffer call: its address
+	// changes only when it grows, and after a load.
+	inPtr, inCap uint32
 }
 
 func (e *Evaluator) instantiate() (*instance, error) {
@@ -30,9 +36,11 @@ func (e *Evaluator) instantiate() (*instance, error) {
 		mem:           mod.Memory(),
 		buffer:        mod.ExportedFunction("edgeflag_buffer"),
 		loadFn:        mod.ExportedFunction("edgeflag_load"),
+		contextFn:     mod.ExportedFunction("edgeflag_context"),
 		evaluateFn:    mod.ExportedFunction("edgeflag_evaluate"),
 		evaluateAllFn: mod.ExportedFunction("edgeflag_evaluate_all"),
 		scratch:       make([]byte, 0, 512),
+		parsed:        evaluator.NewContext(),
 	}
 	if err := mod.ExportedFunction("edgeflag_abi").CallWithStack(e.ctx, in.stack[:]); err != nil {
 		mod.Close(e.ctx)
@@ -46,17 +54,34 @@ func (e *Evaluator) instantiate() (*instance, error) {
 	return in, nil
 }
 
-// input reserves n bytes of the module's input buffer and returns their address.
-func (in *instance) input(ctx context.Context, n int) (uint32, error) {
-	in.stack[0] = uint64(n)
-	if err := in.buffer.CallWithStack(ctx, in.stack[:]); err != nil {
-		return 0, fmt.Errorf("edgeflag module: %w", err)
+// write copies data into the module's input buffer, growing it when needed.
+func (in *instance) write(ctx context.Context, data []byte) error {
+	n := uint32(len(data))
+	if n > in.inCap {
+		in.stack[0] = uint64(n)
+		if err := in.buffer.CallWithStack(ctx, in.stack[:]); err != nil {
+			return fmt.Errorf("edgeflag module: %w", err)
+		}
+		if in.stack[0] == 0 {
+			return errors.New("edgeflag module: input of " + strconv.Itoa(len(data)) + " bytes refused")
+		}
+		in.inPtr, in.inCap = uint32(in.stack[0]), n
 	}
-	ptr := uint32(in.stack[0])
-	if ptr == 0 {
-		return 0, errors.New("edgeflag module: input of " + strconv.Itoa(n) + " bytes refused")
+	if !in.mem.Write(in.inPtr, data) {
+		return errors.New("edgeflag module: input buffer outside memory")
 	}
-	return ptr, nil
+	return nil
+}
+
+// writeString is write for a string (a flag key).
+func (in *instance) writeString(ctx context.Context, s string) error {
+	if uint32(len(s)) > in.inCap {
+		return in.write(ctx, []byte(s))
+	}
+	if !in.mem.WriteString(in.inPtr, s) {
+		return errors.New("edgeflag module: input buffer outside memory")
+	}
+	return nil
 }
 
 // output returns a view of the output the last call left in guest memory: valid until the
@@ -70,42 +95,44 @@ func (in *instance) output() ([]byte, error) {
 	return out, nil
 }
 
+func (in *instance) call(ctx context.Context, fn api.Function) ([]byte, error) {
+	if err := fn.CallWithStack(ctx, in.stack[:]); err != nil {
+		return nil, fmt.Errorf("edgeflag module: %w", err)
+	}
+	return in.output()
+}
+
 func (in *instance) load(ctx context.Context, data []byte) ([]byte, error) {
-	ptr, err := in.input(ctx, len(data))
-	if err != nil {
+	if err := in.write(ctx, data); err != nil {
 		return nil, err
 	}
-	in.mem.Write(ptr, data)
 	in.stack[0] = uint64(len(data))
-	if err := in.loadFn.CallWithStack(ctx, in.stack[:]); err != nil {
-		return nil, fmt.Errorf("edgeflag module: %w", err)
-	}
-	return in.output()
+	out, err := in.call(ctx, in.loadFn)
+	// The module drops a large input buffer after a load: ask for its address again.
+	in.inPtr, in.inCap = 0, 0
+	return out, err
 }
 
-func (in *instance) evaluate(ctx context.Context, key string, encoded []byte, at int64, flags uint32) ([]byte, error) {
-	ptr, err := in.input(ctx, len(key)+len(encoded))
-	if err != nil {
+// setContext makes the encoded context the one the module evaluates. It returns nothing,
+// or the module's error object for a context it refuses (which evaluations then report);
+// the error is about running the module.
+func (in *instance) setContext(ctx context.Context, encoded []byte) ([]byte, error) {
+	if err := in.write(ctx, encoded); err != nil {
 		return nil, err
 	}
-	in.mem.WriteString(ptr, key)
-	in.mem.Write(ptr+uint32(len(key)), encoded)
-	in.stack = [4]uint64{uint64(len(key)), uint64(len(encoded)), uint64(at), uint64(flags)}
-	if err := in.evaluateFn.CallWithStack(ctx, in.stack[:]); err != nil {
-		return nil, fmt.Errorf("edgeflag module: %w", err)
-	}
-	return in.output()
+	in.stack[0] = uint64(len(encoded))
+	return in.call(ctx, in.contextFn)
 }
 
-func (in *instance) evaluateAll(ctx context.Context, encoded []byte, at int64, flags uint32) ([]byte, error) {
-	ptr, err := in.input(ctx, len(encoded))
-	if err != nil {
+func (in *instance) evaluate(ctx context.Context, key string, at int64, flags uint32) ([]byte, error) {
+	if err := in.writeString(ctx, key); err != nil {
 		return nil, err
 	}
-	in.mem.Write(ptr, encoded)
-	in.stack[0], in.stack[1], in.stack[2] = uint64(len(encoded)), uint64(at), uint64(flags)
-	if err := in.evaluateAllFn.CallWithStack(ctx, in.stack[:]); err != nil {
-		return nil, fmt.Errorf("edgeflag module: %w", err)
-	}
-	return in.output()
+	in.stack = [4]uint64{uint64(len(key)), uint64(at), uint64(flags)}
+	return in.call(ctx, in.evaluateFn)
+}
+
+func (in *instance) evaluateAll(ctx context.Context, at int64, flags uint32) ([]byte, error) {
+	in.stack[0], in.stack[1] = uint64(at), uint64(flags)
+	return in.call(ctx, in.evaluateAllFn)
 }

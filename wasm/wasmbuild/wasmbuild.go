@@ -16,11 +16,14 @@ import (
 const GuestPackage = "github.com/edgeflag/edgeflag/wasm/guest"
 
 // Args returns the arguments of `go` that build the module into out: a WASI preview 1
-// reactor (-buildmode=c-shared), reproducible (-trimpath, no VCS stamp) and without symbol
-// tables (-s -w), which the module does not need and which cost about 20 KB gzip.
+// reactor (-buildmode=c-shared), reproducible (-trimpath, no VCS stamp), without symbol
+// tables (-s -w), which the module does not need and which cost about 20 KB gzip, and
+// with the Go runtime compiled without inlining (-gcflags=runtime=-l): inlining makes
+// the runtime's WebAssembly about 20 KB gzip larger and does not speed evaluation up
+// (it allocates nothing once warm; docs/benchmarks-edge.md has the numbers).
 func Args(out string) []string {
 	return []string{"build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
-		"-ldflags=-s -w", "-o", out, GuestPackage}
+		"-gcflags=runtime=-l", "-ldflags=-s -w", "-o", out, GuestPackage}
 }
 
 // Env returns the environment of the build: the current one with GOOS=wasip1 and

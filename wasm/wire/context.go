@@ -2,7 +2,6 @@ package wire
 
 import (
 	"math"
-	"strconv"
 	"unsafe"
 
 	"github.com/edgeflag/edgeflag/evaluator"
@@ -11,12 +10,10 @@ import (
 // AppendContext appends the binary encoding of ctx to dst. It allocates only when dst has
 // to grow.
 func AppendContext(dst []byte, ctx *evaluator.Context) []byte {
-	names := ctx.Names()
 	dst = append(dst, Marker)
-	dst = appendUvarint(dst, uint64(len(names)))
-	for _, name := range names {
+	dst = appendUvarint(dst, uint64(len(ctx.Names())))
+	for name, v := range ctx.All() {
 		dst = appendString(dst, name)
-		v := ctx.Get(name)
 		if v.Kind() == evaluator.ListKind {
 			items := v.Items()
 			dst = append(dst, TagList)
@@ -78,156 +75,131 @@ func (d *Decoder) Decode(data []byte, ctx *evaluator.Context) error {
 }
 
 func (d *Decoder) decode(data []byte, ctx *evaluator.Context) error {
-	r := reader{b: data}
 	if len(data) > MaxContextSize {
-		return invalid(0, "context larger than the limit of "+itoa(MaxContextSize)+" bytes")
+		return invalid(0, "context larger than the limit of 65536 bytes")
 	}
 	if len(data) == 0 || data[0] != Marker {
 		return parseError(0, "not a binary context (bad marker)")
 	}
-	r.off = 1
-	n, ok := r.uvarint()
-	if !ok {
-		return r.truncated()
-	}
+	r := reader{b: data, off: 1}
+	n := r.uvarint()
 	if n > MaxAttributes {
-		return invalid(r.off, "more than "+itoa(MaxAttributes)+" attributes")
+		return invalid(r.off, "more than 1024 attributes")
 	}
 	d.items = d.items[:0]
-	for range n {
+	for ; n > 0 && r.err == nil; n-- {
 		start := r.off
-		name, ok := r.str()
-		if !ok {
-			return r.truncated()
-		}
-		if name == "" {
+		name := r.str()
+		if name == "" && r.err == nil {
 			return invalid(start, "empty attribute name")
 		}
 		start = r.off
-		tag, ok := r.byte()
-		if !ok {
-			return r.truncated()
-		}
-		if tag != TagList {
-			r.off = start
-			v, err := r.scalar()
-			if err != nil {
-				return err
-			}
-			if v.Kind() != evaluator.Null {
+		if r.off >= len(r.b) || r.b[r.off] != TagList {
+			if v := r.scalar(); v.Kind() != evaluator.Null {
 				ctx.Set(name, v)
 			}
 			continue
 		}
-		count, ok := r.uvarint()
-		if !ok {
-			return r.truncated()
-		}
-		if count > MaxListItems || uint64(len(d.items))+count > MaxListItems {
-			return invalid(start, "more than "+itoa(MaxListItems)+" list items")
+		r.off++
+		count := r.uvarint()
+		if count > MaxListItems-uint64(len(d.items)) {
+			return invalid(start, "more than 4096 list items")
 		}
 		first := len(d.items)
-		for range count {
-			v, err := r.scalar()
-			if err != nil {
-				return err
-			}
-			d.items = append(d.items, v)
+		for ; count > 0 && r.err == nil; count-- {
+			d.items = append(d.items, r.scalar())
 		}
 		// The list aliases d.items; a later append that grows d.items moves the later
 		// lists to a new array and leaves this one intact.
 		ctx.Set(name, evaluator.List(d.items[first:len(d.items):len(d.items)]...))
 	}
-	if r.off != len(data) {
+	if r.err == nil && r.off != len(data) {
 		return parseError(r.off, "trailing data after the context")
 	}
-	return nil
+	return r.err
 }
 
+// reader reads a binary context. The first problem is kept in err and stops the reading:
+// later reads return zero values.
 type reader struct {
 	b   []byte
 	off int
+	err error
 }
 
-func (r *reader) truncated() error { return parseError(r.off, "truncated context") }
-
-func (r *reader) byte() (byte, bool) {
-	if r.off >= len(r.b) {
-		return 0, false
+func (r *reader) fail(err error) {
+	if r.err == nil {
+		r.err = err
 	}
-	c := r.b[r.off]
-	r.off++
-	return c, true
+	r.off = len(r.b)
 }
 
-func (r *reader) uvarint() (uint64, bool) {
+func (r *reader) uvarint() uint64 {
 	var v uint64
 	for shift := uint(0); shift < 64; shift += 7 {
 		if r.off >= len(r.b) {
-			return 0, false
+			break
 		}
 		c := r.b[r.off]
 		r.off++
 		if shift == 63 && c > 1 {
-			return 0, false // overflows 64 bits
+			break // overflows 64 bits
 		}
 		v |= uint64(c&0x7f) << shift
 		if c < 0x80 {
-			return v, true
+			return v
 		}
 	}
-	return 0, false
+	r.fail(parseError(r.off, "truncated context"))
+	return 0
 }
 
 // str returns a string that shares memory with the input.
-func (r *reader) str() (string, bool) {
-	n, ok := r.uvarint()
-	if !ok || n > uint64(len(r.b)-r.off) {
-		return "", false
+func (r *reader) str() string {
+	n := r.uvarint()
+	if n > uint64(len(r.b)-r.off) {
+		r.fail(parseError(r.off, "truncated context"))
+		return ""
 	}
 	b := r.b[r.off : r.off+int(n)]
 	r.off += int(n)
-	if len(b) == 0 {
-		return "", true
-	}
-	return unsafe.String(&b[0], len(b)), true
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
-func (r *reader) scalar() (evaluator.Value, error) {
+func (r *reader) scalar() evaluator.Value {
 	start := r.off
-	tag, ok := r.byte()
-	if !ok {
-		return evaluator.Value{}, r.truncated()
+	if r.off >= len(r.b) {
+		r.fail(parseError(r.off, "truncated context"))
+		return evaluator.Value{}
 	}
+	tag := r.b[r.off]
+	r.off++
 	switch tag {
 	case TagNull:
-		return evaluator.Value{}, nil
 	case TagString:
-		s, ok := r.str()
-		if !ok {
-			return evaluator.Value{}, r.truncated()
-		}
-		return evaluator.String(s), nil
+		return evaluator.String(r.str())
 	case TagNumber:
 		if len(r.b)-r.off < 8 {
-			return evaluator.Value{}, r.truncated()
+			r.fail(parseError(r.off, "truncated context"))
+			break
 		}
 		b := r.b[r.off : r.off+8]
 		f := math.Float64frombits(uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
 			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56)
 		r.off += 8
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return evaluator.Value{}, invalid(start, "number is not finite")
+		if f-f != 0 { // NaN or ±Inf
+			r.fail(invalid(start, "number is not finite"))
+			break
 		}
-		return evaluator.Number(f), nil
-	case TagFalse:
-		return evaluator.Bool(false), nil
-	case TagTrue:
-		return evaluator.Bool(true), nil
+		return evaluator.Number(f)
+	case TagFalse, TagTrue:
+		return evaluator.Bool(tag == TagTrue)
 	case TagList:
-		return evaluator.Value{}, invalid(start, "nested list")
+		r.fail(invalid(start, "nested list"))
+	default:
+		r.fail(parseError(start, "unknown value tag"))
 	}
-	return evaluator.Value{}, parseError(start, "unknown value tag "+itoa(int(tag)))
+	return evaluator.Value{}
 }
 
 func parseError(off int, reason string) error {
@@ -237,8 +209,6 @@ func parseError(off int, reason string) error {
 func invalid(off int, reason string) error {
 	return &evaluator.ContextError{Code: evaluator.ErrInvalidContext, Offset: off, Reason: reason}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 func appendUvarint(dst []byte, v uint64) []byte {
 	for v >= 0x80 {

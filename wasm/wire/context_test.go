@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/edgeflag/edgeflag/evaluator"
@@ -45,7 +47,7 @@ func describe(v evaluator.Value) string {
 	case evaluator.StringKind:
 		return "s:" + v.Str()
 	case evaluator.NumberKind:
-		return "n:" + itoa(int(v.Num()*1000))
+		return "n:" + strconv.Itoa(int(v.Num()*1000))
 	case evaluator.BoolKind:
 		if v.Truth() {
 			return "true"
@@ -115,6 +117,26 @@ func TestDecodeErrors(t *testing.T) {
 		}
 		if len(ctx.Names()) != 0 {
 			t.Errorf("%s: the context was not left empty: %v", tt.name, ctx.Names())
+		}
+	}
+}
+
+// TestDecodeErrorsNameTheLimits keeps the messages, which spell the limits out, in step
+// with the constants.
+func TestDecodeErrorsNameTheLimits(t *testing.T) {
+	tests := []struct {
+		data  []byte
+		limit int
+	}{
+		{append([]byte{Marker}, appendUvarint(nil, MaxAttributes+1)...), MaxAttributes},
+		{append([]byte{Marker, 1, 1, 'a', TagList}, appendUvarint(nil, MaxListItems+1)...), MaxListItems},
+		{append([]byte{Marker}, make([]byte, MaxContextSize)...), MaxContextSize},
+	}
+	var d Decoder
+	for _, tt := range tests {
+		err := d.Decode(tt.data, evaluator.NewContext())
+		if err == nil || !strings.Contains(err.Error(), " "+strconv.Itoa(tt.limit)+" ") {
+			t.Errorf("error %v does not name the limit %d", err, tt.limit)
 		}
 	}
 }

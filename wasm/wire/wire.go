@@ -2,9 +2,10 @@
 // module: the compact binary encoding of an evaluation context, the limits the module
 // enforces on its inputs, and the flag bits of an evaluation call.
 //
-// A context is either JSON (an object of attributes, see evaluator.ParseContext) or the
-// binary encoding below, told apart by the first byte. The binary encoding is cheaper to
-// produce and to read than JSON and the module reads it without allocating:
+// Contexts cross the boundary in the binary encoding below, which is cheaper to produce and
+// to read than JSON and which the module reads without allocating; hosts parse contexts
+// that arrive as JSON (evaluator.ParseContext) and send them in this encoding. The first
+// byte tells it from JSON:
 //
 //	context   = Marker count:uvarint attribute*
 //	attribute = nameLen:uvarint name:bytes value
@@ -34,7 +35,7 @@ const (
 // Limits the module enforces. Larger inputs get an error result, never a trap.
 const (
 	MaxSnapshotSize = 32 << 20 // bytes of an encoded snapshot
-	MaxContextSize  = 64 << 10 // bytes of an encoded context, binary or JSON
+	MaxContextSize  = 64 << 10 // bytes of an encoded context (hosts apply it to JSON too)
 	MaxKeySize      = 256      // bytes of a flag key
 	MaxAttributes   = 1024     // attributes of one context
 	MaxListItems    = 4096     // items of all lists of one context together
@@ -49,4 +50,7 @@ const (
 
 // ABIVersion is returned by the module's edgeflag_abi export. Hosts refuse a module whose
 // ABI version differs from the one they were written for.
-const ABIVersion = 1
+//
+// Version 2 sets the context once (edgeflag_context, binary encoding only) for any number
+// of evaluations; version 1 took a JSON or binary context with every evaluation.
+const ABIVersion = 2
