@@ -6,7 +6,7 @@ FLAGS_DIR   ?= flags
 OUT         ?= out
 BIN         ?= bin
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.7.0
-FUZZTIME    ?= 10s
+FUZZTIME    ?= 8s
 LOAD_DURATION    ?= 30s
 LOAD_CONCURRENCY ?= 8
 BASE_REF    ?= origin/main
@@ -16,7 +16,8 @@ LONG_FUZZTIME ?= 10m
 
 # Fuzz targets as package:target pairs. `make fuzz` runs each briefly (part of `make test`);
 # `make fuzz-long` runs each for LONG_FUZZTIME.
-FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext ./compiler:FuzzCompile ./wasm/wire:FuzzDecode
+FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext ./compiler:FuzzCompile ./wasm/wire:FuzzDecode \
+                ./snapshot:FuzzRegexp ./snapshot:FuzzMurmur3 ./evaluator:FuzzParseTime ./evaluator:FuzzFold
 
 .PHONY: all setup build run test test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
         bench-compiler bench-edge wasm edge-worker evaluator-wasm-check flags-validate flags-check flags-review flags-publish \
