@@ -124,7 +124,7 @@ build-KillSwitchFunction:
 	mkdir -p $(ARTIFACTS_DIR)
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./lambda/bootstrap
 
-## bench-publish: the numbers of docs/benchmarks-publish.md.
+## bench-publish: the numbers of docs/benchmarks.md.
 bench-publish:
 	$(GO) test -run='^$$' -bench=KillToVisible -benchtime=20x ./tests
 	$(GO) test -run='^$$' -bench=ConcurrentKills -benchtime=10x -count=3 ./tests

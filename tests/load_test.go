@@ -26,7 +26,7 @@ import (
 //
 // EDGEFLAG_LOAD_DURATION (default 3s, at most 1m) and EDGEFLAG_LOAD_CONCURRENCY (default 8)
 // set the runs; `make bench-load` runs them for 30 s and prints the table of
-// docs/benchmarks-load.md. -short skips the test.
+// docs/benchmarks.md. -short skips the test.
 
 const (
 	loadToken = "load-test-token-0123456789"

@@ -14,7 +14,7 @@ import (
 	"github.com/edgeflag/edgeflag/wasm/host"
 )
 
-// The benchmarks of docs/benchmarks-edge.md for the module: one flag and every example
+// The benchmarks of docs/benchmarks.md for the module: one flag and every example
 // flag per call, natively, under wazero, in Node.js and in workerd.
 //
 //	go test ./tests -run '^$' -bench 'Wasm|Native' -benchmem

@@ -13,7 +13,7 @@ import (
 	"github.com/edgeflag/edgeflag/wasm/wasmbuild"
 )
 
-// wasmBudget is the largest the module may be compressed (docs/benchmarks-edge.md). The
+// wasmBudget is the largest the module may be compressed (docs/benchmarks.md). The
 // test measures with compress/gzip at BestCompression, which comes out about 1% larger
 // than `gzip -9` (what scripts/build-wasm.sh prints).
 const wasmBudget = 600_000
@@ -43,7 +43,7 @@ func TestWasmBuildReproducible(t *testing.T) {
 	w.Close()
 	t.Logf("module: %d bytes raw, %d bytes gzip", len(builds[0]), gz.Len())
 	if gz.Len() > wasmBudget {
-		t.Errorf("the module is %d bytes gzip, over its budget of %d: see docs/benchmarks-edge.md for where the bytes go", gz.Len(), wasmBudget)
+		t.Errorf("the module is %d bytes gzip, over its budget of %d: see docs/benchmarks.md for where the bytes go", gz.Len(), wasmBudget)
 	}
 	if !bytes.HasPrefix(builds[0], []byte("\x00asm\x01\x00\x00\x00")) {
 		t.Fatal("not a WebAssembly binary")

@@ -20,7 +20,7 @@ const GuestPackage = "github.com/edgeflag/edgeflag/wasm/guest"
 // tables (-s -w), which the module does not need and which cost about 20 KB gzip, and
 // with the Go runtime compiled without inlining (-gcflags=runtime=-l): inlining makes
 // the runtime's WebAssembly about 20 KB gzip larger and does not speed evaluation up
-// (it allocates nothing once warm; docs/benchmarks-edge.md has the numbers).
+// (it allocates nothing once warm; docs/benchmarks.md has the numbers).
 func Args(out string) []string {
 	return []string{"build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
 		"-gcflags=runtime=-l", "-ldflags=-s -w", "-o", out, GuestPackage}
