@@ -245,6 +245,12 @@ func (s *Stack) Store() store.Store { return s.st }
 func (s *Stack) Close(ctx context.Context) error {
 	s.cancel()
 	err := s.srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		// Connections still open at the deadline — such as the edge's own keep-alive
+		// connection to the store, dialed just before the shutdown and so still "new" to
+		// the server — are closed rather than waited for.
+		err = s.srv.Close()
+	}
 	s.wg.Wait()
 	if cerr := s.ev.Close(context.Background()); err == nil {
 		err = cerr
