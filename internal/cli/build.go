@@ -77,3 +77,28 @@ func (r *runner) resolveBuildInfo(dir, revision string) (buildInfo, error) {
 func formatUnix(sec int64) string {
 	return time.Unix(sec, 0).UTC().Format(time.RFC3339)
 }
+
+// environments returns the environments a command works on: the one named by --env, which
+// must exist, or all of the project's.
+func environments(p *compiler.Project, env string) ([]string, error) {
+	if env == "" {
+		return p.Environments, nil
+	}
+	if !p.HasEnvironment(env) {
+		return nil, usagef("unknown environment %q (the project has %s)", env, strings.Join(p.Environments, ", "))
+	}
+	return []string{env}, nil
+}
+
+// encodeAll builds every environment before anything is written, so that a problem in one
+// leaves nothing half-done. On error it names the environment that failed.
+func encodeAll(p *compiler.Project, envs []string, info buildInfo) ([][]byte, error) {
+	encoded := make([][]byte, len(envs))
+	for i, e := range envs {
+		var err error
+		if encoded[i], err = buildEncoded(p, e, info); err != nil {
+			return nil, fmt.Errorf("environment %s: %v", e, err)
+		}
+	}
+	return encoded, nil
+}

@@ -58,23 +58,17 @@ func runCompile(r *runner, args []string) int {
 	if err != nil {
 		return r.reportProblems(dir, err)
 	}
-	envs := p.Environments
-	if *env != "" {
-		if !p.HasEnvironment(*env) {
-			return r.usageFail(usagef("unknown environment %q (the project has %s)", *env, strings.Join(p.Environments, ", ")))
-		}
-		envs = []string{*env}
+	envs, err := environments(p, *env)
+	if err != nil {
+		return r.usageFail(err)
 	}
 	info, err := r.resolveBuildInfo(r.path(dir), *revision)
 	if err != nil {
 		return r.usageFail(err)
 	}
-	// Build everything before writing anything.
-	encoded := make([][]byte, len(envs))
-	for i, e := range envs {
-		if encoded[i], err = buildEncoded(p, e, info); err != nil {
-			return r.fail(fmt.Errorf("environment %s: %v", e, err))
-		}
+	encoded, err := encodeAll(p, envs, info)
+	if err != nil {
+		return r.fail(err)
 	}
 	if err := os.MkdirAll(r.path(*out), 0o755); err != nil {
 		return r.fail(err)

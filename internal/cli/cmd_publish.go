@@ -79,23 +79,17 @@ func runPublish(r *runner, args []string) int {
 		r.printProblems(dir, problems(err), "; nothing published")
 		return ExitFindings
 	}
-	envs := p.Environments
-	if *env != "" {
-		if !p.HasEnvironment(*env) {
-			return r.usageFail(usagef("unknown environment %q (the project has %s)", *env, strings.Join(p.Environments, ", ")))
-		}
-		envs = []string{*env}
+	envs, err := environments(p, *env)
+	if err != nil {
+		return r.usageFail(err)
 	}
 	info, err := r.resolveBuildInfo(r.path(dir), *revision)
 	if err != nil {
 		return r.usageFail(err)
 	}
-	// Build everything before publishing anything.
-	encoded := make([][]byte, len(envs))
-	for i, e := range envs {
-		if encoded[i], err = buildEncoded(p, e, info); err != nil {
-			return r.fail(fmt.Errorf("environment %s: %v; nothing published", e, err))
-		}
+	encoded, err := encodeAll(p, envs, info)
+	if err != nil {
+		return r.fail(fmt.Errorf("%v; nothing published", err))
 	}
 
 	ctx := context.Background()
