@@ -17,9 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/ofrep"
-	"github.com/edgeflag/edgeflag/openfeature/ofconv"
 	"github.com/edgeflag/edgeflag/poller/storetest"
 	"github.com/edgeflag/edgeflag/snapshot"
 )
@@ -442,86 +440,7 @@ func TestEdgeOFREPNodeClient(t *testing.T) {
 	hash := store.Publish("production", data)
 	const key = "edge-ofrep-key"
 	edge := edgeWorkerd(t, "edge/cloudflare/config.capnp", []string{"EDGEFLAG_STORE_URL=" + store.URL, "EDGEFLAG_OFREP_API_KEYS=" + key}, nil)
-	ev := evaluator.New(s)
-
-	users := []map[string]any{
-		{"targetingKey": "user-1001", "email": "alice@company.com", "groups": []any{"engineering@company.com"}},
-		{"targetingKey": "user-3003"},
-		{"targetingKey": "user-2002", "email": "carol@bigcorp.example", "plan": "enterprise", "accountId": "acct-bigcorp"},
-		{"targetingKey": "user-3010", "platform": "ios", "appVersion": "2.10.0", "geo": map[string]any{"country": "FR"}},
-	}
-	var cases []ofrepCase
-	var ctxs []*evaluator.Context
-	for _, u := range users {
-		ctx := evaluator.NewContext()
-		if err := ofconv.Fill(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range s.Flags {
-			typ := ofrepTypeNames[f.Type]
-			cases = append(cases, ofrepCase{Flag: f.Key, Type: typ, Default: ofrepDefaults[typ], Context: u})
-			ctxs = append(ctxs, ctx)
-		}
-	}
-	errorCases := []struct {
-		c    ofrepCase
-		code string
-	}{
-		{ofrepCase{"no-such-flag", "boolean", true, users[0]}, "FLAG_NOT_FOUND"},
-		{ofrepCase{"checkout-button-color", "boolean", true, users[0]}, "TYPE_MISMATCH"},
-		{ofrepCase{"checkout-button-color", "string", "x", map[string]any{"plan": "pro"}}, "TARGETING_KEY_MISSING"},
-		{ofrepCase{"new-search-algorithm", "boolean", true, map[string]any{"targetingKey": "u", "groups": []any{[]any{"nested"}}}}, "INVALID_CONTEXT"},
-	}
-	for _, e := range errorCases {
-		cases = append(cases, e.c)
-	}
-
-	got := ofrepRunNode(t, dir, edge, key, cases)
-	now := time.Now()
-	for i := range ctxs {
-		w := ev.Evaluate(cases[i].Flag, ctxs[i], now)
-		g := got[i]
-		name := fmt.Sprintf("%s for %v", w.Key, cases[i].Context["targetingKey"])
-		if w.Reason == evaluator.ReasonError {
-			if deref(g.ErrorCode) != string(w.Error) {
-				t.Errorf("%s: error %v, want %s", name, deref(g.ErrorCode), w.Error)
-			}
-			continue
-		}
-		var wantValue any
-		if err := json.Unmarshal([]byte(w.Value), &wantValue); err != nil {
-			t.Fatal(err)
-		}
-		wantReason := string(w.Reason)
-		if !ofconv.IsOFREPReason(w.Reason) {
-			wantReason = "UNKNOWN"
-		}
-		if g.ErrorCode != nil || !reflect.DeepEqual(g.Value, wantValue) || deref(g.Variant) != w.Variant || deref(g.Reason) != wantReason {
-			t.Errorf("%s: got %v %s %s (error %s %s), want %v %s %s", name, g.Value, deref(g.Variant), deref(g.Reason),
-				deref(g.ErrorCode), deref(g.ErrorMessage), wantValue, w.Variant, wantReason)
-			continue
-		}
-		if g.FlagMetadata["decision"] != w.Kind.String() || g.FlagMetadata["snapshot"] != hash {
-			t.Errorf("%s: metadata %v", name, g.FlagMetadata)
-		}
-		if w.Bucketed && g.FlagMetadata["bucket"] != float64(w.Bucket) {
-			t.Errorf("%s: metadata bucket %v, want %d", name, g.FlagMetadata["bucket"], w.Bucket)
-		}
-		if wantReason != string(w.Reason) && g.FlagMetadata["reason"] != string(w.Reason) {
-			t.Errorf("%s: metadata reason %v, want %s", name, g.FlagMetadata["reason"], w.Reason)
-		}
-	}
-	for j, e := range errorCases {
-		g := got[len(ctxs)+j]
-		if deref(g.ErrorCode) != e.code || !reflect.DeepEqual(g.Value, e.c.Default) {
-			t.Errorf("%s (%s): error %s (%s), value %v; want %s and the default", e.c.Flag, e.c.Type,
-				deref(g.ErrorCode), deref(g.ErrorMessage), g.Value, e.code)
-		}
-	}
-	refused := ofrepRunNode(t, dir, edge, "", []ofrepCase{{"new-search-algorithm", "boolean", true, users[0]}})
-	if deref(refused[0].ErrorCode) != "GENERAL" || refused[0].Value != true {
-		t.Errorf("without credentials: %+v", refused[0])
-	}
+	ofrepClientScenario(t, dir, edge, key, hash, s, time.Now)
 }
 
 // edgeOFREPLambda runs the Lambda@Edge handler in Node.js with settings for store.

@@ -123,6 +123,23 @@ func TestOFREPNodeClient(t *testing.T) {
 	h := ofrep.NewHandler(native, ofrep.Options{Now: func() time.Time { return ofrepNoon }, Authenticate: ofrep.APIKeys(key)})
 	base := ofrepServer(t, h)
 	hash := native.Version().Snapshot
+	ofrepClientScenario(t, dir, base, key, hash, s, func() time.Time { return ofrepNoon })
+
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
+
+// ofrepClientScenario runs the Node OFREP client against base for every flag of s and
+// several users, and compares each value, variant, reason and metadata with the native
+// evaluator at the time at gives (read after the client's run); then the errors: unknown
+// flag, wrong type, missing targeting key, invalid context, refused credentials.
+func ofrepClientScenario(t *testing.T, dir, base, key, hash string, s *snapshot.Snapshot, at func() time.Time) {
+	t.Helper()
 	ev := evaluator.New(s)
 
 	users := []map[string]any{
@@ -132,7 +149,7 @@ func TestOFREPNodeClient(t *testing.T) {
 		{"targetingKey": "user-3010", "platform": "ios", "appVersion": "2.10.0", "geo": map[string]any{"country": "FR"}},
 	}
 	var cases []ofrepCase
-	var want []evaluator.Result
+	var ctxs []*evaluator.Context
 	for _, u := range users {
 		ctx := evaluator.NewContext()
 		if err := ofconv.Fill(ctx, u); err != nil {
@@ -141,7 +158,7 @@ func TestOFREPNodeClient(t *testing.T) {
 		for _, f := range s.Flags {
 			typ := ofrepTypeNames[f.Type]
 			cases = append(cases, ofrepCase{Flag: f.Key, Type: typ, Default: ofrepDefaults[typ], Context: u})
-			want = append(want, ev.Evaluate(f.Key, ctx, ofrepNoon))
+			ctxs = append(ctxs, ctx)
 		}
 	}
 	// Errors, each with the error code the OpenFeature SDK reports.
@@ -159,7 +176,9 @@ func TestOFREPNodeClient(t *testing.T) {
 	}
 
 	got := ofrepRunNode(t, dir, base, key, cases)
-	for i, w := range want {
+	now := at()
+	for i := range ctxs {
+		w := ev.Evaluate(cases[i].Flag, ctxs[i], now)
 		g := got[i]
 		name := fmt.Sprintf("%s for %v", w.Key, cases[i].Context["targetingKey"])
 		if w.Reason == evaluator.ReasonError {
@@ -192,7 +211,7 @@ func TestOFREPNodeClient(t *testing.T) {
 		}
 	}
 	for j, e := range errorCases {
-		g := got[len(want)+j]
+		g := got[len(ctxs)+j]
 		if deref(g.ErrorCode) != e.code || !reflect.DeepEqual(g.Value, e.c.Default) {
 			t.Errorf("%s (%s): error %s (%s), value %v; want %s and the default", e.c.Flag, e.c.Type,
 				deref(g.ErrorCode), deref(g.ErrorMessage), g.Value, e.code)
@@ -204,11 +223,4 @@ func TestOFREPNodeClient(t *testing.T) {
 	if deref(refused[0].ErrorCode) != "GENERAL" || refused[0].Value != true {
 		t.Errorf("without credentials: %+v", refused[0])
 	}
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return "<nil>"
-	}
-	return *s
 }
