@@ -80,40 +80,7 @@ func TestEdgeServerOFREPConformance(t *testing.T) {
 		OFREP: ofrep.Options{Now: func() time.Time { return ofrepNoon }}})
 	s, _ := edgeExampleSnapshot(t, "production")
 
-	contexts := []string{
-		`{"context":{"targetingKey":"user-1001","email":"alice@company.com","groups":["engineering@company.com"]}}`,
-		`{"context":{"targetingKey":"user-2001","email":"ben@example.org","betaProgram":true}}`,
-		`{"context":{"targetingKey":"user-2002","email":"carol@bigcorp.example","plan":"enterprise","accountId":"acct-bigcorp"}}`,
-		`{"context":{"targetingKey":"user-3010","platform":"ios","appVersion":"2.10.0","geo":{"country":"FR"}}}`,
-		// No targeting key: splits fail with TARGETING_KEY_MISSING; only responses are checked.
-		`{"context":{"sessionId":"s-7f3a9c"}}`,
-	}
-	statuses := map[int]int{}
-	check := func(x exchange) {
-		t.Helper()
-		statuses[x.status]++
-		conforming := !strings.Contains(x.body, "sessionId") && x.status != 400
-		if err := v.check(x, conforming); err != nil {
-			t.Errorf("POST %s %s → %d %s\n%v", x.path, x.body, x.status, x.respBody, err)
-		}
-	}
-	for _, ctx := range contexts {
-		for _, f := range s.Flags {
-			check(ofrepPost(t, base, "/ofrep/v1/evaluate/flags/"+f.Key, ctx))
-		}
-		bulk := ofrepPost(t, base, "/ofrep/v1/evaluate/flags", ctx)
-		check(bulk)
-		etag := bulk.respHeader.Get("ETag")
-		if etag == "" {
-			t.Errorf("bulk response without ETag")
-		}
-		check(ofrepPost(t, base, "/ofrep/v1/evaluate/flags", ctx, "If-None-Match", etag))
-	}
-	for _, bad := range []string{`{"context":`, `{"context":[1]}`, `{"context":{"targetingKey":1}}`, ``} {
-		check(ofrepPost(t, base, "/ofrep/v1/evaluate/flags/new-search-algorithm", bad))
-		check(ofrepPost(t, base, "/ofrep/v1/evaluate/flags", bad))
-	}
-	check(ofrepPost(t, base, "/ofrep/v1/evaluate/flags/no-such-flag", contexts[0]))
+	check, statuses := ofrepConformanceRun(t, v, base, s)
 
 	// An edge whose store has nothing published yet answers 500.
 	empty, err := store.NewDir(t.TempDir())
@@ -123,8 +90,8 @@ func TestEdgeServerOFREPConformance(t *testing.T) {
 	emptyStore := httptest.NewServer(store.Handler(empty))
 	defer emptyStore.Close()
 	_, starting := edgeServerStart(t, edgeserver.Config{StoreURL: emptyStore.URL})
-	check(ofrepPost(t, starting, "/ofrep/v1/evaluate/flags/new-search-algorithm", contexts[0]))
-	check(ofrepPost(t, starting, "/ofrep/v1/evaluate/flags", contexts[0]))
+	check(ofrepPost(t, starting, "/ofrep/v1/evaluate/flags/new-search-algorithm", ofrepConformanceContexts[0]))
+	check(ofrepPost(t, starting, "/ofrep/v1/evaluate/flags", ofrepConformanceContexts[0]))
 
 	// Credentials: 401 without an API key, 403 with a key that is refused.
 	forbidden := func(r *http.Request) error {
@@ -134,8 +101,8 @@ func TestEdgeServerOFREPConformance(t *testing.T) {
 		return ofrep.ErrForbidden
 	}
 	_, locked := edgeServerStart(t, edgeserver.Config{StoreURL: storeURL, OFREP: ofrep.Options{Authenticate: forbidden}})
-	check(ofrepPost(t, locked, "/ofrep/v1/evaluate/flags/new-search-algorithm", contexts[0]))
-	check(ofrepPost(t, locked, "/ofrep/v1/evaluate/flags", contexts[0], "X-API-Key", "k"))
+	check(ofrepPost(t, locked, "/ofrep/v1/evaluate/flags/new-search-algorithm", ofrepConformanceContexts[0]))
+	check(ofrepPost(t, locked, "/ofrep/v1/evaluate/flags", ofrepConformanceContexts[0], "X-API-Key", "k"))
 
 	// A stale snapshot: the store goes away for longer than the grace period.
 	_, data := edgeExampleSnapshot(t, "production")
@@ -160,12 +127,12 @@ func TestEdgeServerOFREPConformance(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	x := ofrepPost(t, stale, "/ofrep/v1/evaluate/flags/new-search-algorithm", contexts[0])
+	x := ofrepPost(t, stale, "/ofrep/v1/evaluate/flags/new-search-algorithm", ofrepConformanceContexts[0])
 	check(x)
 	if !strings.Contains(string(x.respBody), `"stale":true`) {
 		t.Errorf("stale answer without stale metadata: %s", x.respBody)
 	}
-	check(ofrepPost(t, stale, "/ofrep/v1/evaluate/flags", contexts[0]))
+	check(ofrepPost(t, stale, "/ofrep/v1/evaluate/flags", ofrepConformanceContexts[0]))
 
 	for _, status := range []int{200, 304, 400, 401, 403, 404, 500} {
 		if statuses[status] == 0 {

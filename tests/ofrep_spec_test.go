@@ -16,6 +16,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/edgeflag/edgeflag/ofrep"
+	"github.com/edgeflag/edgeflag/snapshot"
 )
 
 // ofrepValidator checks real HTTP exchanges against the OFREP OpenAPI document.
@@ -133,15 +134,51 @@ func TestOFREPConformance(t *testing.T) {
 	v := newOFREPValidator(t, ofrepSpec(t))
 	base := ofrepServer(t, ofrep.NewHandler(native, ofrep.Options{Now: func() time.Time { return ofrepNoon }}))
 
-	contexts := []string{
-		`{"context":{"targetingKey":"user-1001","email":"alice@company.com","groups":["engineering@company.com"]}}`,
-		`{"context":{"targetingKey":"user-2001","email":"ben@example.org","betaProgram":true}}`,
-		`{"context":{"targetingKey":"user-2002","email":"carol@bigcorp.example","plan":"enterprise","accountId":"acct-bigcorp"}}`,
-		`{"context":{"targetingKey":"user-3010","platform":"ios","appVersion":"2.10.0","geo":{"country":"FR"}}}`,
-		// No targeting key: the document requires one, the server does not (splits on
-		// userId then fail with TARGETING_KEY_MISSING), so only responses are checked.
-		`{"context":{"sessionId":"s-7f3a9c"}}`,
+	check, statuses := ofrepConformanceRun(t, v, base, s)
+
+	empty := ofrepServer(t, ofrep.NewHandler(ofrep.NewNative(), ofrep.Options{}))
+	check(ofrepPost(t, empty, "/ofrep/v1/evaluate/flags/new-search-algorithm", ofrepConformanceContexts[0]))
+	check(ofrepPost(t, empty, "/ofrep/v1/evaluate/flags", ofrepConformanceContexts[0]))
+
+	forbidden := func(r *http.Request) error {
+		if r.Header.Get("X-API-Key") == "" {
+			return ofrep.ErrUnauthorized
+		}
+		return ofrep.ErrForbidden
 	}
+	locked := ofrepServer(t, ofrep.NewHandler(native, ofrep.Options{Authenticate: forbidden}))
+	check(ofrepPost(t, locked, "/ofrep/v1/evaluate/flags/new-search-algorithm", ofrepConformanceContexts[0]))
+	check(ofrepPost(t, locked, "/ofrep/v1/evaluate/flags", ofrepConformanceContexts[0], "X-API-Key", "k"))
+
+	native.SetStale(true)
+	check(ofrepPost(t, base, "/ofrep/v1/evaluate/flags", ofrepConformanceContexts[0]))
+	check(ofrepPost(t, base, "/ofrep/v1/evaluate/flags/new-search-algorithm", ofrepConformanceContexts[0]))
+
+	for _, status := range []int{200, 304, 400, 401, 403, 404, 500} {
+		if statuses[status] == 0 {
+			t.Errorf("no response with status %d was validated", status)
+		}
+	}
+	t.Logf("validated responses by status: %v", statuses)
+}
+
+// ofrepConformanceContexts are the request bodies the conformance runs send.
+var ofrepConformanceContexts = []string{
+	`{"context":{"targetingKey":"user-1001","email":"alice@company.com","groups":["engineering@company.com"]}}`,
+	`{"context":{"targetingKey":"user-2001","email":"ben@example.org","betaProgram":true}}`,
+	`{"context":{"targetingKey":"user-2002","email":"carol@bigcorp.example","plan":"enterprise","accountId":"acct-bigcorp"}}`,
+	`{"context":{"targetingKey":"user-3010","platform":"ios","appVersion":"2.10.0","geo":{"country":"FR"}}}`,
+	// No targeting key: the document requires one, the server does not (splits on
+	// userId then fail with TARGETING_KEY_MISSING), so only responses are checked.
+	`{"context":{"sessionId":"s-7f3a9c"}}`,
+}
+
+// ofrepConformanceRun validates, against the OFREP document, every example flag of s and a
+// bulk request (with its 304) for several contexts, malformed bodies and an unknown flag,
+// sent to the OFREP server at base. It returns the check it used, for a caller's further
+// requests, and the count of each status seen.
+func ofrepConformanceRun(t *testing.T, v *ofrepValidator, base string, s *snapshot.Snapshot) (func(exchange), map[int]int) {
+	t.Helper()
 	statuses := map[int]int{}
 	check := func(x exchange) {
 		t.Helper()
@@ -151,7 +188,7 @@ func TestOFREPConformance(t *testing.T) {
 			t.Errorf("POST %s %s → %d %s\n%v", x.path, x.body, x.status, x.respBody, err)
 		}
 	}
-	for _, ctx := range contexts {
+	for _, ctx := range ofrepConformanceContexts {
 		for _, f := range s.Flags {
 			check(ofrepPost(t, base, "/ofrep/v1/evaluate/flags/"+f.Key, ctx))
 		}
@@ -167,30 +204,6 @@ func TestOFREPConformance(t *testing.T) {
 		check(ofrepPost(t, base, "/ofrep/v1/evaluate/flags/new-search-algorithm", bad))
 		check(ofrepPost(t, base, "/ofrep/v1/evaluate/flags", bad))
 	}
-	check(ofrepPost(t, base, "/ofrep/v1/evaluate/flags/no-such-flag", contexts[0]))
-
-	empty := ofrepServer(t, ofrep.NewHandler(ofrep.NewNative(), ofrep.Options{}))
-	check(ofrepPost(t, empty, "/ofrep/v1/evaluate/flags/new-search-algorithm", contexts[0]))
-	check(ofrepPost(t, empty, "/ofrep/v1/evaluate/flags", contexts[0]))
-
-	forbidden := func(r *http.Request) error {
-		if r.Header.Get("X-API-Key") == "" {
-			return ofrep.ErrUnauthorized
-		}
-		return ofrep.ErrForbidden
-	}
-	locked := ofrepServer(t, ofrep.NewHandler(native, ofrep.Options{Authenticate: forbidden}))
-	check(ofrepPost(t, locked, "/ofrep/v1/evaluate/flags/new-search-algorithm", contexts[0]))
-	check(ofrepPost(t, locked, "/ofrep/v1/evaluate/flags", contexts[0], "X-API-Key", "k"))
-
-	native.SetStale(true)
-	check(ofrepPost(t, base, "/ofrep/v1/evaluate/flags", contexts[0]))
-	check(ofrepPost(t, base, "/ofrep/v1/evaluate/flags/new-search-algorithm", contexts[0]))
-
-	for _, status := range []int{200, 304, 400, 401, 403, 404, 500} {
-		if statuses[status] == 0 {
-			t.Errorf("no response with status %d was validated", status)
-		}
-	}
-	t.Logf("validated responses by status: %v", statuses)
+	check(ofrepPost(t, base, "/ofrep/v1/evaluate/flags/no-such-flag", ofrepConformanceContexts[0]))
+	return check, statuses
 }
