@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,31 +18,14 @@ import (
 	"github.com/edgeflag/edgeflag/wasm/wasmbuild"
 )
 
-var (
-	buildOnce sync.Once
-	wasmBytes []byte
-	buildErr  error
-)
-
 // module builds the evaluator module once per test binary.
 func module(t testing.TB) []byte {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "edgeserver-wasm-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		out := filepath.Join(dir, "edgeflag.wasm")
-		if buildErr = wasmbuild.Build(context.Background(), out); buildErr == nil {
-			wasmBytes, buildErr = os.ReadFile(out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	b, err := wasmbuild.Module()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return wasmBytes
+	return b
 }
 
 // newHost returns a wazero host of the module, closed when the test ends. The machine

@@ -2,40 +2,21 @@ package host
 
 import (
 	"context"
-	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/wasm/wasmbuild"
 )
 
-var (
-	buildOnce sync.Once
-	wasmBytes []byte
-	buildErr  error
-)
-
 // module builds the evaluator module once per test binary.
 func module(t testing.TB) []byte {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "edgeflag-wasm-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		out := filepath.Join(dir, "edgeflag.wasm")
-		if buildErr = wasmbuild.Build(context.Background(), out); buildErr == nil {
-			wasmBytes, buildErr = os.ReadFile(out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	b, err := wasmbuild.Module()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return wasmBytes
+	return b
 }
 
 // cacheDir is the project-local compilation cache (.cache/ is ignored by git).

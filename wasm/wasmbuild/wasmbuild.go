@@ -9,7 +9,9 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // GuestPackage is the import path of the module's main package.
@@ -49,4 +51,29 @@ func Build(ctx context.Context, out string) error {
 		return errors.New("wasmbuild: go " + strings.Join(Args(out), " ") + ": " + err.Error() + "\n" + stderr.String())
 	}
 	return nil
+}
+
+var (
+	once     sync.Once
+	built    []byte
+	buildErr error
+)
+
+// Module returns the module's bytes, building it on the first call in a process (into a
+// temporary directory that is removed again). Tests of several packages share it instead
+// of each building and caching the module their own way.
+func Module() ([]byte, error) {
+	once.Do(func() {
+		dir, err := os.MkdirTemp("", "edgeflag-wasm-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		out := filepath.Join(dir, "edgeflag.wasm")
+		if buildErr = Build(context.Background(), out); buildErr == nil {
+			built, buildErr = os.ReadFile(out)
+		}
+	})
+	return built, buildErr
 }
