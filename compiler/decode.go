@@ -398,6 +398,17 @@ func setOfKeys[V any](m map[string]V) map[string]bool {
 	return out
 }
 
+// uniqueName reports a name already seen in the same list (rules, rings), with the line of
+// its first use, and records new names in first.
+func (d *decoder) uniqueName(first map[string]*node, nn *node, path, kind string) {
+	name := str(nn)
+	if prev, dup := first[name]; dup {
+		d.errorf(nn, path, "duplicate %s name %q (first at line %d)", kind, name, prev.line)
+		return
+	}
+	first[name] = nn
+}
+
 func (d *decoder) rules(n *node, path string) []*Rule {
 	out := []*Rule{}
 	first := map[string]*node{}
@@ -405,11 +416,7 @@ func (d *decoder) rules(n *node, path string) []*Rule {
 		ipath := index(path, i)
 		nn, _ := item.get("name")
 		r := &Rule{Pos: d.pos(item), Name: str(nn)}
-		if prev, dup := first[r.Name]; dup {
-			d.errorf(nn, field(ipath, "name"), "duplicate rule name %q (first at line %d)", r.Name, prev.line)
-		} else {
-			first[r.Name] = nn
-		}
+		d.uniqueName(first, nn, field(ipath, "name"), "rule")
 		if w, _ := item.get("when"); w != nil {
 			r.When = d.condition(w, field(ipath, "when"), 0)
 		}
@@ -427,11 +434,7 @@ func (d *decoder) rings(n *node, path string) []*Ring {
 		ipath := index(path, i)
 		nn, _ := item.get("name")
 		r := &Ring{Pos: d.pos(item), Name: str(nn)}
-		if prev, dup := first[r.Name]; dup {
-			d.errorf(nn, field(ipath, "name"), "duplicate ring name %q (first at line %d)", r.Name, prev.line)
-		} else {
-			first[r.Name] = nn
-		}
+		d.uniqueName(first, nn, field(ipath, "name"), "ring")
 		if w, _ := item.get("when"); w != nil {
 			r.When = d.condition(w, field(ipath, "when"), 0)
 		}
