@@ -57,6 +57,7 @@ staticcheck:
 evaluator-wasm-check:
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./evaluator ./snapshot
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o /dev/null ./wasm/guest
+	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags edgeflag_bench ./wasm/guest
 	@deps=$$(GOOS=wasip1 GOARCH=wasm $(GO) list -deps ./evaluator | grep -E '^(fmt|reflect|encoding/json)$$' || true); \
 	if [ -n "$$deps" ]; then echo "evaluator must not depend on: $$deps"; exit 1; fi; \
 	echo "evaluator builds for wasip1 without fmt, reflect or encoding/json"

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/edgeflag/edgeflag/snapshot"
@@ -97,12 +98,19 @@ func TestAppendJSONWithoutSnapshot(t *testing.T) {
 func TestAppendResultJSONDoesNotAllocate(t *testing.T) {
 	e := New(rolloutFixture(t))
 	ctx := NewContext().SetString("userId", "u1").SetString("email", "ann@company.com")
+	// An anonymous user: the split's error result ("split needs attribute userId")
+	// must not allocate either.
+	anonymous := NewContext().SetString("email", "ann@company.com")
 	buf := make([]byte, 0, 4096)
 	if n := testing.AllocsPerRun(100, func() {
 		buf = e.AppendResultJSON(buf[:0], "search", ctx, evalTime.UnixMilli(), false)
 		buf = e.AppendAllJSON(buf[:0], ctx, evalTime.UnixMilli(), false)
+		buf = e.AppendAllJSON(buf[:0], anonymous, evalTime.UnixMilli(), false)
 	}); n != 0 {
 		t.Errorf("%v allocations", n)
+	}
+	if !strings.Contains(string(buf), `"errorMessage":"split needs attribute userId"`) {
+		t.Errorf("anonymous user: %s", buf)
 	}
 }
 

@@ -290,7 +290,7 @@ func (st *state) serve(f *snapshot.Flag, s *snapshot.Serve, r *Result, reason Re
 		b, ok := st.bucketOf(f, s.Portion.BucketBy)
 		if !ok {
 			r.Reason, r.Error = ReasonError, ErrTargetingKeyMissing
-			r.Message = "split needs attribute " + st.snap.Attributes[st.bucketAttr(f, s.Portion.BucketBy)]
+			r.Message = st.prep.splitNeeds[st.bucketAttr(f, s.Portion.BucketBy)]
 			if st.tracing() {
 				st.trace.note(1, false, fact{kind: factSplitMissing})
 			}

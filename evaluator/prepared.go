@@ -13,7 +13,13 @@ type prepared struct {
 	// with: `{"key":…,"value":…,"variant":…,"reason":`.
 	first []int32
 	heads []string
+	// splitNeeds[a] is the message of a split that cannot bucket for want of attribute a,
+	// made once so that an error result does not allocate.
+	splitNeeds []string
 }
+
+// splitNeeds starts the message of a split whose bucketing attribute is missing.
+const splitNeeds = "split needs attribute "
 
 func prepare(s *snapshot.Snapshot) *prepared {
 	if s == nil {
@@ -56,6 +62,10 @@ func prepare(s *snapshot.Snapshot) *prepared {
 	p.heads = make([]string, n)
 	for k := range p.heads {
 		p.heads[k] = all[offsets[k]:offsets[k+1]]
+	}
+	p.splitNeeds = make([]string, len(s.Attributes))
+	for a, name := range s.Attributes {
+		p.splitNeeds[a] = splitNeeds + name
 	}
 	return p
 }

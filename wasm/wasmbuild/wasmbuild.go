@@ -23,9 +23,16 @@ const GuestPackage = "github.com/edgeflag/edgeflag/wasm/guest"
 // with the Go runtime compiled without inlining (-gcflags=runtime=-l): inlining makes
 // the runtime's WebAssembly about 20 KB gzip larger and does not speed evaluation up
 // (it allocates nothing once warm; docs/benchmarks.md has the numbers).
-func Args(out string) []string {
-	return []string{"build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
-		"-gcflags=runtime=-l", "-ldflags=-s -w", "-o", out, GuestPackage}
+//
+// Build tags, when given, select optional parts of the guest (edgeflag_bench: exports that
+// time the module's own work).
+func Args(out string, tags ...string) []string {
+	args := []string{"build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
+		"-gcflags=runtime=-l", "-ldflags=-s -w"}
+	if len(tags) > 0 {
+		args = append(args, "-tags="+strings.Join(tags, ","))
+	}
+	return append(args, "-o", out, GuestPackage)
 }
 
 // Env returns the environment of the build: the current one with GOOS=wasip1 and
@@ -40,15 +47,16 @@ func Env() []string {
 	return env
 }
 
-// Build builds the module into out. It runs the go command found on PATH in the current
-// directory, which must be inside the edgeflag module.
-func Build(ctx context.Context, out string) error {
-	cmd := exec.CommandContext(ctx, "go", Args(out)...)
+// Build builds the module into out, with the build tags given (none for the module that
+// edges run). It runs the go command found on PATH in the current directory, which must
+// be inside the edgeflag module.
+func Build(ctx context.Context, out string, tags ...string) error {
+	cmd := exec.CommandContext(ctx, "go", Args(out, tags...)...)
 	cmd.Env = Env()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return errors.New("wasmbuild: go " + strings.Join(Args(out), " ") + ": " + err.Error() + "\n" + stderr.String())
+		return errors.New("wasmbuild: go " + strings.Join(Args(out, tags...), " ") + ": " + err.Error() + "\n" + stderr.String())
 	}
 	return nil
 }

@@ -94,6 +94,13 @@ func (d *Decoder) decode(data []byte, ctx *evaluator.Context) error {
 			return invalid(start, "empty attribute name")
 		}
 		start = r.off
+		if r.off < len(r.b) && r.b[r.off] == TagString {
+			r.off++
+			if v := r.str(); r.err == nil {
+				ctx.SetString(name, v)
+			}
+			continue
+		}
 		if r.off >= len(r.b) || r.b[r.off] != TagList {
 			if v := r.scalar(); v.Kind() != evaluator.Null {
 				ctx.Set(name, v)
@@ -135,6 +142,14 @@ func (r *reader) fail(err error) {
 }
 
 func (r *reader) uvarint() uint64 {
+	if off := r.off; off < len(r.b) && r.b[off] < 0x80 {
+		r.off = off + 1
+		return uint64(r.b[off])
+	}
+	return r.uvarintLong()
+}
+
+func (r *reader) uvarintLong() uint64 {
 	var v uint64
 	for shift := uint(0); shift < 64; shift += 7 {
 		if r.off >= len(r.b) {
@@ -156,15 +171,23 @@ func (r *reader) uvarint() uint64 {
 
 // str returns a string that shares memory with the input.
 func (r *reader) str() string {
-	n := r.uvarint()
+	// A length under 128 is one byte: read here, without a call.
+	var n uint64
+	if off := r.off; off < len(r.b) && r.b[off] < 0x80 {
+		n, r.off = uint64(r.b[off]), off+1
+	} else {
+		n = r.uvarintLong()
+	}
 	if n > uint64(len(r.b)-r.off) {
-		r.fail(parseError(r.off, "truncated context"))
+		r.truncated()
 		return ""
 	}
-	b := r.b[r.off : r.off+int(n)]
+	s := unsafe.String(unsafe.SliceData(r.b[r.off:]), int(n))
 	r.off += int(n)
-	return unsafe.String(unsafe.SliceData(b), len(b))
+	return s
 }
+
+func (r *reader) truncated() { r.fail(parseError(r.off, "truncated context")) }
 
 func (r *reader) scalar() evaluator.Value {
 	start := r.off
