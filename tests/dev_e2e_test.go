@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,79 +20,10 @@ import (
 // edge's answers under `edgeflag dev`.
 const devVisibleWithin = 5 * time.Second
 
-// devProcess is a running `edgeflag dev` and the lines it printed.
-type devProcess struct {
-	cmd  *exec.Cmd
-	done chan error
-
-	mu    sync.Mutex
-	lines []string
-}
-
-func (p *devProcess) output() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.lines...)
-}
-
-// waitLine waits until a line from index from on matches re, and returns the match and
-// the index after the line.
-func (p *devProcess) waitLine(t *testing.T, re *regexp.Regexp, from int, timeout time.Duration) ([]string, int) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		lines := p.output()
-		for i := from; i < len(lines); i++ {
-			if m := re.FindStringSubmatch(lines[i]); m != nil {
-				return m, i + 1
-			}
-		}
-		select {
-		case err := <-p.done:
-			t.Fatalf("edgeflag dev exited (%v) before printing a line matching %s:\n%s", err, re, strings.Join(lines, "\n"))
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("edgeflag dev printed no line matching %s within %s:\n%s", re, timeout, strings.Join(lines, "\n"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // devStart runs the binary's dev command in dir, on a free port of 127.0.0.1.
-func devStart(t *testing.T, bin *cliBinary, dir string, args ...string) *devProcess {
+func devStart(t *testing.T, bin *cliBinary, dir string, args ...string) *cliProcess {
 	t.Helper()
-	cmd := exec.Command(bin.path, append([]string{"dev", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = cliBaseEnv()
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	p := &devProcess{cmd: cmd, done: make(chan error, 1)}
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			p.mu.Unlock()
-		}
-	}()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		err := cmd.Wait()
-		pw.Close()
-		p.done <- err
-	}()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-		}
-		if t.Failed() {
-			t.Logf("edgeflag dev output:\n%s", strings.Join(p.output(), "\n"))
-		}
-	})
-	return p
+	return cliStartIn(t, bin, dir, nil, true, append([]string{"dev", "--addr", "127.0.0.1:0"}, args...)...)
 }
 
 // devOFREP evaluates flag for ctx through the edge's OFREP endpoint and returns the

@@ -33,9 +33,9 @@ func edgeServerHost(t *testing.T) *host.Evaluator {
 	return ev
 }
 
-// edgeServerStore publishes the example flags into a directory store and serves it over
-// HTTP as CloudFront serves the bucket; it returns the store and its URL.
-func edgeServerStore(t *testing.T) (store.Store, string) {
+// edgePublishedStore is a directory store with the example flags' production snapshot
+// published.
+func edgePublishedStore(t *testing.T) store.Store {
 	t.Helper()
 	st, err := store.NewDir(t.TempDir())
 	if err != nil {
@@ -45,6 +45,14 @@ func edgeServerStore(t *testing.T) (store.Store, string) {
 	if _, err := publish.New(st).Publish(context.Background(), data, "test"); err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+// edgeServerStore publishes the example flags into a directory store and serves it over
+// HTTP as CloudFront serves the bucket; it returns the store and its URL.
+func edgeServerStore(t *testing.T) (store.Store, string) {
+	t.Helper()
+	st := edgePublishedStore(t)
 	srv := httptest.NewServer(store.Handler(st))
 	t.Cleanup(srv.Close)
 	return st, srv.URL

@@ -81,6 +81,7 @@ func init() {
 		publishCommand,
 		rollbackCommand,
 		devCommand,
+		edgeCommand,
 	}
 }
 

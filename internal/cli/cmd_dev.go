@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -52,8 +51,7 @@ func runDev(r *runner, args []string) int {
 	env := fs.String("env", "", "the `environment` the edge serves (default production, or the project's last)")
 	loc := fs.String("store", devstack.DefaultStore, "the store `location`: a directory or s3://bucket/prefix")
 	token := fs.String("token", "", "the kill-switch API's bearer `token`, at least 16 characters (default $"+envToken+", else a random one)")
-	wasm := fs.String("wasm", "", "the evaluator module `file` (default: built from the sources, else "+devstack.DefaultModuleFile+")")
-	cacheDir := fs.String("cache-dir", "", "keep wazero's compiled code in this `directory` (default: the user cache directory)")
+	mod := addModuleFlags(fs)
 	if _, code, done := r.parse(fs, args, 0, 0); done {
 		return code
 	}
@@ -72,11 +70,6 @@ func runDev(r *runner, args []string) int {
 		}
 		environment = picked
 	}
-	if *cacheDir == "" {
-		if base, err := os.UserCacheDir(); err == nil {
-			*cacheDir = filepath.Join(base, "edgeflag", "wazero")
-		}
-	}
 	location := *loc // never $EDGEFLAG_STORE: a development loop must not publish to a real store by accident
 	if !strings.Contains(location, "://") {
 		location = r.path(location)
@@ -84,14 +77,14 @@ func runDev(r *runner, args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	module, err := devstack.LoadModule(ctx, r.path(*wasm))
+	module, err := mod.load(ctx, r)
 	if err != nil {
 		return r.fail(err)
 	}
 	fmt.Fprintf(r.env.Stdout, "edgeflag dev: evaluator module %s (%s bytes)\n", module.Origin, thousands(len(module.Wasm)))
 	stack, err := devstack.Start(ctx, devstack.Config{
 		Dir: r.path(*dir), Environment: environment, Store: location, Addr: *addr, Token: *token,
-		Module: module.Wasm, CacheDir: *cacheDir, Out: r.env.Stdout,
+		Module: module.Wasm, CacheDir: mod.cache(r), Out: r.env.Stdout,
 	})
 	if err != nil {
 		return r.fail(err)
