@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"iter"
 	"regexp"
 	"slices"
 	"strconv"
@@ -50,15 +51,16 @@ type segRef struct {
 	path string
 }
 
-// pos returns the position of a node (nil, which the schema rules out, gives line 0).
-func (d *decoder) pos(n *node) Pos {
-	if n == nil {
+// pos returns the position of a node (a missing one, which the schema rules out, gives
+// line 0).
+func (d *decoder) pos(n node) Pos {
+	if !n.ok() {
 		return Pos{File: d.file}
 	}
-	return Pos{File: d.file, Line: n.line, Column: n.col}
+	return Pos{File: d.file, Line: n.line(), Column: n.col()}
 }
 
-func (d *decoder) errorf(n *node, path, format string, args ...any) {
+func (d *decoder) errorf(n node, path, format string, args ...any) {
 	p := d.pos(n)
 	d.errs = append(d.errs, &Error{File: p.File, Line: p.Line, Column: p.Column, Path: path, Message: fmt.Sprintf(format, args...)})
 }
@@ -75,41 +77,48 @@ func field(path, key string) string {
 
 func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
-func str(n *node) string {
-	if n == nil || n.kind != scalarNode || n.typ != stringScalar {
+func str(n node) string {
+	if !n.ok() || n.kind() != scalarNode || n.typ() != stringScalar {
 		return ""
 	}
-	return n.text
+	return n.text()
 }
 
-func num(n *node) float64 {
-	if n == nil || n.kind != scalarNode || n.typ != numberScalar {
+func num(n node) float64 {
+	if !n.ok() || n.kind() != scalarNode || n.typ() != numberScalar {
 		return 0
 	}
-	return n.num
+	return n.data().num
 }
 
-func boolean(n *node) bool {
-	return n != nil && n.kind == scalarNode && n.typ == boolScalar && n.truth
+func boolean(n node) bool {
+	return n.ok() && n.kind() == scalarNode && n.typ() == boolScalar && n.data().truth
 }
 
-// listOf returns the items of a list node (nil for anything else).
-func listOf(n *node) []*node {
-	if n == nil || n.kind != sequenceNode {
-		return nil
+// listOf iterates over the items of a list node, with their indexes (nothing for
+// anything else).
+func listOf(n node) iter.Seq2[int, node] {
+	return func(yield func(int, node) bool) {
+		if !n.ok() || n.kind() != sequenceNode {
+			return
+		}
+		for i := range n.len() {
+			if !yield(i, n.elem(i)) {
+				return
+			}
+		}
 	}
-	return n.elems
 }
 
 // gatherSymbols collects the names the valid documents define. Project, segment and flag
 // documents are already sorted into their lists by the caller.
-func gatherSymbols(project *node, segments, flags []document) *symbols {
+func gatherSymbols(project node, segments, flags []document) *symbols {
 	s := &symbols{
 		envs: map[string]bool{}, rings: map[string]bool{}, defaultBucketBy: "userId",
 		segments: map[string]bool{}, flags: map[string]map[string]bool{},
 		brokenSegments: map[string]bool{}, brokenFlags: map[string]bool{},
 	}
-	if project != nil {
+	if project.ok() {
 		s.projectOK = true
 		envs, _ := project.get("environments")
 		for _, e := range listOf(envs) {
@@ -120,7 +129,7 @@ func gatherSymbols(project *node, segments, flags []document) *symbols {
 			name, _ := r.get("name")
 			s.rings[str(name)] = true
 		}
-		if b, _ := project.get("defaultBucketBy"); b != nil {
+		if b, _ := project.get("defaultBucketBy"); b.ok() {
 			s.defaultBucketBy = str(b)
 		}
 	}
@@ -137,42 +146,42 @@ func gatherSymbols(project *node, segments, flags []document) *symbols {
 
 // variantNames returns a flag document's variant names, on and off for a boolean flag
 // that lists none.
-func variantNames(root *node) map[string]bool {
+func variantNames(root node) map[string]bool {
 	names := map[string]bool{}
 	v, _ := root.get("variants")
-	if v == nil {
+	if !v.ok() {
 		if t, _ := root.get("type"); str(t) == "boolean" {
 			names["on"], names["off"] = true, true
 		}
 		return names
 	}
-	for _, k := range v.keys {
-		names[k.text] = true
+	for k := range v.entries() {
+		names[k.text()] = true
 	}
 	return names
 }
 
-func (d *decoder) project(root *node) *Project {
+func (d *decoder) project(root node) *Project {
 	p := &Project{Pos: d.pos(root), DefaultBucketBy: d.sym.defaultBucketBy, Checks: map[string]Severity{}}
 	envs, _ := root.get("environments")
 	for _, e := range listOf(envs) {
 		p.Environments = append(p.Environments, str(e))
 	}
-	if r, _ := root.get("rings"); r != nil {
+	if r, _ := root.get("rings"); r.ok() {
 		p.Rings = d.rings(r, "rings")
 	}
-	if c, _ := root.get("checks"); c != nil {
-		for i, k := range c.keys {
-			p.Checks[k.text] = Severity(str(c.elems[i]))
+	if c, _ := root.get("checks"); c.ok() {
+		for k, v := range c.entries() {
+			p.Checks[k.text()] = Severity(str(v))
 		}
 	}
 	return p
 }
 
-func (d *decoder) segment(root *node) *Segment {
+func (d *decoder) segment(root node) *Segment {
 	k, kn := root.get("key")
 	s := &Segment{Pos: d.pos(kn), Key: str(k)}
-	if v, _ := root.get("description"); v != nil {
+	if v, _ := root.get("description"); v.ok() {
 		s.Description = str(v)
 	}
 	w, _ := root.get("when")
@@ -187,23 +196,23 @@ var valueTypes = map[string]snapshot.ValueType{
 	"json":    snapshot.TypeJSON,
 }
 
-func (d *decoder) flag(root *node) *Flag {
+func (d *decoder) flag(root node) *Flag {
 	k, kn := root.get("key")
 	f := &Flag{
 		Pos: d.pos(kn), Key: str(k), Fields: map[string]Pos{}, Enabled: true,
 		BucketBy: d.sym.defaultBucketBy, Salt: str(k),
 	}
 	d.flagKey = f.Key
-	for _, key := range root.keys {
-		f.Fields[key.text] = d.pos(key)
+	for key := range root.entries() {
+		f.Fields[key.text()] = d.pos(key)
 	}
-	get := func(name string) *node { v, _ := root.get(name); return v }
+	get := func(name string) node { v, _ := root.get(name); return v }
 
 	f.Description = str(get("description"))
 	f.Owner = str(get("owner"))
 	f.Lifecycle = Lifecycle(str(get("lifecycle")))
 	for _, name := range []string{"created", "expires"} {
-		if n := get(name); n != nil {
+		if n := get(name); n.ok() {
 			t, err := parseDate(str(n))
 			if err != nil {
 				d.errorf(n, name, "%v", err)
@@ -219,12 +228,12 @@ func (d *decoder) flag(root *node) *Flag {
 
 	// Variants, with the boolean defaults.
 	d.variants = map[string]bool{}
-	if vs := get("variants"); vs != nil {
-		for i, key := range vs.keys {
-			v := &Variant{Pos: d.pos(key), Name: key.text, Value: vs.elems[i].toJSON()}
+	if vs := get("variants"); vs.ok() {
+		for key, val := range vs.entries() {
+			v := &Variant{Pos: d.pos(key), Name: key.text(), Value: val.toJSON()}
 			js, err := canonicalJSON(v.Value)
 			if err != nil {
-				d.errorf(vs.elems[i], field("variants", key.text), "cannot encode the value as JSON: %v", err)
+				d.errorf(val, field("variants", key.text()), "cannot encode the value as JSON: %v", err)
 			}
 			v.JSON = js
 			f.Variants = append(f.Variants, v)
@@ -239,7 +248,7 @@ func (d *decoder) flag(root *node) *Flag {
 	}
 	for _, name := range []string{"offVariant", "defaultVariant"} {
 		value := "off"
-		if n := get(name); n != nil {
+		if n := get(name); n.ok() {
 			value = str(n)
 			d.variant(n, name, value)
 		} else if f.Type == snapshot.TypeBoolean && !d.variants["off"] {
@@ -252,48 +261,48 @@ func (d *decoder) flag(root *node) *Flag {
 		}
 	}
 
-	if n := get("enabled"); n != nil {
+	if n := get("enabled"); n.ok() {
 		f.Enabled = boolean(n)
 	}
 	f.Killed = boolean(get("killed"))
-	if n := get("bucketBy"); n != nil {
+	if n := get("bucketBy"); n.ok() {
 		f.BucketBy = str(n)
 	}
-	if n := get("salt"); n != nil {
+	if n := get("salt"); n.ok() {
 		f.Salt = str(n)
 	}
-	if n := get("prerequisites"); n != nil {
+	if n := get("prerequisites"); n.ok() {
 		f.Prerequisites = d.prerequisites(n, "prerequisites")
 	}
-	if n := get("rules"); n != nil {
+	if n := get("rules"); n.ok() {
 		f.Rules = d.rules(n, "rules")
 	}
 	ringNames := d.sym.rings
 	ringsChecked := d.sym.projectOK
-	if n := get("rings"); n != nil {
+	if n := get("rings"); n.ok() {
 		f.Rings = d.rings(n, "rings")
 		ringNames, ringsChecked = map[string]bool{}, true
 		for _, r := range f.Rings {
 			ringNames[r.Name] = true
 		}
 	}
-	if n := get("release"); n != nil {
+	if n := get("release"); n.ok() {
 		f.Release = d.release(n, "release", ringNames, ringsChecked)
 	}
-	if n := get("rollout"); n != nil {
+	if n := get("rollout"); n.ok() {
 		f.Rollout = d.serve(n, "rollout")
 	}
-	if n := get("stages"); n != nil {
+	if n := get("stages"); n.ok() {
 		f.Stages = d.stages(n, "stages")
 	}
-	if envs := get("environments"); envs != nil {
-		for i, key := range envs.keys {
-			path := field("environments", key.text)
-			if d.sym.projectOK && !d.sym.envs[key.text] {
-				d.errorf(key, "environments", "unknown environment %q%s", key.text, didYouMean(key.text, d.sym.envs))
+	if envs := get("environments"); envs.ok() {
+		for key, val := range envs.entries() {
+			path := field("environments", key.text())
+			if d.sym.projectOK && !d.sym.envs[key.text()] {
+				d.errorf(key, "environments", "unknown environment %q%s", key.text(), didYouMean(key.text(), d.sym.envs))
 			}
-			o := d.override(envs.elems[i], path, ringNames, ringsChecked)
-			o.Environment = key.text
+			o := d.override(val, path, ringNames, ringsChecked)
+			o.Environment = key.text()
 			f.Environments = append(f.Environments, o)
 		}
 		slices.SortFunc(f.Environments, func(a, b *Override) int { return strings.Compare(a.Environment, b.Environment) })
@@ -301,44 +310,44 @@ func (d *decoder) flag(root *node) *Flag {
 	return f
 }
 
-func (d *decoder) override(n *node, path string, ringNames map[string]bool, ringsChecked bool) *Override {
+func (d *decoder) override(n node, path string, ringNames map[string]bool, ringsChecked bool) *Override {
 	o := &Override{Pos: d.pos(n)}
-	get := func(name string) *node { v, _ := n.get(name); return v }
-	if v := get("enabled"); v != nil {
+	get := func(name string) node { v, _ := n.get(name); return v }
+	if v := get("enabled"); v.ok() {
 		b := boolean(v)
 		o.Enabled = &b
 	}
-	if v := get("killed"); v != nil {
+	if v := get("killed"); v.ok() {
 		b := boolean(v)
 		o.Killed = &b
 	}
-	if v := get("defaultVariant"); v != nil {
+	if v := get("defaultVariant"); v.ok() {
 		s := str(v)
 		d.variant(v, field(path, "defaultVariant"), s)
 		o.DefaultVariant = &s
 	}
-	if v := get("offVariant"); v != nil {
+	if v := get("offVariant"); v.ok() {
 		s := str(v)
 		d.variant(v, field(path, "offVariant"), s)
 		o.OffVariant = &s
 	}
-	if v := get("prerequisites"); v != nil {
+	if v := get("prerequisites"); v.ok() {
 		o.Prerequisites = d.prerequisites(v, field(path, "prerequisites"))
 	}
-	if v := get("rules"); v != nil {
+	if v := get("rules"); v.ok() {
 		o.Rules = d.rules(v, field(path, "rules"))
 	}
-	if v := get("release"); v != nil {
+	if v := get("release"); v.ok() {
 		o.Release = d.release(v, field(path, "release"), ringNames, ringsChecked)
 	}
-	if v := get("rollout"); v != nil {
+	if v := get("rollout"); v.ok() {
 		o.Rollout = d.serve(v, field(path, "rollout"))
 	}
 	return o
 }
 
 // variant reports a reference to a variant the flag does not have.
-func (d *decoder) variant(n *node, path, name string) {
+func (d *decoder) variant(n node, path, name string) {
 	if !d.variants[name] {
 		d.errorf(n, path, "unknown variant %q%s", name, didYouMean(name, d.variants))
 	}
@@ -366,7 +375,7 @@ func keysOfSet(m map[string]bool) []string {
 	return out
 }
 
-func (d *decoder) prerequisites(n *node, path string) []*Prerequisite {
+func (d *decoder) prerequisites(n node, path string) []*Prerequisite {
 	out := []*Prerequisite{}
 	for i, item := range listOf(n) {
 		ipath := index(path, i)
@@ -400,24 +409,24 @@ func setOfKeys[V any](m map[string]V) map[string]bool {
 
 // uniqueName reports a name already seen in the same list (rules, rings), with the line of
 // its first use, and records new names in first.
-func (d *decoder) uniqueName(first map[string]*node, nn *node, path, kind string) {
+func (d *decoder) uniqueName(first map[string]node, nn node, path, kind string) {
 	name := str(nn)
 	if prev, dup := first[name]; dup {
-		d.errorf(nn, path, "duplicate %s name %q (first at line %d)", kind, name, prev.line)
+		d.errorf(nn, path, "duplicate %s name %q (first at line %d)", kind, name, prev.line())
 		return
 	}
 	first[name] = nn
 }
 
-func (d *decoder) rules(n *node, path string) []*Rule {
+func (d *decoder) rules(n node, path string) []*Rule {
 	out := []*Rule{}
-	first := map[string]*node{}
+	first := map[string]node{}
 	for i, item := range listOf(n) {
 		ipath := index(path, i)
 		nn, _ := item.get("name")
 		r := &Rule{Pos: d.pos(item), Name: str(nn)}
 		d.uniqueName(first, nn, field(ipath, "name"), "rule")
-		if w, _ := item.get("when"); w != nil {
+		if w, _ := item.get("when"); w.ok() {
 			r.When = d.condition(w, field(ipath, "when"), 0)
 		}
 		s, _ := item.get("serve")
@@ -427,25 +436,25 @@ func (d *decoder) rules(n *node, path string) []*Rule {
 	return out
 }
 
-func (d *decoder) rings(n *node, path string) []*Ring {
+func (d *decoder) rings(n node, path string) []*Ring {
 	var out []*Ring
-	first := map[string]*node{}
+	first := map[string]node{}
 	for i, item := range listOf(n) {
 		ipath := index(path, i)
 		nn, _ := item.get("name")
 		r := &Ring{Pos: d.pos(item), Name: str(nn)}
 		d.uniqueName(first, nn, field(ipath, "name"), "ring")
-		if w, _ := item.get("when"); w != nil {
+		if w, _ := item.get("when"); w.ok() {
 			r.When = d.condition(w, field(ipath, "when"), 0)
 		}
-		if p, _ := item.get("percentage"); p != nil {
+		if p, _ := item.get("percentage"); p.ok() {
 			v := d.percentage(p, field(ipath, "percentage"))
 			r.Percentage = &v
 		}
-		if s, _ := item.get("schedule"); s != nil {
+		if s, _ := item.get("schedule"); s.ok() {
 			r.Schedule = d.schedule(s, field(ipath, "schedule"))
 		}
-		if b, _ := item.get("bucketBy"); b != nil {
+		if b, _ := item.get("bucketBy"); b.ok() {
 			r.BucketBy = str(b)
 		}
 		out = append(out, r)
@@ -453,7 +462,7 @@ func (d *decoder) rings(n *node, path string) []*Ring {
 	return out
 }
 
-func (d *decoder) release(n *node, path string, ringNames map[string]bool, checked bool) *Release {
+func (d *decoder) release(n node, path string, ringNames map[string]bool, checked bool) *Release {
 	rn, _ := n.get("ring")
 	vn, _ := n.get("variant")
 	r := &Release{Pos: d.pos(n), Ring: str(rn), Variant: str(vn)}
@@ -468,7 +477,7 @@ func (d *decoder) release(n *node, path string, ringNames map[string]bool, check
 	return r
 }
 
-func (d *decoder) percentage(n *node, path string) float64 {
+func (d *decoder) percentage(n node, path string) float64 {
 	p := num(n)
 	if err := checkPercentage(p); err != nil {
 		d.errorf(n, path, "%v", err)
@@ -476,23 +485,23 @@ func (d *decoder) percentage(n *node, path string) float64 {
 	return p
 }
 
-func (d *decoder) serve(n *node, path string) *Serve {
+func (d *decoder) serve(n node, path string) *Serve {
 	s := &Serve{Pos: d.pos(n)}
-	if n.kind == scalarNode {
+	if n.kind() == scalarNode {
 		s.Variant = str(n)
 		d.variant(n, path, s.Variant)
 		return s
 	}
-	if b, _ := n.get("bucketBy"); b != nil {
+	if b, _ := n.get("bucketBy"); b.ok() {
 		s.BucketBy = str(b)
 	}
-	if split, _ := n.get("split"); split != nil {
+	if split, _ := n.get("split"); split.ok() {
 		s.Split = []*Weight{}
 		var total uint64
-		for i, key := range split.keys {
-			wpath := field(field(path, "split"), key.text)
-			d.variant(key, wpath, key.text)
-			w := &Weight{Pos: d.pos(key), Variant: key.text, Weight: d.percentage(split.elems[i], wpath)}
+		for key, val := range split.entries() {
+			wpath := field(field(path, "split"), key.text())
+			d.variant(key, wpath, key.text())
+			w := &Weight{Pos: d.pos(key), Variant: key.text(), Weight: d.percentage(val, wpath)}
 			total += uint64(ticks(w.Weight))
 			s.Split = append(s.Split, w)
 		}
@@ -504,21 +513,21 @@ func (d *decoder) serve(n *node, path string) *Serve {
 	vn, _ := n.get("variant")
 	s.Variant = str(vn)
 	d.variant(vn, field(path, "variant"), s.Variant)
-	if p, _ := n.get("percentage"); p != nil {
+	if p, _ := n.get("percentage"); p.ok() {
 		v := d.percentage(p, field(path, "percentage"))
 		s.Percentage = &v
 	}
-	if sc, _ := n.get("schedule"); sc != nil {
+	if sc, _ := n.get("schedule"); sc.ok() {
 		s.Schedule = d.schedule(sc, field(path, "schedule"))
 	}
 	return s
 }
 
-func (d *decoder) schedule(n *node, path string) *Schedule {
+func (d *decoder) schedule(n node, path string) *Schedule {
 	s := &Schedule{Pos: d.pos(n)}
 	start, _ := n.get("start")
 	startOK := false
-	if start != nil {
+	if start.ok() {
 		t, err := parseTime(str(start))
 		if err != nil {
 			d.errorf(start, field(path, "start"), "%v", err)
@@ -535,20 +544,20 @@ func (d *decoder) schedule(n *node, path string) *Schedule {
 		pn, _ := item.get("percentage")
 		st.Percentage = d.percentage(pn, field(ipath, "percentage"))
 		ok := false
-		if at, _ := item.get("at"); at != nil {
+		if at, _ := item.get("at"); at.ok() {
 			t, err := parseTime(str(at))
 			if err != nil {
 				d.errorf(at, field(ipath, "at"), "%v", err)
 			} else {
 				st.At, ok = t, true
 			}
-		} else if after, _ := item.get("after"); after != nil {
+		} else if after, _ := item.get("after"); after.ok() {
 			st.After = str(after)
 			ms, err := parseDuration(st.After)
 			switch {
 			case err != nil:
 				d.errorf(after, field(ipath, "after"), "%v", err)
-			case start == nil:
+			case !start.ok():
 				d.errorf(after, field(ipath, "after"), "a step with \"after\" needs the schedule's \"start\"")
 			case startOK:
 				st.At, ok = s.Start.Add(msDuration(ms)), true
@@ -566,11 +575,10 @@ func (d *decoder) schedule(n *node, path string) *Schedule {
 	return s
 }
 
-func (d *decoder) stages(n *node, path string) []*Stage {
+func (d *decoder) stages(n node, path string) []*Stage {
 	var out []*Stage
-	items := listOf(n)
 	prev := -1.0
-	for i, item := range items {
+	for i, item := range listOf(n) {
 		ipath := index(path, i)
 		st := &Stage{Pos: d.pos(item)}
 		pn, _ := item.get("percentage")
@@ -582,7 +590,7 @@ func (d *decoder) stages(n *node, path string) []*Stage {
 		dn, _ := item.get("duration")
 		if ds := str(dn); ds == "infinity" {
 			st.Infinite = true
-			if i != len(items)-1 {
+			if i != n.len()-1 {
 				d.errorf(dn, field(ipath, "duration"), "only the last stage may last for infinity")
 			}
 		} else {
@@ -618,33 +626,33 @@ var (
 	timeOps   = map[string]bool{"before": true, "after": true}
 )
 
-func (d *decoder) condition(n *node, path string, depth int) *Condition {
+func (d *decoder) condition(n node, path string, depth int) *Condition {
 	c := &Condition{Pos: d.pos(n)}
 	if depth > maxConditionDepth {
 		d.errorf(n, path, "conditions nested more than %d deep", maxConditionDepth)
 		c.Kind = CondAll
 		return c
 	}
-	if v, _ := n.get("all"); v != nil {
+	if v, _ := n.get("all"); v.ok() {
 		c.Kind = CondAll
 		for i, item := range listOf(v) {
 			c.Children = append(c.Children, d.condition(item, index(field(path, "all"), i), depth+1))
 		}
 		return c
 	}
-	if v, _ := n.get("any"); v != nil {
+	if v, _ := n.get("any"); v.ok() {
 		c.Kind = CondAny
 		for i, item := range listOf(v) {
 			c.Children = append(c.Children, d.condition(item, index(field(path, "any"), i), depth+1))
 		}
 		return c
 	}
-	if v, _ := n.get("not"); v != nil {
+	if v, _ := n.get("not"); v.ok() {
 		c.Kind = CondNot
 		c.Children = []*Condition{d.condition(v, field(path, "not"), depth+1)}
 		return c
 	}
-	if v, _ := n.get("segment"); v != nil {
+	if v, _ := n.get("segment"); v.ok() {
 		c.Kind, c.Segment = CondSegment, str(v)
 		if !d.sym.segments[c.Segment] && !d.sym.brokenSegments[c.Segment] {
 			d.errorf(v, field(path, "segment"), "unknown segment %q%s", c.Segment, didYouMean(c.Segment, d.sym.segments))
@@ -652,10 +660,10 @@ func (d *decoder) condition(n *node, path string, depth int) *Condition {
 		d.segRefs = append(d.segRefs, segRef{key: c.Segment, pos: d.pos(v), path: field(path, "segment")})
 		return c
 	}
-	if v, _ := n.get("percentage"); v != nil {
+	if v, _ := n.get("percentage"); v.ok() {
 		c.Kind = CondPercentage
 		c.Percentage = d.percentage(v, field(path, "percentage"))
-		if b, _ := n.get("bucketBy"); b != nil {
+		if b, _ := n.get("bucketBy"); b.ok() {
 			c.BucketBy = str(b)
 		}
 		return c
@@ -666,11 +674,11 @@ func (d *decoder) condition(n *node, path string, depth int) *Condition {
 	c.Attribute, c.Op = str(a), str(o)
 	ic, _ := n.get("ignoreCase")
 	c.IgnoreCase = boolean(ic)
-	var valueNodes []*node
+	var valueNodes []node
 	var valuePaths []string
-	if v, _ := n.get("value"); v != nil {
-		valueNodes, valuePaths = []*node{v}, []string{field(path, "value")}
-	} else if vs, _ := n.get("values"); vs != nil {
+	if v, _ := n.get("value"); v.ok() {
+		valueNodes, valuePaths = []node{v}, []string{field(path, "value")}
+	} else if vs, _ := n.get("values"); vs.ok() {
 		for i, item := range listOf(vs) {
 			valueNodes = append(valueNodes, item)
 			valuePaths = append(valuePaths, index(field(path, "values"), i))

@@ -105,7 +105,7 @@ func load(fsys fs.FS, display func(string) string) (*Project, error) {
 	var projectDoc *document
 	projectBroken := false
 	var segDocs, flagDocs []document
-	firstSeg, firstFlag := map[string]*node{}, map[string]document{}
+	firstSeg, firstFlag := map[string]node{}, map[string]document{}
 	firstSegDoc := map[string]document{}
 	brokenSegs, brokenFlags := map[string]bool{}, map[string]bool{}
 	for _, r := range results {
@@ -127,16 +127,16 @@ func load(fsys fs.FS, display func(string) string) (*Project, error) {
 			switch str(kind) {
 			case "Project":
 				if projectDoc != nil {
-					errs = append(errs, &Error{File: d.file, Line: d.root.line, Column: d.root.col,
-						Message: fmt.Sprintf("a second Project document (the first is at %s:%d)", projectDoc.file, projectDoc.root.line)})
+					errs = append(errs, &Error{File: d.file, Line: d.root.line(), Column: d.root.col(),
+						Message: fmt.Sprintf("a second Project document (the first is at %s:%d)", projectDoc.file, projectDoc.root.line())})
 					continue
 				}
 				projectDoc = &d
 			case "Segment":
 				k, kn := d.root.get("key")
 				if first, dup := firstSegDoc[str(k)]; dup {
-					errs = append(errs, &Error{File: d.file, Line: k.line, Column: k.col, Path: "key",
-						Message: fmt.Sprintf("duplicate segment key %q (first at %s:%d)", str(k), first.file, firstSeg[str(k)].line)})
+					errs = append(errs, &Error{File: d.file, Line: k.line(), Column: k.col(), Path: "key",
+						Message: fmt.Sprintf("duplicate segment key %q (first at %s:%d)", str(k), first.file, firstSeg[str(k)].line())})
 				} else {
 					firstSegDoc[str(k)], firstSeg[str(k)] = d, kn
 				}
@@ -145,8 +145,8 @@ func load(fsys fs.FS, display func(string) string) (*Project, error) {
 				k, _ := d.root.get("key")
 				if first, dup := firstFlag[str(k)]; dup {
 					_, fkn := first.root.get("key")
-					errs = append(errs, &Error{File: d.file, Line: k.line, Column: k.col, Path: "key",
-						Message: fmt.Sprintf("duplicate flag key %q (first at %s:%d)", str(k), first.file, fkn.line)})
+					errs = append(errs, &Error{File: d.file, Line: k.line(), Column: k.col(), Path: "key",
+						Message: fmt.Sprintf("duplicate flag key %q (first at %s:%d)", str(k), first.file, fkn.line())})
 				} else {
 					firstFlag[str(k)] = d
 				}
@@ -157,7 +157,7 @@ func load(fsys fs.FS, display func(string) string) (*Project, error) {
 	if projectDoc == nil && !projectBroken {
 		errs = append(errs, &Error{File: display("."), Message: "no Project document (a file with kind: Project) found"})
 	}
-	var projectRoot *node
+	var projectRoot node
 	if projectDoc != nil {
 		projectRoot = projectDoc.root
 	}

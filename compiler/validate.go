@@ -54,7 +54,7 @@ func (v *validator) validate(d document) []*Error {
 	}
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
-		return []*Error{{File: d.file, Line: d.root.line, Column: d.root.col, Message: err.Error()}}
+		return []*Error{{File: d.file, Line: d.root.line(), Column: d.root.col(), Message: err.Error()}}
 	}
 	var out []*Error
 	for _, l := range v.collectLeaves(d.root, ve, nil) {
@@ -65,7 +65,7 @@ func (v *validator) validate(d document) []*Error {
 
 // collectLeaves gathers the failed keywords of a validation error tree. The inner nodes
 // only say which subschema ($ref, if/then/else, allOf) a failure was found through.
-func (v *validator) collectLeaves(root *node, ve *jsonschema.ValidationError, out []leaf) []leaf {
+func (v *validator) collectLeaves(root node, ve *jsonschema.ValidationError, out []leaf) []leaf {
 	if len(ve.Causes) == 0 {
 		return append(out, v.newLeaf(ve))
 	}
@@ -162,10 +162,10 @@ func (v *validator) schemaAt(toks []string) map[string]any {
 
 // missingFields returns the fields of the schema's required list that the mapping lacks,
 // in the schema's order.
-func missingFields(holder map[string]any, val *node) []string {
+func missingFields(holder map[string]any, val node) []string {
 	var out []string
 	for _, r := range anyStrings(asSlice(holder["required"])) {
-		if x, _ := val.get(r); x == nil {
+		if x, _ := val.get(r); !x.ok() {
 			out = append(out, r)
 		}
 	}
@@ -174,34 +174,34 @@ func missingFields(holder map[string]any, val *node) []string {
 
 // extraFields returns the mapping's fields that the schema's properties and
 // patternProperties do not name, in the order written.
-func extraFields(holder map[string]any, val *node) []string {
+func extraFields(holder map[string]any, val node) []string {
 	props, _ := holder["properties"].(map[string]any)
 	patterns, _ := holder["patternProperties"].(map[string]any)
 	var out []string
-	if val.kind != mappingNode {
+	if val.kind() != mappingNode {
 		return nil
 	}
 next:
-	for _, k := range val.keys {
-		if _, ok := props[k.text]; ok {
+	for k := range val.entries() {
+		if _, ok := props[k.text()]; ok {
 			continue
 		}
 		for p := range patterns {
-			if ok, err := regexp.MatchString(p, k.text); err == nil && ok {
+			if ok, err := regexp.MatchString(p, k.text()); err == nil && ok {
 				continue next
 			}
 		}
-		out = append(out, k.text)
+		out = append(out, k.text())
 	}
 	return out
 }
 
 // firstDuplicate returns the indexes (j < i) of the first item of a list equal to an
 // earlier one, as uniqueItems finds them, or ok false.
-func firstDuplicate(val *node) (j, i int, ok bool) {
-	for i := 1; i < len(val.elems); i++ {
+func firstDuplicate(val node) (j, i int, ok bool) {
+	for i := 1; i < val.len(); i++ {
 		for j := range i {
-			if sameValue(val.elems[j], val.elems[i]) {
+			if sameValue(val.elem(j), val.elem(i)) {
 				return j, i, true
 			}
 		}
@@ -210,19 +210,21 @@ func firstDuplicate(val *node) (j, i int, ok bool) {
 }
 
 // sameValue reports whether two nodes hold equal JSON values.
-func sameValue(a, b *node) bool {
-	if a.kind != b.kind {
+func sameValue(a, b node) bool {
+	if a.kind() != b.kind() || a.len() != b.len() {
 		return false
 	}
-	switch a.kind {
+	switch a.kind() {
 	case sequenceNode:
-		return slices.EqualFunc(a.elems, b.elems, sameValue)
-	case mappingNode:
-		if len(a.keys) != len(b.keys) {
-			return false
+		for i := range a.len() {
+			if !sameValue(a.elem(i), b.elem(i)) {
+				return false
+			}
 		}
-		for i, k := range a.keys {
-			if bv, _ := b.get(k.text); bv == nil || !sameValue(a.elems[i], bv) {
+		return true
+	case mappingNode:
+		for k, v := range a.entries() {
+			if bv, _ := b.get(k.text()); !bv.ok() || !sameValue(v, bv) {
 				return false
 			}
 		}
@@ -232,14 +234,14 @@ func sameValue(a, b *node) bool {
 }
 
 // jsonType names the JSON type of a node as JSON Schema does.
-func jsonType(n *node) string {
-	switch n.kind {
+func jsonType(n node) string {
+	switch n.kind() {
 	case mappingNode:
 		return "object"
 	case sequenceNode:
 		return "array"
 	}
-	switch n.typ {
+	switch n.typ() {
 	case nullScalar:
 		return "null"
 	case boolScalar:
@@ -250,16 +252,48 @@ func jsonType(n *node) string {
 	return "string"
 }
 
-// conditionBranches are the $defs a condition dispatches to, by the field that selects
-// them; an unknown field in one of them is matched against every condition field.
-var conditionBranches = map[string]string{
-	"allCondition": "all", "anyCondition": "any", "notCondition": "not",
-	"segmentCondition": "segment", "percentageCondition": "percentage", "clause": "attribute",
+// conditionForms are the fields that give a condition its form. Errors about a condition
+// with fields of several forms take the first of them, in this order, as its form.
+var conditionForms = []string{"attribute", "segment", "all", "any", "not", "percentage"}
+
+// conditionFormOf is the form each condition field belongs to.
+var conditionFormOf = map[string]string{
+	"attribute": "attribute", "op": "attribute", "value": "attribute", "values": "attribute", "ignoreCase": "attribute",
+	"segment": "segment", "all": "all", "any": "any", "not": "not", "percentage": "percentage", "bucketBy": "percentage",
+}
+
+// conditionForm returns the form of a condition mapping: its first form field, or "".
+func conditionForm(cond node) string {
+	for _, f := range conditionForms {
+		if v, _ := cond.get(f); v.ok() {
+			return f
+		}
+	}
+	return ""
+}
+
+// formConflict reports whether a failed keyword at loc is one of the schema's rules that
+// keep a condition to one form: a field of another form set to false (under the
+// condition's dependentSchemas, or the clause's properties), or a clause or percentage
+// field that requires its form's field (under the else of a condition without attribute).
+func formConflict(loc []string) bool {
+	if len(loc) < 4 || loc[0] != "$defs" || loc[1] != "condition" {
+		return false
+	}
+	switch {
+	case loc[2] == "dependentSchemas" && len(loc) == 6 && loc[4] == "properties":
+		return true
+	case loc[2] == "then" && len(loc) == 5 && loc[3] == "properties":
+		return true
+	case loc[2] == "else" && len(loc) == 6 && loc[3] == "dependentSchemas" && loc[5] == "required":
+		return true
+	}
+	return false
 }
 
 func (v *validator) explain(d document, l leaf) []*Error {
-	at := func(n *node, steps []pathStep, msg string) *Error {
-		return &Error{File: d.file, Line: n.line, Column: n.col, Path: formatPath(steps), Message: msg}
+	at := func(n node, steps []pathStep, msg string) *Error {
+		return &Error{File: d.file, Line: n.line(), Column: n.col(), Path: formatPath(steps), Message: msg}
 	}
 	loc := l.location
 	n := len(loc)
@@ -271,10 +305,10 @@ func (v *validator) explain(d document, l leaf) []*Error {
 		name := l.instance[len(l.instance)-1]
 		mapping, _, steps := lookupPath(d.root, l.instance[:len(l.instance)-1])
 		kn := mapping
-		if _, k := mapping.get(name); k != nil {
+		if _, k := mapping.get(name); k.ok() {
 			kn = k
 		}
-		nameNode := &node{kind: scalarNode, typ: stringScalar, text: name}
+		nameNode := stringNode(name)
 		return []*Error{at(kn, steps, fmt.Sprintf("invalid name %q: %s", name, v.reason(l, holder, nameNode)))}
 	}
 
@@ -285,11 +319,32 @@ func (v *validator) explain(d document, l leaf) []*Error {
 	if len(parent) > 0 {
 		parent = parent[:len(parent)-1]
 	}
-	keyOr := func(n *node) *node {
-		if key != nil {
+	keyOr := func(n node) node {
+		if key.ok() {
 			return key
 		}
 		return n
+	}
+
+	if formConflict(loc) {
+		// The field that conflicts, and the condition it is in.
+		name, cond, condSteps := "", val, steps
+		if l.keyword == "required" {
+			name = loc[n-2]
+		} else {
+			name = l.instance[len(l.instance)-1]
+			cond, _, condSteps = lookupPath(d.root, l.instance[:len(l.instance)-1])
+		}
+		form := conditionForm(cond)
+		_, kn := cond.get(name)
+		switch {
+		case form == "" || !kn.ok():
+			// No form at all: the fields that would make one are missing.
+		case conditionFormOf[name] == form:
+			return nil // reported against the other form's field
+		default:
+			return []*Error{at(kn, condSteps, fmt.Sprintf("a condition has one form: %q cannot be combined with %q", name, form))}
+		}
 	}
 
 	if l.either != nil {
@@ -321,22 +376,11 @@ func (v *validator) explain(d document, l leaf) []*Error {
 	case "additionalProperties":
 		props, _ := holder["properties"].(map[string]any)
 		candidates := keysOf(props)
-		branch := ""
-		var conditionFields map[string]any
-		if n >= 2 && conditionBranches[loc[n-2]] != "" {
-			branch = conditionBranches[loc[n-2]]
-			conditionFields, _ = v.schemaAt([]string{"$defs", "condition"})["properties"].(map[string]any)
-			candidates = keysOf(conditionFields)
-		}
 		var out []*Error
 		for _, name := range extraFields(holder, val) {
 			_, kn := val.get(name)
-			if kn == nil {
+			if !kn.ok() {
 				kn = val
-			}
-			if _, ok := conditionFields[name]; ok {
-				out = append(out, at(kn, steps, fmt.Sprintf("a condition has one form: %q cannot be combined with %q", name, branch)))
-				continue
 			}
 			msg := fmt.Sprintf("unknown field %q", name)
 			if s := suggest(name, candidates); s != "" {
@@ -365,7 +409,7 @@ func (v *validator) explain(d document, l leaf) []*Error {
 
 	case "uniqueItems":
 		if j, i, ok := firstDuplicate(val); ok {
-			return []*Error{at(val.elems[i], append(steps, pathStep{index: i}), fmt.Sprintf("%s is listed twice (also item %d)", describe(val.elems[i]), j))}
+			return []*Error{at(val.elem(i), append(steps, pathStep{index: i}), fmt.Sprintf("%s is listed twice (also item %d)", describe(val.elem(i)), j))}
 		}
 		msg = l.message
 
@@ -392,7 +436,7 @@ func (v *validator) explain(d document, l leaf) []*Error {
 
 // reason says what is wrong with a value that failed a keyword of holder, from the schema
 // and the value itself; the validator's message is the last resort.
-func (v *validator) reason(l leaf, holder map[string]any, val *node) string {
+func (v *validator) reason(l leaf, holder map[string]any, val node) string {
 	switch l.keyword {
 	case "type":
 		var want []string
@@ -468,10 +512,11 @@ func (v *validator) reason(l leaf, holder map[string]any, val *node) string {
 
 // clauseOp returns the operator of the clause when the error comes from the clause's
 // per-operator rules, so the message can name it.
-func clauseOp(root *node, l leaf) string {
+func clauseOp(root node, l leaf) string {
 	k := l.location
 	switch {
-	case len(k) >= 3 && k[0] == "$defs" && k[1] == "clause" && (k[2] == "then" || k[2] == "else"):
+	case len(k) >= 4 && k[0] == "$defs" && k[1] == "condition" && k[2] == "then" && (k[3] == "then" || k[3] == "else"):
+		// the operator rules of a clause (a condition with an attribute)
 	case len(k) >= 2 && k[0] == "$defs" && (k[1] == "semver" || k[1] == "timeOrRelative"):
 		// value shapes used only by clause operators
 	default:
@@ -480,7 +525,7 @@ func clauseOp(root *node, l leaf) string {
 	path := l.instance
 	for range 3 {
 		n, _, _ := lookupPath(root, path)
-		if op, _ := n.get("op"); op != nil && n.kind == mappingNode {
+		if op, _ := n.get("op"); op.ok() && n.kind() == mappingNode {
 			return str(op)
 		}
 		if len(path) == 0 {
@@ -491,8 +536,8 @@ func clauseOp(root *node, l leaf) string {
 	return ""
 }
 
-func describe(n *node) string {
-	switch n.kind {
+func describe(n node) string {
+	switch n.kind() {
 	case mappingNode:
 		return "a mapping"
 	case sequenceNode:
@@ -501,7 +546,7 @@ func describe(n *node) string {
 	if s, ok := n.value().(string); ok {
 		return strconv.Quote(s)
 	}
-	return n.text
+	return n.text()
 }
 
 func quoteAll(names []string) []string {

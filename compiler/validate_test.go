@@ -74,6 +74,41 @@ func TestSchemaErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "condition forms in order",
+			file: "kind: Segment\nkey: s\nwhen: { any: [ { segment: a } ], segment: b, op: present, bucketBy: x }\n",
+			want: []string{
+				`f.yaml:3:9: when: a condition has one form: "any" cannot be combined with "segment"`,
+				`f.yaml:3:46: when: a condition has one form: "op" cannot be combined with "segment"`,
+				`f.yaml:3:59: when: a condition has one form: "bucketBy" cannot be combined with "segment"`,
+			},
+		},
+		{
+			name: "clause and another form",
+			file: "kind: Segment\nkey: s\nwhen: { attribute: a, op: present, percentage: 5 }\n",
+			want: []string{`f.yaml:3:36: when: a condition has one form: "percentage" cannot be combined with "attribute"`},
+		},
+		{
+			name: "condition without its form field",
+			file: "kind: Segment\nkey: s\nwhen: { value: 1 }\n---\nkind: Segment\nkey: t\nwhen: { bucketBy: accountId }\n",
+			want: []string{
+				`f.yaml:3:7: when: missing required fields "attribute", "op"`,
+				`f.yaml:7:7: when: missing required field "percentage"`,
+			},
+		},
+		{
+			name: "empty condition",
+			file: "kind: Segment\nkey: s\nwhen: {}\n",
+			want: []string{`f.yaml:3:7: when: an empty condition: write a clause { attribute, op, value }, { all: [...] }, { any: [...] }, { not: ... }, { segment: KEY } or { percentage: P }`},
+		},
+		{
+			name: "serve forms",
+			file: "kind: Flag\nkey: f\ntype: boolean\nrollout: { split: { on: 100 }, variant: on }\n---\nkind: Flag\nkey: g\ntype: boolean\nrollout: { bucketBy: accountId }\n",
+			want: []string{
+				`f.yaml:4:32: rollout: "variant" cannot be combined with "split"`,
+				`f.yaml:9:10: rollout: missing required field "variant"`,
+			},
+		},
+		{
 			name: "step with at and after",
 			file: "kind: Flag\nkey: f\ntype: boolean\nrollout: { variant: on, schedule: { steps: [ { at: 2026-01-01, after: 1h, percentage: 5 } ] } }\n",
 			want: []string{`f.yaml:4:64: rollout.schedule.steps[0]: "after" cannot be combined with "at"`},
@@ -122,7 +157,7 @@ func TestPointerTokens(t *testing.T) {
 		{"/", []string{""}},
 		{"/rules/0/when", []string{"rules", "0", "when"}},
 		{"/variants/a~1b~0c%20d", []string{"variants", "a/b~c d"}},
-		{"/$defs/clause/then/properties/value", []string{"$defs", "clause", "then", "properties", "value"}},
+		{"/$defs/condition/then/then/properties/values", []string{"$defs", "condition", "then", "then", "properties", "values"}},
 		{"/a~01", []string{"a~1"}},
 	}
 	for _, tt := range tests {

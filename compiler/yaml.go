@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"regexp"
 	"strconv"
@@ -37,79 +38,146 @@ const (
 	stringScalar
 )
 
-// node is a YAML value with its position, after aliases and merge keys are resolved.
-// Scalars hold a JSON value (null, a bool, a float64 or a string), unboxed: large projects
-// keep hundreds of thousands of nodes alive, and fewer pointers make them cheaper for the
-// garbage collector. Nodes reached through an alias are shared, so the tree must not be
-// modified. The nodes of a document are allocated together (see converter.reserve): a
-// document's tree lives and dies as a whole.
-type node struct {
-	text      string  // scalars: the source text, which is the value of a string
+// A document's values are held in a tree: one block of node data, one block of child
+// indexes and one string holding every text, none of them with pointers inside. Large
+// projects keep hundreds of thousands of values alive while they load, and pointer-free
+// blocks cost the garbage collector nothing to scan.
+type tree struct {
+	nodes []nodeData
+	kids  []int32 // mappings: key and value index pairs; sequences: item indexes
+	text  string  // the texts of scalars and keys, back to back
+}
+
+// nodeData is one value of a tree. Scalars hold a JSON value (null, a bool, a float64 or
+// a string), unboxed.
+type nodeData struct {
 	num       float64 // numbers: the value
-	keys      []*node
-	elems     []*node // mappings: the value of each key; sequences: the items
-	line, col int
+	textOff   int32   // scalars and keys: the source text (the value of a string), in tree.text
+	textLen   int32
+	kidsOff   int32 // mappings and sequences: where the children are in tree.kids
+	kidsLen   int32 // entries of a mapping, items of a sequence
+	line, col int32
 	size      int32 // nodes after expanding aliases (saturates at maxDocNodes+1)
 	kind      nodeKind
 	typ       scalarType
 	truth     bool // booleans: the value
 }
 
+// node is a YAML value with its position, after aliases and merge keys are resolved: a
+// handle on one value of a tree. The zero node stands for a missing value. Nodes reached
+// through an alias are shared, and trees are not modified once built.
+type node struct {
+	t *tree
+	i int32
+}
+
+// ok reports whether the node exists.
+func (n node) ok() bool { return n.t != nil }
+
+func (n node) data() *nodeData { return &n.t.nodes[n.i] }
+
+func (n node) kind() nodeKind  { return n.data().kind }
+func (n node) typ() scalarType { return n.data().typ }
+func (n node) line() int       { return int(n.data().line) }
+func (n node) col() int        { return int(n.data().col) }
+
+// text returns the source text of a scalar or a key.
+func (n node) text() string {
+	d := n.data()
+	return n.t.text[d.textOff : d.textOff+d.textLen]
+}
+
+// len returns the number of entries of a mapping or items of a sequence (0 for scalars).
+func (n node) len() int { return int(n.data().kidsLen) }
+
+// key returns the key node of a mapping's i-th entry.
+func (n node) key(i int) node { return node{n.t, n.t.kids[int(n.data().kidsOff)+2*i]} }
+
+// elem returns the value of a mapping's i-th entry, or a sequence's i-th item.
+func (n node) elem(i int) node {
+	d := n.data()
+	if d.kind == mappingNode {
+		return node{n.t, n.t.kids[int(d.kidsOff)+2*i+1]}
+	}
+	return node{n.t, n.t.kids[int(d.kidsOff)+i]}
+}
+
+// entries iterates over a mapping's keys and values, in the order written.
+func (n node) entries() iter.Seq2[node, node] {
+	return func(yield func(node, node) bool) {
+		if !n.ok() || n.kind() != mappingNode {
+			return
+		}
+		for i := range n.len() {
+			if !yield(n.key(i), n.elem(i)) {
+				return
+			}
+		}
+	}
+}
+
 // value returns the JSON value of a scalar: nil, bool, float64 or string (nil for
 // mappings and sequences).
-func (n *node) value() any {
-	if n.kind != scalarNode {
+func (n node) value() any {
+	d := n.data()
+	if d.kind != scalarNode {
 		return nil
 	}
-	switch n.typ {
+	switch d.typ {
 	case boolScalar:
-		return n.truth
+		return d.truth
 	case numberScalar:
-		return n.num
+		return d.num
 	case stringScalar:
-		return n.text
+		return n.text()
 	}
 	return nil
 }
 
-// get returns the value and key nodes of a mapping entry, or nils.
-func (n *node) get(key string) (val, keyNode *node) {
-	if n == nil || n.kind != mappingNode {
-		return nil, nil
+// get returns the value and key nodes of a mapping entry, or missing nodes.
+func (n node) get(key string) (val, keyNode node) {
+	if !n.ok() || n.kind() != mappingNode {
+		return node{}, node{}
 	}
-	for i, k := range n.keys {
-		if k.text == key {
-			return n.elems[i], k
+	for i := range n.len() {
+		if k := n.key(i); k.text() == key {
+			return n.elem(i), k
 		}
 	}
-	return nil, nil
+	return node{}, node{}
 }
 
 // toJSON returns the JSON-compatible value of the node: map[string]any, []any, string,
 // float64, bool or nil. It builds a new value on every call (values are not kept, to
 // keep the trees of large projects small).
-func (n *node) toJSON() any {
-	switch n.kind {
+func (n node) toJSON() any {
+	switch n.kind() {
 	case mappingNode:
-		m := make(map[string]any, len(n.keys))
-		for i, k := range n.keys {
-			m[k.text] = n.elems[i].toJSON()
+		m := make(map[string]any, n.len())
+		for i := range n.len() {
+			m[n.key(i).text()] = n.elem(i).toJSON()
 		}
 		return m
 	case sequenceNode:
-		a := make([]any, len(n.elems))
-		for i, it := range n.elems {
-			a[i] = it.toJSON()
+		a := make([]any, n.len())
+		for i := range a {
+			a[i] = n.elem(i).toJSON()
 		}
 		return a
 	}
 	return n.value()
 }
 
+// stringNode returns a string scalar with no position, in a tree of its own.
+func stringNode(s string) node {
+	t := &tree{nodes: []nodeData{{textLen: int32(len(s)), kind: scalarNode, typ: stringScalar, size: 1}}, text: s}
+	return node{t, 0}
+}
+
 // document is one YAML document of a file.
 type document struct {
 	file   string
-	root   *node
+	root   node
 	broken bool // the YAML had errors (duplicate keys, bad values): not worth validating
 }
 
@@ -161,15 +229,13 @@ func parseYAML(file string, data []byte) ([]document, []*Error) {
 		if len(y.Content) == 0 {
 			continue
 		}
-		c.memo = nil
-		c.reserve(y.Content[0])
 		before := len(c.errs)
-		root := c.convert(y.Content[0], 0)
-		if root.kind == scalarNode && root.typ == nullScalar {
+		root := c.document(y.Content[0])
+		if d := root.data(); d.kind == scalarNode && d.typ == nullScalar {
 			continue // an empty document
 		}
-		if root.size > maxDocNodes {
-			c.errorf(root, "document too large: more than %d values after expanding aliases", maxDocNodes)
+		if root.data().size > maxDocNodes {
+			c.errorf(root.line(), root.col(), "document too large: more than %d values after expanding aliases", maxDocNodes)
 			continue
 		}
 		docs = append(docs, document{file: file, root: root, broken: len(c.errs) > before})
@@ -180,69 +246,86 @@ func parseYAML(file string, data []byte) ([]document, []*Error) {
 type converter struct {
 	file     string
 	errs     []*Error
-	memo     map[*yaml.Node]*node
+	memo     map[*yaml.Node]int32
 	inflight map[*yaml.Node]bool
 	deep     bool
-	nodes    []node  // the current document's nodes not yet used
-	slots    []*node // the current document's child-list slots not yet used
+	t        *tree   // the current document's tree
+	text     []byte  // the current document's texts, until the tree is complete
+	stack    []int32 // the child lists being converted
 }
 
-// reserve allocates the nodes and child lists of a document in two blocks sized from its
-// YAML tree, instead of one allocation per value and per list: large projects hold tens of
-// thousands of documents, and fewer, larger objects are cheaper to allocate and to scan
-// for the garbage collector.
-func (c *converter) reserve(y *yaml.Node) {
-	nodes, slots := countYAML(y, 0)
-	c.nodes = make([]node, nodes)
-	c.slots = make([]*node, slots)
+// document converts the root value of a YAML document to a tree of its own. The blocks
+// of the tree are sized from the YAML tree (aliases are not followed: their targets are
+// converted once).
+func (c *converter) document(y *yaml.Node) node {
+	nodes, kids, text := countYAML(y, 0)
+	c.t = &tree{nodes: make([]nodeData, 0, nodes), kids: make([]int32, 0, kids)}
+	c.text = c.text[:0]
+	if cap(c.text) < text {
+		c.text = make([]byte, 0, text)
+	}
+	c.memo = nil
+	root := c.convert(y, 0)
+	c.t.text = string(c.text)
+	return node{c.t, root}
 }
 
-// countYAML returns how many nodes, and how many child-list slots, converting y takes at
-// most (aliases are not followed: their targets are converted once).
-func countYAML(y *yaml.Node, depth int) (nodes, slots int) {
-	nodes = 1
+// countYAML returns how many nodes, child indexes and bytes of text converting y takes
+// (merge keys can add child indexes).
+func countYAML(y *yaml.Node, depth int) (nodes, kids, text int) {
+	nodes, text = 1, len(y.Value)
 	if depth > maxYAMLDepth {
-		return nodes, 0
+		return nodes, 0, text
 	}
 	if y.Kind == yaml.MappingNode || y.Kind == yaml.SequenceNode {
-		slots = len(y.Content) // a mapping's keys and values, or a sequence's items
+		kids = len(y.Content) // a mapping's keys and values, or a sequence's items
 	}
 	for _, child := range y.Content {
-		n, s := countYAML(child, depth+1)
+		n, k, t := countYAML(child, depth+1)
 		nodes += n
-		slots += s
+		kids += k
+		text += t
 	}
-	return nodes, slots
+	return nodes, kids, text
 }
 
-// newNode returns a node at the given position from the reserved block (or a new one, if
-// the block is used up).
-func (c *converter) newNode(line, col int) *node {
-	if len(c.nodes) == 0 {
-		return &node{line: line, col: col, size: 1}
-	}
-	n := &c.nodes[0]
-	c.nodes = c.nodes[1:]
-	n.line, n.col, n.size = line, col, 1
-	return n
+// newNode adds a node at the given position to the current tree and returns its index.
+func (c *converter) newNode(line, col int) int32 {
+	c.t.nodes = append(c.t.nodes, nodeData{line: int32(line), col: int32(col), size: 1})
+	return int32(len(c.t.nodes) - 1)
 }
 
-// newList returns an empty child list with room for n children from the reserved block;
-// appending more (merge keys) moves it out of the block.
-func (c *converter) newList(n int) []*node {
-	if len(c.slots) < n {
-		return make([]*node, 0, n)
-	}
-	l := c.slots[:0:n]
-	c.slots = c.slots[n:]
-	return l
+// setText stores the text of a node.
+func (c *converter) setText(i int32, s string) {
+	d := &c.t.nodes[i]
+	d.textOff, d.textLen = int32(len(c.text)), int32(len(s))
+	c.text = append(c.text, s...)
 }
 
-func (c *converter) errorf(n *node, format string, args ...any) {
-	c.errs = append(c.errs, &Error{File: c.file, Line: n.line, Column: n.col, Message: fmt.Sprintf(format, args...)})
+// textOf returns the text of a node of the current tree, while it is being built.
+func (c *converter) textOf(i int32) []byte {
+	d := &c.t.nodes[i]
+	return c.text[d.textOff : d.textOff+d.textLen]
 }
 
-func (c *converter) convert(y *yaml.Node, depth int) *node {
+// endList stores the child indexes pushed since start as node i's children.
+func (c *converter) endList(i int32, start, count int) {
+	d := &c.t.nodes[i]
+	d.kidsOff, d.kidsLen = int32(len(c.t.kids)), int32(count)
+	c.t.kids = append(c.t.kids, c.stack[start:]...)
+	c.stack = c.stack[:start]
+}
+
+func (c *converter) errorf(line, col int, format string, args ...any) {
+	c.errs = append(c.errs, &Error{File: c.file, Line: line, Column: col, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *converter) nodeErrorf(i int32, format string, args ...any) {
+	d := &c.t.nodes[i]
+	c.errorf(int(d.line), int(d.col), format, args...)
+}
+
+func (c *converter) convert(y *yaml.Node, depth int) int32 {
 	// Only anchored nodes can be reached twice (through aliases): only they are memoised.
 	if y.Anchor != "" {
 		if n, ok := c.memo[y]; ok {
@@ -265,26 +348,29 @@ func (c *converter) convert(y *yaml.Node, depth int) *node {
 	if depth > maxYAMLDepth {
 		if !c.deep {
 			c.deep = true
-			c.errorf(n, "values nested more than %d levels deep", maxYAMLDepth)
+			c.nodeErrorf(n, "values nested more than %d levels deep", maxYAMLDepth)
 		}
 		return n
 	}
 	switch y.Kind {
 	case yaml.AliasNode:
-		c.errorf(n, "alias *%s refers to itself", y.Value)
+		c.nodeErrorf(n, "alias *%s refers to itself", y.Value)
 		return n
 	case yaml.ScalarNode:
 		c.scalar(n, y)
 	case yaml.SequenceNode:
 		c.enter(y)
 		defer c.leave(y)
-		n.kind = sequenceNode
-		n.elems = c.newList(len(y.Content))
+		c.t.nodes[n].kind = sequenceNode
+		start := len(c.stack)
+		size := int32(1)
 		for _, it := range y.Content {
 			child := c.convert(it, depth+1)
-			n.elems = append(n.elems, child)
-			n.size = addSize(n.size, child.size)
+			c.stack = append(c.stack, child)
+			size = addSize(size, c.t.nodes[child].size)
 		}
+		c.endList(n, start, len(c.stack)-start)
+		c.t.nodes[n].size = size
 	case yaml.MappingNode:
 		c.enter(y)
 		defer c.leave(y)
@@ -292,7 +378,7 @@ func (c *converter) convert(y *yaml.Node, depth int) *node {
 	}
 	if y.Anchor != "" {
 		if c.memo == nil {
-			c.memo = map[*yaml.Node]*node{}
+			c.memo = map[*yaml.Node]int32{}
 		}
 		c.memo[y] = n
 	}
@@ -319,31 +405,32 @@ func (c *converter) leave(y *yaml.Node) {
 
 func addSize(a, b int32) int32 { return min(a+b, maxDocNodes+1) }
 
-func (c *converter) scalar(n *node, y *yaml.Node) {
-	n.kind = scalarNode
-	n.text = y.Value
+func (c *converter) scalar(n int32, y *yaml.Node) {
+	c.setText(n, y.Value)
+	d := &c.t.nodes[n]
+	d.kind = scalarNode
 	switch y.ShortTag() {
 	case "!!null":
 	case "!!bool":
 		switch strings.ToLower(y.Value) {
 		case "true":
-			n.typ, n.truth = boolScalar, true
+			d.typ, d.truth = boolScalar, true
 		case "false":
-			n.typ, n.truth = boolScalar, false
+			d.typ, d.truth = boolScalar, false
 		default:
 			var b bool
 			if err := y.Decode(&b); err != nil {
-				c.errorf(n, "invalid boolean %q", y.Value)
+				c.nodeErrorf(n, "invalid boolean %q", y.Value)
 				return
 			}
-			n.typ, n.truth = boolScalar, b
+			d.typ, d.truth = boolScalar, b
 		}
 	case "!!int", "!!float":
 		f, err := strconv.ParseFloat(y.Value, 64)
 		if err != nil {
 			var v any
 			if derr := y.Decode(&v); derr != nil {
-				c.errorf(n, "invalid number %q", y.Value)
+				c.nodeErrorf(n, "invalid number %q", y.Value)
 				return
 			}
 			switch v := v.(type) {
@@ -356,43 +443,51 @@ func (c *converter) scalar(n *node, y *yaml.Node) {
 			case float64:
 				f = v
 			default:
-				c.errorf(n, "invalid number %q", y.Value)
+				c.nodeErrorf(n, "invalid number %q", y.Value)
 				return
 			}
 		}
 		if math.IsInf(f, 0) || math.IsNaN(f) {
-			c.errorf(n, "%q is not a finite number", y.Value)
+			c.nodeErrorf(n, "%q is not a finite number", y.Value)
 			return
 		}
-		n.typ, n.num = numberScalar, f
+		d.typ, d.num = numberScalar, f
 	case "!!str", "!!timestamp":
-		n.typ = stringScalar
+		d.typ = stringScalar
 	default:
-		c.errorf(n, "unsupported YAML tag %s", y.Tag)
-		n.typ = stringScalar
+		c.nodeErrorf(n, "unsupported YAML tag %s", y.Tag)
+		d.typ = stringScalar
 	}
 }
 
-func (c *converter) mapping(n *node, y *yaml.Node, depth int) {
-	n.kind = mappingNode
-	n.keys = c.newList(len(y.Content) / 2)
-	n.elems = c.newList(len(y.Content) / 2)
-	var seen map[string]*node // for large mappings; small ones are scanned
+func (c *converter) mapping(n int32, y *yaml.Node, depth int) {
+	c.t.nodes[n].kind = mappingNode
+	start := len(c.stack)     // key and value index pairs
+	var seen map[string]int32 // for large mappings; small ones are scanned
 	if len(y.Content) > 32 {
-		seen = make(map[string]*node, len(y.Content)/2)
+		seen = make(map[string]int32, len(y.Content)/2)
 	}
-	find := func(key string) *node {
+	find := func(key []byte) (int32, bool) {
 		if seen != nil {
-			return seen[key]
+			k, ok := seen[string(key)]
+			return k, ok
 		}
-		for _, k := range n.keys {
-			if k.text == key {
-				return k
+		for j := start; j < len(c.stack); j += 2 {
+			if string(c.textOf(c.stack[j])) == string(key) {
+				return c.stack[j], true
 			}
 		}
-		return nil
+		return 0, false
 	}
-	var merges []*node
+	add := func(k, v int32) {
+		if seen != nil {
+			seen[string(c.textOf(k))] = k
+		}
+		c.stack = append(c.stack, k, v)
+		d := &c.t.nodes[n]
+		d.size = addSize(d.size, addSize(1, c.t.nodes[v].size))
+	}
+	var merges []int32
 	for i := 0; i+1 < len(y.Content); i += 2 {
 		ky, vy := y.Content[i], y.Content[i+1]
 		if ky.Kind == yaml.ScalarNode && ky.ShortTag() == "!!merge" {
@@ -404,46 +499,40 @@ func (c *converter) mapping(n *node, y *yaml.Node, depth int) {
 			ky = ky.Alias
 		}
 		if ky.Kind != yaml.ScalarNode {
-			c.errorf(k, "a mapping key must be a plain value, not a %s", kindName(ky.Kind))
+			c.nodeErrorf(k, "a mapping key must be a plain value, not a %s", kindName(ky.Kind))
 			continue
 		}
-		k.text, k.typ = ky.Value, stringScalar
+		c.setText(k, ky.Value)
+		c.t.nodes[k].typ = stringScalar
 		v := c.convert(vy, depth+1)
-		if first := find(k.text); first != nil {
-			c.errorf(k, "duplicate key %q (first at line %d)", k.text, first.line)
+		if first, dup := find(c.textOf(k)); dup {
+			c.nodeErrorf(k, "duplicate key %q (first at line %d)", ky.Value, c.t.nodes[first].line)
 			continue
 		}
-		if seen != nil {
-			seen[k.text] = k
-		}
-		n.keys = append(n.keys, k)
-		n.elems = append(n.elems, v)
-		n.size = addSize(n.size, addSize(1, v.size))
+		add(k, v)
 	}
 	// Merge keys (<<: *defaults): entries written in the mapping win, then earlier sources.
 	for _, m := range merges {
-		sources := []*node{m}
-		if m.kind == sequenceNode {
-			sources = m.elems
+		sources := []int32{m}
+		if md := c.t.nodes[m]; md.kind == sequenceNode {
+			sources = c.t.kids[md.kidsOff : md.kidsOff+md.kidsLen]
 		}
-		for _, s := range sources {
-			if s.kind != mappingNode {
-				c.errorf(s, "a merge key (<<) needs a mapping or a list of mappings")
+		for _, src := range sources {
+			sd := c.t.nodes[src]
+			if sd.kind != mappingNode {
+				c.nodeErrorf(src, "a merge key (<<) needs a mapping or a list of mappings")
 				continue
 			}
-			for i, k := range s.keys {
-				if find(k.text) != nil {
+			for j := range int(sd.kidsLen) {
+				k, v := c.t.kids[int(sd.kidsOff)+2*j], c.t.kids[int(sd.kidsOff)+2*j+1]
+				if _, dup := find(c.textOf(k)); dup {
 					continue
 				}
-				if seen != nil {
-					seen[k.text] = k
-				}
-				n.keys = append(n.keys, k)
-				n.elems = append(n.elems, s.elems[i])
-				n.size = addSize(n.size, addSize(1, s.elems[i].size))
+				add(k, v)
 			}
 		}
 	}
+	c.endList(n, start, (len(c.stack)-start)/2)
 }
 
 func kindName(k yaml.Kind) string {
@@ -467,23 +556,23 @@ type pathStep struct {
 // lookupPath follows a path of mapping keys and list indexes (as in schema error
 // locations) from root. It returns the deepest node reached, the key node of the last step
 // when it was a mapping key, and the steps taken.
-func lookupPath(root *node, path []string) (val, key *node, steps []pathStep) {
+func lookupPath(root node, path []string) (val, key node, steps []pathStep) {
 	val = root
 	for _, tok := range path {
-		switch val.kind {
+		switch val.kind() {
 		case mappingNode:
 			v, k := val.get(tok)
-			if v == nil {
+			if !v.ok() {
 				return val, key, steps
 			}
 			val, key = v, k
 			steps = append(steps, pathStep{key: tok, index: -1})
 		case sequenceNode:
 			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(val.elems) {
+			if err != nil || i < 0 || i >= val.len() {
 				return val, key, steps
 			}
-			val, key = val.elems[i], nil
+			val, key = val.elem(i), node{}
 			steps = append(steps, pathStep{index: i})
 		default:
 			return val, key, steps

@@ -116,7 +116,7 @@ func TestStrictObjects(t *testing.T) {
 	if err := json.Unmarshal(JSON, &doc); err != nil {
 		t.Fatal(err)
 	}
-	open := map[string]bool{"": true, "condition": true}
+	open := map[string]bool{"": true}
 	for name, def := range doc["$defs"].(map[string]any) {
 		d := def.(map[string]any)
 		if _, ok := d["properties"]; !ok || open[name] {
@@ -124,6 +124,23 @@ func TestStrictObjects(t *testing.T) {
 		}
 		if d["additionalProperties"] != false {
 			t.Errorf("$defs/%s has properties but does not set additionalProperties: false", name)
+		}
+	}
+}
+
+// TestServeVariantName checks that a serve written as a string is checked as a variant
+// name: the serve schema repeats the string keywords of $defs/variantName.
+func TestServeVariantName(t *testing.T) {
+	var doc struct {
+		Defs map[string]map[string]any `json:"$defs"`
+	}
+	if err := json.Unmarshal(JSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	serve, name := doc.Defs["serve"], doc.Defs["variantName"]
+	for _, k := range []string{"maxLength", "pattern", "patternErrorMessage"} {
+		if name[k] == nil || serve[k] != name[k] {
+			t.Errorf("serve has %s %v, $defs/variantName %v", k, serve[k], name[k])
 		}
 	}
 }
@@ -210,7 +227,7 @@ func TestInvalid(t *testing.T) {
 		{"ignoreCase on lt", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"lt","value":1,"ignoreCase":true}}`, `/when/ignoreCase: false: not allowed`},
 		{"semver shape", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"semverLt","value":"1.2"}}`, `/when/value: pattern`},
 		{"time shape", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"before","value":"yesterday"}}`, `/when/value: pattern`},
-		{"two condition kinds", `{"kind":"Segment","key":"s","when":{"segment":"a","percentage":5}}`, `/when: additionalProperties: additionalProperties 'percentage' not allowed`},
+		{"two condition kinds", `{"kind":"Segment","key":"s","when":{"segment":"a","percentage":5}}`, `/when/percentage: false: not allowed`},
 		{"empty all", `{"kind":"Segment","key":"s","when":{"all":[]}}`, `/when/all: minItems`},
 		{"percentage range", `{"kind":"Segment","key":"s","when":{"percentage":101}}`, `/when/percentage: maximum`},
 		{"negative percentage", `{"kind":"Flag","key":"a","type":"boolean","rollout":{"variant":"on","percentage":-1}}`, `/rollout/percentage: minimum`},
@@ -231,6 +248,15 @@ func TestInvalid(t *testing.T) {
 		{"bad date", `{"kind":"Flag","key":"a","type":"boolean","expires":"31/12/2026"}`, `/expires: pattern`},
 		{"rule needs serve", `{"kind":"Flag","key":"a","type":"boolean","rules":[{"name":"r"}]}`, `/rules/0: required`},
 		{"split weight", `{"kind":"Flag","key":"a","type":"boolean","rollout":{"split":{"on":"half"}}}`, `/rollout/split/on: type`},
+		{"split and variant", `{"kind":"Flag","key":"a","type":"boolean","rollout":{"split":{"on":100},"variant":"on"}}`, `/rollout/variant: false: not allowed`},
+		{"serve without variant", `{"kind":"Flag","key":"a","type":"boolean","rollout":{"percentage":5}}`, `/rollout: required: missing properties: 'variant'`},
+		{"serve variant name", `{"kind":"Flag","key":"a","type":"boolean","rollout":"bad name"}`, `/rollout: pattern`},
+		{"empty condition", `{"kind":"Segment","key":"s","when":{}}`, `/when: minProperties`},
+		{"op without attribute", `{"kind":"Segment","key":"s","when":{"op":"present"}}`, `/when: required: missing properties: 'attribute'`},
+		{"bucketBy without percentage", `{"kind":"Segment","key":"s","when":{"bucketBy":"a"}}`, `/when: required: missing properties: 'percentage'`},
+		{"clause and segment", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"present","segment":"b"}}`, `/when/segment: false: not allowed`},
+		{"matches ignoreCase", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"matches","value":"x","ignoreCase":true}}`, `/when/ignoreCase: false: not allowed`},
+		{"startsWith value and values", `{"kind":"Segment","key":"s","when":{"attribute":"a","op":"startsWith","value":"x","values":["y"]}}`, `/when/values: false: not allowed`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
