@@ -367,16 +367,23 @@ func TestBrokenProjects(t *testing.T) {
 	}
 }
 
-func TestSyntaxErrorLine(t *testing.T) {
+func TestSyntaxErrorPosition(t *testing.T) {
 	tests := []struct {
-		name, src string
-		line      int
-		message   string
+		name, src    string
+		line, column int
+		message      string
 	}{
-		{"scanner error", "kind: Flag\nkey: f\ntype: boolean\ndescription: @home\n", 4, "invalid YAML: found character that cannot start any token"},
-		// The parser names the line where the list or mapping with the problem starts.
-		{"unclosed flow list", "kind: Flag\nkey: f\ntype: boolean\nrules: [ { name: a, serve: on }\nrollout: on\n", 4, "invalid YAML: did not find expected ',' or ']'"},
-		{"bad indentation", "kind: Flag\nkey: f\ntype: boolean\nrules:\n  - name: a\n    serve: on\n  when: x\n", 5, "invalid YAML: did not find expected '-' indicator"},
+		{"scanner error", "kind: Flag\nkey: f\ntype: boolean\ndescription: @home\n", 4, 14,
+			"invalid YAML: found character that cannot start any token"},
+		// The problem's position, and where the list or mapping it was reading starts.
+		{"unclosed flow list", "kind: Flag\nkey: f\ntype: boolean\nrules: [ { name: a, serve: on }\nrollout: on\n", 5, 1,
+			"invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence that starts at 4:8)"},
+		{"bad indentation", "kind: Flag\nkey: f\ntype: boolean\nrules:\n  - name: a\n    serve: on\n  when: x\n", 7, 3,
+			"invalid YAML: did not find expected '-' indicator (while parsing a block collection that starts at 5:3)"},
+		{"unterminated string", "kind: Flag\nkey: \"f\ntype: boolean\n", 4, 1,
+			"invalid YAML: found unexpected end of stream (while scanning a quoted scalar that starts at 2:6)"},
+		{"tab indentation", "kind: Flag\nrules:\n\t- name: a\n", 3, 1,
+			"invalid YAML: found character that cannot start any token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -385,8 +392,8 @@ func TestSyntaxErrorLine(t *testing.T) {
 			if !errors.As(err, &list) || len(list) != 1 {
 				t.Fatalf("got %v, want one error", err)
 			}
-			if e := list[0]; e.File != "f.yaml" || e.Line != tt.line || e.Message != tt.message {
-				t.Errorf("got %q, want line %d: %s", e.Error(), tt.line, tt.message)
+			if e := list[0]; e.File != "f.yaml" || e.Line != tt.line || e.Column != tt.column || e.Message != tt.message {
+				t.Errorf("got %q, want %d:%d: %s", e.Error(), tt.line, tt.column, tt.message)
 			}
 		})
 	}

@@ -7,11 +7,10 @@ import (
 	"io"
 	"iter"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Limits that keep hostile or broken input from exhausting the stack or memory.
@@ -181,22 +180,21 @@ type document struct {
 	broken bool // the YAML had errors (duplicate keys, bad values): not worth validating
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// parserProblems are the problems the YAML parser (as opposed to its scanner) reports.
-var parserProblems = []string{
-	"did not find expected <", "did not find expected node content", "did not find expected key",
-	"did not find expected '-' indicator", "did not find expected ','", "found duplicate %",
-	"found incompatible YAML document", "found undefined tag handle",
-}
-
-func parserProblem(msg string) bool {
-	for _, p := range parserProblems {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
+// syntaxError turns an error of the YAML decoder into an Error at the problem's line and
+// column, naming where the construct it was reading starts when that is elsewhere.
+func syntaxError(file string, err error) *Error {
+	e := &Error{File: file, Line: 1, Message: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	var le *yaml.LoadError
+	if !errors.As(err, &le) || le.Mark.Line == 0 {
+		return e
 	}
-	return false
+	e.Line, e.Column = le.Mark.Line, le.Mark.Column
+	e.Message = "invalid YAML: " + le.Message
+	if le.ContextMsg != "" && le.ContextMark.Line > 0 && le.ContextMark != le.Mark {
+		e.Message += " (" + le.ContextMsg + " that starts at " + strconv.Itoa(le.ContextMark.Line) +
+			":" + strconv.Itoa(le.ContextMark.Column) + ")"
+	}
+	return e
 }
 
 // parseYAML splits a file into documents and converts each to a node tree. Syntax errors,
@@ -213,16 +211,7 @@ func parseYAML(file string, data []byte) ([]document, []*Error) {
 			break
 		}
 		if err != nil {
-			e := &Error{File: file, Line: 1, Message: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
-			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-				e.Line, _ = strconv.Atoi(m[1])
-				e.Message = "invalid YAML: " + m[2]
-				if parserProblem(m[2]) {
-					// yaml.v3 reports parser (not scanner) errors at the 0-based line of
-					// the block the problem is in.
-					e.Line++
-				}
-			}
+			e := syntaxError(file, err)
 			c.errs = append(c.errs, e)
 			break
 		}

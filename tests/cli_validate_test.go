@@ -35,7 +35,7 @@ func testCLIValidate(t *testing.T, bin *cliBinary) {
 		}
 		// Every error names file:line (and the column when the parser knows it).
 		for _, want := range []string{
-			"flags/broken-yaml.yaml:5",
+			"flags/broken-yaml.yaml:6:1: invalid YAML",
 			"flags/unknown-segment.yaml:6:22: rules[0].when.segment: unknown segment \"no-such-segment\"",
 			"flags: 2 errors",
 		} {
