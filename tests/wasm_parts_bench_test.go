@@ -14,8 +14,8 @@ import (
 )
 
 // The parts of an evaluation, inside the module and natively: decoding the benchmark's
-// 9-attribute binary context, one flag with its result JSON, every example flag with and
-// without the JSON. Side by side they give the module's slowdown under wazero for the
+// 9-attribute binary context, one flag with its result JSON (for a context already in use,
+// and right after decoding one), every example flag with and without the JSON. Side by side they give the module's slowdown under wazero for the
 // same Go code, with the host's share (the call, the copies, the pool) left out:
 //
 //	go test ./tests -run '^$' -bench 'InModule|NativeParts' -benchmem
@@ -72,6 +72,7 @@ func BenchmarkWasmInModule(b *testing.B) {
 	}{
 		{"context", "edgeflag_bench_context", []uint64{benchInModuleRepeats}},
 		{"one", "edgeflag_bench_evaluate", []uint64{uint64(len(benchFlag)), at, benchInModuleRepeats}},
+		{"context-and-one", "edgeflag_bench_context_evaluate", []uint64{uint64(len(benchFlag)), at, benchInModuleRepeats}},
 		{"all", "edgeflag_bench_evaluate_all", []uint64{at, benchInModuleRepeats}},
 		{"all-without-json", "edgeflag_bench_decide_all", []uint64{at, benchInModuleRepeats}},
 	} {
@@ -112,6 +113,13 @@ func BenchmarkNativeParts(b *testing.B) {
 	b.Run("one", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
+			out = ev.AppendResultJSON(out[:0], benchFlag, ctx, at, false)
+		}
+	})
+	b.Run("context-and-one", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			dec.Decode(encoded, ctx)
 			out = ev.AppendResultJSON(out[:0], benchFlag, ctx, at, false)
 		}
 	})

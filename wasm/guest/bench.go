@@ -22,12 +22,25 @@ func benchContext(n uint32) {
 }
 
 // benchEvaluate evaluates one flag, whose key is the first keyLen bytes of the input
-// buffer, n times with its result JSON.
+// buffer, n times with its result JSON, for a context whose attributes are already looked
+// up.
 //
 //go:wasmexport edgeflag_bench_evaluate
 func benchEvaluate(keyLen uint32, at int64, n uint32) {
 	key := string(m.in[:keyLen])
 	for range n {
+		m.out = m.eval.AppendResultJSON(m.out[:0], key, m.ctx, at, false)
+	}
+}
+
+// benchContextEvaluate decodes the current context and evaluates one flag for it, n times:
+// what a request with one flag costs inside the module, attribute lookups included.
+//
+//go:wasmexport edgeflag_bench_context_evaluate
+func benchContextEvaluate(keyLen uint32, at int64, n uint32) {
+	key := string(m.in[:keyLen])
+	for range n {
+		m.dec.Decode(m.ctxData, m.ctx)
 		m.out = m.eval.AppendResultJSON(m.out[:0], key, m.ctx, at, false)
 	}
 }
