@@ -126,56 +126,37 @@ func (p *Provider) Hooks() []of.Hook { return nil }
 
 // BooleanEvaluation implements of.FeatureProvider for boolean flags.
 func (p *Provider) BooleanEvaluation(_ context.Context, flag string, defaultValue bool, flatCtx of.FlattenedContext) of.BoolResolutionDetail {
-	r, detail := p.evaluate(flag, snapshot.TypeBoolean, flatCtx)
-	if detail.Error() != nil {
-		return of.BoolResolutionDetail{Value: defaultValue, ProviderResolutionDetail: detail}
-	}
-	v, _ := r.Bool()
+	v, detail := resolveAs(p, flag, snapshot.TypeBoolean, flatCtx, defaultValue, func(r *evaluator.Result) (bool, bool) {
+		v, _ := r.Bool() // a boolean flag's values are true or false
+		return v, true
+	})
 	return of.BoolResolutionDetail{Value: v, ProviderResolutionDetail: detail}
 }
 
 // StringEvaluation implements of.FeatureProvider for string flags.
 func (p *Provider) StringEvaluation(_ context.Context, flag string, defaultValue string, flatCtx of.FlattenedContext) of.StringResolutionDetail {
-	r, detail := p.evaluate(flag, snapshot.TypeString, flatCtx)
-	if detail.Error() != nil {
-		return of.StringResolutionDetail{Value: defaultValue, ProviderResolutionDetail: detail}
-	}
-	v, ok := r.String()
-	if !ok {
-		return of.StringResolutionDetail{Value: defaultValue, ProviderResolutionDetail: parseError(flag, r.Value)}
-	}
+	v, detail := resolveAs(p, flag, snapshot.TypeString, flatCtx, defaultValue, (*evaluator.Result).String)
 	return of.StringResolutionDetail{Value: v, ProviderResolutionDetail: detail}
 }
 
 // FloatEvaluation implements of.FeatureProvider for number flags.
 func (p *Provider) FloatEvaluation(_ context.Context, flag string, defaultValue float64, flatCtx of.FlattenedContext) of.FloatResolutionDetail {
-	r, detail := p.evaluate(flag, snapshot.TypeNumber, flatCtx)
-	if detail.Error() != nil {
-		return of.FloatResolutionDetail{Value: defaultValue, ProviderResolutionDetail: detail}
-	}
-	v, ok := r.Number()
-	if !ok {
-		return of.FloatResolutionDetail{Value: defaultValue, ProviderResolutionDetail: parseError(flag, r.Value)}
-	}
+	v, detail := resolveAs(p, flag, snapshot.TypeNumber, flatCtx, defaultValue, (*evaluator.Result).Number)
 	return of.FloatResolutionDetail{Value: v, ProviderResolutionDetail: detail}
 }
 
 // IntEvaluation implements of.FeatureProvider for number flags whose value is a whole
 // number; other values are a TYPE_MISMATCH.
 func (p *Provider) IntEvaluation(_ context.Context, flag string, defaultValue int64, flatCtx of.FlattenedContext) of.IntResolutionDetail {
-	r, detail := p.evaluate(flag, snapshot.TypeNumber, flatCtx)
+	f, detail := resolveAs(p, flag, snapshot.TypeNumber, flatCtx, float64(defaultValue), (*evaluator.Result).Number)
 	if detail.Error() != nil {
 		return of.IntResolutionDetail{Value: defaultValue, ProviderResolutionDetail: detail}
 	}
-	f, ok := r.Number()
-	if !ok {
-		return of.IntResolutionDetail{Value: defaultValue, ProviderResolutionDetail: parseError(flag, r.Value)}
-	}
 	if f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
 		return of.IntResolutionDetail{Value: defaultValue, ProviderResolutionDetail: of.ProviderResolutionDetail{
-			ResolutionError: of.NewTypeMismatchResolutionError("flag " + strconv.Quote(flag) + " is " + r.Value + ", not an integer"),
+			ResolutionError: of.NewTypeMismatchResolutionError("flag " + strconv.Quote(flag) + " is " + strconv.FormatFloat(f, 'g', -1, 64) + ", not an integer"),
 			Reason:          of.ErrorReason,
-			Variant:         r.Variant,
+			Variant:         detail.Variant,
 			FlagMetadata:    detail.FlagMetadata,
 		}}
 	}
@@ -185,15 +166,26 @@ func (p *Provider) IntEvaluation(_ context.Context, flag string, defaultValue in
 // ObjectEvaluation implements of.FeatureProvider for json flags: the value is decoded
 // into map[string]any, []any or a scalar, as encoding/json does.
 func (p *Provider) ObjectEvaluation(_ context.Context, flag string, defaultValue any, flatCtx of.FlattenedContext) of.InterfaceResolutionDetail {
-	r, detail := p.evaluate(flag, snapshot.TypeJSON, flatCtx)
-	if detail.Error() != nil {
-		return of.InterfaceResolutionDetail{Value: defaultValue, ProviderResolutionDetail: detail}
-	}
-	var v any
-	if err := json.Unmarshal([]byte(r.Value), &v); err != nil {
-		return of.InterfaceResolutionDetail{Value: defaultValue, ProviderResolutionDetail: parseError(flag, r.Value)}
-	}
+	v, detail := resolveAs(p, flag, snapshot.TypeJSON, flatCtx, defaultValue, func(r *evaluator.Result) (any, bool) {
+		var v any
+		err := json.Unmarshal([]byte(r.Value), &v)
+		return v, err == nil
+	})
 	return of.InterfaceResolutionDetail{Value: v, ProviderResolutionDetail: detail}
+}
+
+// resolveAs evaluates flag as type want and reads its value with value. On an error, or
+// a value that value cannot read (a PARSE_ERROR), it returns defaultValue.
+func resolveAs[T any](p *Provider, flag string, want snapshot.ValueType, flatCtx of.FlattenedContext, defaultValue T, value func(*evaluator.Result) (T, bool)) (T, of.ProviderResolutionDetail) {
+	r, detail := p.evaluate(flag, want, flatCtx)
+	if detail.Error() != nil {
+		return defaultValue, detail
+	}
+	v, ok := value(&r)
+	if !ok {
+		return defaultValue, parseError(flag, r.Value)
+	}
+	return v, detail
 }
 
 // evaluate evaluates flag key as type want and returns the result and its resolution

@@ -241,7 +241,8 @@ func TestIntRejectsFractions(t *testing.T) {
 	p := New(Options{})
 	p.Swap(s, hash)
 	d := p.IntEvaluation(context.Background(), "ratio", 7, of.FlattenedContext{})
-	if d.Value != 7 || d.ResolutionDetail().ErrorCode != of.TypeMismatchCode {
+	if d.Value != 7 || d.ResolutionDetail().ErrorCode != of.TypeMismatchCode || d.Variant != "default" ||
+		d.ResolutionDetail().ErrorMessage != `flag "ratio" is 2.5, not an integer` {
 		t.Errorf("2.5 as an integer: %+v", d)
 	}
 	f := p.FloatEvaluation(context.Background(), "ratio", 7, of.FlattenedContext{})
