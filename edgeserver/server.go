@@ -64,6 +64,9 @@ type Config struct {
 	// snapshot becomes stale or fresh again.
 	OnLoad  func(ofrep.Version)
 	OnStale func(stale bool)
+	// OnPoll, if set, is called after every poll of the store with its error (nil when it
+	// succeeded).
+	OnPoll func(err error)
 }
 
 // Server is the edge server. It is safe for concurrent use.
@@ -107,6 +110,7 @@ func New(cfg Config) (*Server, error) {
 		Timeout:     cfg.PollTimeout,
 		Client:      cfg.Client,
 		Apply:       s.apply,
+		OnPoll:      cfg.OnPoll,
 		OnStale: func(stale bool) {
 			s.src.SetStale(stale)
 			if cfg.OnStale != nil {

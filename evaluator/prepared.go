@@ -18,8 +18,8 @@ type prepared struct {
 	splitNeeds []string
 }
 
-// splitNeeds starts the message of a split whose bucketing attribute is missing.
-const splitNeeds = "split needs attribute "
+// splitNeedsPrefix starts the message of a split whose bucketing attribute is missing.
+const splitNeedsPrefix = "split needs attribute "
 
 func prepare(s *snapshot.Snapshot) *prepared {
 	if s == nil {
@@ -65,7 +65,7 @@ func prepare(s *snapshot.Snapshot) *prepared {
 	}
 	p.splitNeeds = make([]string, len(s.Attributes))
 	for a, name := range s.Attributes {
-		p.splitNeeds[a] = splitNeeds + name
+		p.splitNeeds[a] = splitNeedsPrefix + name
 	}
 	return p
 }

@@ -54,6 +54,9 @@ type Config struct {
 	// OnStale, if set, is called when the host becomes stale (no successful poll within
 	// Grace) and when it recovers.
 	OnStale func(stale bool)
+	// OnPoll, if set, is called after every poll with its error (nil when it succeeded),
+	// after OnStale for a change the poll made.
+	OnPoll func(err error)
 	// Interval between polls (default 5 s), Grace before reporting stale (default 60 s),
 	// Timeout of one poll (default 5 s).
 	Interval, Grace, Timeout time.Duration
@@ -143,6 +146,9 @@ func (p *Poller) Poll(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 	p.checkStale()
+	if p.cfg.OnPoll != nil {
+		p.cfg.OnPoll(err)
+	}
 	return err
 }
 

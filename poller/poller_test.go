@@ -24,6 +24,7 @@ type recorder struct {
 	applied []string // revisions
 	reject  error
 	stale   []bool
+	polls   []error // what OnPoll was given
 }
 
 func (r *recorder) apply(data []byte, p poller.Pointer) error {
@@ -46,6 +47,22 @@ func (r *recorder) onStale(stale bool) {
 	r.stale = append(r.stale, stale)
 }
 
+func (r *recorder) onPoll(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.polls = append(r.polls, err)
+}
+
+// lastPoll returns how many polls OnPoll saw and the error it was last given.
+func (r *recorder) lastPoll() (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.polls) == 0 {
+		return 0, nil
+	}
+	return len(r.polls), r.polls[len(r.polls)-1]
+}
+
 func (r *recorder) last() (string, int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -61,20 +78,30 @@ func TestFailCorruptRecover(t *testing.T) {
 	rec := &recorder{}
 	const grace = 300 * time.Millisecond
 	p, err := poller.New(poller.Config{BaseURL: store.URL + "/", Environment: "production",
-		Apply: rec.apply, OnStale: rec.onStale, Grace: grace, Timeout: time.Second})
+		Apply: rec.apply, OnStale: rec.onStale, OnPoll: rec.onPoll, Grace: grace, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	// poll polls once and checks that OnPoll was told what Poll returns.
+	poll := func(step string) error {
+		t.Helper()
+		before, _ := rec.lastPoll()
+		err := p.Poll(ctx)
+		if n, got := rec.lastPoll(); got != err || n != before+1 {
+			t.Fatalf("%s: OnPoll got %v (call %d), Poll returned %v (call %d)", step, got, n, err, before+1)
+		}
+		return err
+	}
 	mustPoll := func(step string) {
 		t.Helper()
-		if err := p.Poll(ctx); err != nil {
+		if err := poll(step); err != nil {
 			t.Fatalf("%s: %v", step, err)
 		}
 	}
 	failPoll := func(step, want string) {
 		t.Helper()
-		err := p.Poll(ctx)
+		err := poll(step)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("%s: Poll = %v, want an error containing %q", step, err, want)
 		}

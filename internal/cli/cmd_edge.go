@@ -302,7 +302,7 @@ func serveEdge(ctx context.Context, r *runner, cfg *edgeConfig, stop func()) err
 		Evaluator: ev, StoreURL: cfg.storeURL, Environment: cfg.environment,
 		PollInterval: cfg.poll, Grace: cfg.grace, PollTimeout: cfg.pollTimeout,
 		OFREP: cfg.ofrep, Request: cfg.request,
-		OnLoad: e.loaded, OnStale: e.stale,
+		OnLoad: e.loaded, OnStale: e.stale, OnPoll: e.polled,
 	})
 	if err != nil {
 		return err
@@ -331,7 +331,7 @@ func serveEdge(ctx context.Context, r *runner, cfg *edgeConfig, stop func()) err
 	go func() { served <- hs.Serve(ln) }()
 	pollCtx, cancelPoll := context.WithCancel(context.WithoutCancel(ctx))
 	var polling sync.WaitGroup
-	polling.Go(func() { e.pollLoop(pollCtx) })
+	polling.Go(func() { e.srv.Run(pollCtx) })
 
 	var serveErr error
 	select {
@@ -355,28 +355,12 @@ func serveEdge(ctx context.Context, r *runner, cfg *edgeConfig, stop func()) err
 	return nil
 }
 
-// pollLoop polls the store now and then every interval until ctx is done, logging the
-// failures as they change (Server.Run, with the errors reported).
-func (e *edge) pollLoop(ctx context.Context) {
-	t := time.NewTicker(e.cfg.poll)
-	defer t.Stop()
-	for {
-		err := e.srv.Poll(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		e.polled(err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 // polled logs a poll's failure when it differs from the last one logged, and the first
 // success after failures.
 func (e *edge) polled(err error) {
+	if errors.Is(err, context.Canceled) {
+		return // stopping
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	recovered := e.recovered
