@@ -3,9 +3,12 @@ package publish
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/edgeflag/edgeflag/store"
@@ -18,6 +21,7 @@ const (
 	ActionRollback  = "rollback"  // the pointer moved back to an earlier base
 	ActionKill      = "kill"      // a kill switch was turned on
 	ActionUnkill    = "unkill"    // a kill switch was turned off
+	ActionRollout   = "rollout"   // a rollout changed: Rollout holds the decision and its numbers
 )
 
 // AuditRecord is one change to an environment, stored once under
@@ -33,6 +37,10 @@ type AuditRecord struct {
 	After       AuditSide `json:"after"`
 	// KillStateVersion is the kill state's version after the change.
 	KillStateVersion int64 `json:"killStateVersion"`
+	// RolloutStateVersion is the rollout state's version after a rollout change.
+	RolloutStateVersion int64 `json:"rolloutStateVersion,omitempty"`
+	// Rollout is the decision of a rollout change (ActionRollout).
+	Rollout *RolloutDecision `json:"rollout,omitempty"`
 	// Error is set when the change was made but a later step (the republish) failed.
 	Error string `json:"error,omitempty"`
 }
@@ -48,15 +56,45 @@ type AuditSide struct {
 const auditTimeFormat = "20060102T150405.000000000Z"
 
 func (p *Publisher) writeAudit(ctx context.Context, rec *AuditRecord) error {
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	return p.writeAuditAs(ctx, rec, hex.EncodeToString(rnd[:]))
+}
+
+// WriteRolloutAudit records a rollout decision made at rollout state version. Its key is
+// derived from the decision's time, the flag and the version, so writing it again (a
+// controller redoing a step after a crash) finds it there and writes nothing.
+func (p *Publisher) WriteRolloutAudit(ctx context.Context, env, flag string, version int64, d *RolloutDecision, ptr *Pointer) error {
+	rec := &AuditRecord{
+		Environment:         env,
+		Action:              ActionRollout,
+		Flag:                flag,
+		Who:                 d.By,
+		Why:                 d.Reason,
+		At:                  d.At,
+		RolloutStateVersion: version,
+		Rollout:             d,
+	}
+	if ptr != nil {
+		rec.After = AuditSide{Killed: ptr.Killed, Base: ptr.Base, Snapshot: ptr.Snapshot}
+		rec.KillStateVersion = ptr.KillStateVersion
+	}
+	sum := sha256.Sum256([]byte(flag))
+	err := p.writeAuditAs(ctx, rec, "r"+strconv.FormatInt(version, 10)+"-"+hex.EncodeToString(sum[:6]))
+	if errors.Is(err, store.ErrPreconditionFailed) {
+		return nil
+	}
+	return err
+}
+
+func (p *Publisher) writeAuditAs(ctx context.Context, rec *AuditRecord, suffix string) error {
 	if rec.Before.Killed == nil {
 		rec.Before.Killed = []string{}
 	}
 	if rec.After.Killed == nil {
 		rec.After.Killed = []string{}
 	}
-	var rnd [8]byte
-	_, _ = rand.Read(rnd[:])
-	key := store.AuditPrefix(rec.Environment) + rec.At.UTC().Format(auditTimeFormat) + "-" + hex.EncodeToString(rnd[:]) + ".json"
+	key := store.AuditPrefix(rec.Environment) + rec.At.UTC().Format(auditTimeFormat) + "-" + suffix + ".json"
 	if err := writeJSON(ctx, p.Store, key, rec, store.PutOptions{IfAbsent: true}); err != nil {
 		return fmt.Errorf("publish: write audit record %s: %w", key, err)
 	}

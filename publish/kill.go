@@ -116,7 +116,7 @@ func (p *Publisher) setKill(ctx context.Context, env, flag string, kill bool, re
 	}
 	// The kill state is written: from here on the change happened, and it is audited
 	// whether or not the republish succeeds (a later republish picks it up).
-	res, moveErr := p.move(ctx, env, func(cur *Pointer) (string, []string, bool, error) {
+	res, moveErr := p.move(ctx, env, "", func(cur *Pointer) (string, []string, bool, error) {
 		if cur == nil {
 			return "", nil, false, fmt.Errorf("%w %q: nothing published to it in %s", ErrUnknownEnvironment, env, p.Store)
 		}

@@ -251,7 +251,7 @@ func TestConcurrentPublishAndKills(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, _, err := publish.Merge(baseData.Data, state)
+			want, _, err := publish.Merge(baseData.Data, state, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -24,8 +24,13 @@ type Pointer struct {
 	// flags killed in their source alike).
 	Killed []string `json:"killed"`
 	// KillStateVersion is the version of the kill state the snapshot was made with.
-	KillStateVersion int64     `json:"killStateVersion"`
-	PublishedAt      time.Time `json:"publishedAt"`
+	KillStateVersion int64 `json:"killStateVersion"`
+	// Plan is the SHA-256 of the rollout plan in force (plans/<env>/<hash>.json), ""
+	// when none was published.
+	Plan string `json:"plan,omitempty"`
+	// RolloutStateVersion is the version of the rollout state the snapshot was made with.
+	RolloutStateVersion int64     `json:"rolloutStateVersion,omitempty"`
+	PublishedAt         time.Time `json:"publishedAt"`
 	// History lists the bases served before Base, newest first, at most HistoryLength:
 	// what `rollback` without a target goes back to.
 	History []string `json:"history,omitempty"`

@@ -65,6 +65,14 @@ type Result struct {
 // Publishing the same bytes again changes nothing. who names the publisher for the audit
 // trail (a CI job, a user).
 func (p *Publisher) Publish(ctx context.Context, base []byte, who string) (*Result, error) {
+	return p.PublishWithPlan(ctx, base, nil, who)
+}
+
+// PublishWithPlan is Publish with the environment's rollout plan (the JSON the compiler
+// derives from the flags' stages and the project's metrics): the plan is stored under
+// its hash before the pointer moves, and the pointer names it, so the rollout controller
+// always reads the plan of the flags it serves. A nil plan keeps the current one.
+func (p *Publisher) PublishWithPlan(ctx context.Context, base, plan []byte, who string) (*Result, error) {
 	s, err := snapshot.Decode(base)
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w: %w", ErrInvalidSnapshot, err)
@@ -77,10 +85,17 @@ func (p *Publisher) Publish(ctx context.Context, base []byte, who string) (*Resu
 	if err != nil {
 		return nil, err
 	}
+	planHash := ""
+	if plan != nil {
+		planHash = PlanHash(plan)
+		if err := putImmutable(ctx, p.Store, store.PlanKey(env, planHash), plan); err != nil {
+			return nil, err
+		}
+	}
 	if err := putImmutable(ctx, p.Store, store.BaseKey(env, hash), base); err != nil {
 		return nil, err
 	}
-	res, err := p.move(ctx, env, func(cur *Pointer) (string, []string, bool, error) {
+	res, err := p.move(ctx, env, planHash, func(cur *Pointer) (string, []string, bool, error) {
 		return hash, pushHistory(cur, hash), false, nil
 	})
 	if err != nil {
@@ -110,7 +125,7 @@ func (p *Publisher) Republish(ctx context.Context, env string, opts RepublishOpt
 		return nil, fmt.Errorf("%w %q: not a snapshot hash (64 hex digits)", ErrUnknownSnapshot, opts.Base)
 	}
 	var skipped string
-	res, err := p.move(ctx, env, func(cur *Pointer) (string, []string, bool, error) {
+	res, err := p.move(ctx, env, "", func(cur *Pointer) (string, []string, bool, error) {
 		skipped = ""
 		if opts.Base == "" {
 			if cur == nil {
@@ -174,7 +189,7 @@ func (p *Publisher) Rollback(ctx context.Context, env, to, who string) (*Result,
 			return nil, err
 		}
 	}
-	res, err := p.move(ctx, env, func(cur *Pointer) (string, []string, bool, error) {
+	res, err := p.move(ctx, env, "", func(cur *Pointer) (string, []string, bool, error) {
 		if cur == nil {
 			return "", nil, false, fmt.Errorf("%w %q: nothing published to it in %s", ErrUnknownEnvironment, env, p.Store)
 		}
@@ -254,9 +269,10 @@ func pushHistory(cur *Pointer, base string) []string {
 // serves what the caller needs (a kill that a concurrent republish already applied).
 type choice func(cur *Pointer) (base string, history []string, done bool, err error)
 
-// move points env at choose's base merged with the current kill state, retrying the
-// compare-and-swap of the pointer until it wins.
-func (p *Publisher) move(ctx context.Context, env string, choose choice) (*Result, error) {
+// move points env at choose's base merged with the current rollout and kill states,
+// retrying the compare-and-swap of the pointer until it wins. plan names the rollout
+// plan to put in force; "" keeps the current one.
+func (p *Publisher) move(ctx context.Context, env, plan string, choose choice) (*Result, error) {
 	bases := map[string][]byte{} // base bytes by hash, read once per operation
 	for attempt := 0; ; attempt++ {
 		cur, etag, err := readPointer(ctx, p.Store, env)
@@ -281,6 +297,14 @@ func (p *Publisher) move(ctx context.Context, env string, choose choice) (*Resul
 		if err != nil {
 			return nil, err
 		}
+		rollouts, _, err := ReadRolloutState(ctx, p.Store, env)
+		if err != nil {
+			return nil, err
+		}
+		planHash := plan
+		if planHash == "" && cur != nil {
+			planHash = cur.Plan
+		}
 		s, err := snapshot.Decode(baseData)
 		if err != nil {
 			return nil, fmt.Errorf("publish: %w: %s: %w", ErrInvalidSnapshot, base, err)
@@ -288,26 +312,29 @@ func (p *Publisher) move(ctx context.Context, env string, choose choice) (*Resul
 		if s.Environment != env {
 			return nil, fmt.Errorf("publish: %w: snapshot %s is for environment %q, not %q", ErrInvalidSnapshot, base, s.Environment, env)
 		}
-		served, killed := merge(baseData, s, state)
+		served, killed := merge(baseData, s, state, rollouts)
 		hash, err := snapshot.Hash(served)
 		if err != nil {
 			return nil, err
 		}
-		if cur != nil && cur.Snapshot == hash && cur.Base == base && slices.Equal(cur.History, history) {
+		if cur != nil && cur.Snapshot == hash && cur.Base == base && slices.Equal(cur.History, history) &&
+			cur.Plan == planHash && cur.RolloutStateVersion >= rollouts.Version {
 			return &Result{Environment: env, Pointer: *cur, Previous: cur}, nil
 		}
 		if err := putImmutable(ctx, p.Store, store.SnapshotKey(hash), served); err != nil {
 			return nil, err
 		}
 		next := Pointer{
-			Environment:      env,
-			Snapshot:         hash,
-			Base:             base,
-			Revision:         s.Revision,
-			Killed:           killed,
-			KillStateVersion: state.Version,
-			PublishedAt:      p.now(),
-			History:          history,
+			Environment:         env,
+			Snapshot:            hash,
+			Base:                base,
+			Revision:            s.Revision,
+			Killed:              killed,
+			KillStateVersion:    state.Version,
+			Plan:                planHash,
+			RolloutStateVersion: rollouts.Version,
+			PublishedAt:         p.now(),
+			History:             history,
 		}
 		err = writeJSON(ctx, p.Store, store.PointerKey(env), &next, casOptions(etag, cur != nil))
 		if err == nil {

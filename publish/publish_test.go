@@ -330,7 +330,7 @@ func TestMerge(t *testing.T) {
 		for _, k := range tt.kill {
 			state.Killed[k] = publish.Kill{Reason: "test"}
 		}
-		out, killed, err := publish.Merge(data, state)
+		out, killed, err := publish.Merge(data, state, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -350,7 +350,7 @@ func TestMerge(t *testing.T) {
 			}
 		}
 	}
-	if _, _, err := publish.Merge([]byte("junk"), &publish.KillState{}); !errors.Is(err, publish.ErrInvalidSnapshot) {
+	if _, _, err := publish.Merge([]byte("junk"), &publish.KillState{}, nil); !errors.Is(err, publish.ErrInvalidSnapshot) {
 		t.Errorf("Merge of junk: err = %v", err)
 	}
 }

@@ -174,3 +174,5 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	*d = Duration(time.Duration(ms) * time.Millisecond)
 	return nil
 }
+
+func timeDuration(d Duration) time.Duration { return time.Duration(d) }

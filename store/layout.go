@@ -28,6 +28,8 @@ const (
 	snapExt       = ".snap"
 	pointerName   = "current.json"
 	killStateName = "kill-state.json"
+	rolloutName   = "rollout-state.json"
+	plansDir      = "plans/"
 	auditDir      = "audit/"
 )
 
@@ -71,6 +73,13 @@ func BaseEventPrefix() string { return baseDir }
 // KillStateKey is an environment's kill switches: <env>/kill-state.json.
 func KillStateKey(env string) string { return env + "/" + killStateName }
 
+// RolloutStateKey is an environment's rollout state: <env>/rollout-state.json.
+func RolloutStateKey(env string) string { return env + "/" + rolloutName }
+
+// PlanKey is where a rollout plan lives: plans/<env>/<hash>.json, named by the SHA-256
+// of its bytes (the pointer names the one in force).
+func PlanKey(env, hash string) string { return plansDir + env + "/" + hash + ".json" }
+
 // AuditPrefix is the prefix of an environment's audit records.
 func AuditPrefix(env string) string { return env + "/" + auditDir }
 
@@ -113,6 +122,9 @@ func HeadersFor(key string) (contentType, cacheControl string) {
 	if _, _, ok := ParseBaseKey(key); ok {
 		return ContentTypeSnapshot, CacheNoStore
 	}
+	if strings.HasPrefix(key, plansDir) && strings.HasSuffix(key, ".json") {
+		return ContentTypeJSON, CacheNoStore
+	}
 	env, rest, ok := strings.Cut(key, "/")
 	if !ok || !ValidEnvironment(env) {
 		return ContentTypeOther, CacheNoStore
@@ -120,7 +132,7 @@ func HeadersFor(key string) (contentType, cacheControl string) {
 	switch {
 	case rest == pointerName:
 		return ContentTypeJSON, CachePointer
-	case rest == killStateName:
+	case rest == killStateName, rest == rolloutName:
 		return ContentTypeJSON, CacheNoStore
 	case strings.HasPrefix(rest, auditDir) && strings.HasSuffix(rest, ".json"):
 		return ContentTypeJSON, CacheNoStore
