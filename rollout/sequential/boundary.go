@@ -18,7 +18,8 @@ type Interval struct {
 
 // ConfidenceSequence returns the normal-mixture confidence sequence of an Estimate at the
 // current look, each side at level alpha (0 < alpha < 0.5), with mixing variance tau2 (see
-// TauSquared; tau2 must not depend on the data in a way that anticipates it).
+// TauSquared). tau2 should be fixed for the stage; Test.Check derives it from the
+// estimated reference, a mild dependence on the data that the simulations cover.
 //
 // With V = e.Variance, the mixture of Gaussian likelihood ratios over a half-normal prior
 // on the effect (scale tau2) is, for an estimate d above the tested value,

@@ -5,9 +5,9 @@ import (
 	"math"
 )
 
-// Comparison is a criterion's operator: the new variant's metric must be less than
-// (or ...) the reference for the criterion to hold. Its values are the strings of
-// rollout.Criterion.Comparison.
+// Comparison is a criterion's operator: the criterion holds when "new <comparison>
+// reference" is true. Its values are the strings of rollout.Criterion.Comparison, so
+// Comparison(criterion.Comparison) converts one (check it with Valid).
 type Comparison string
 
 // Comparisons.
