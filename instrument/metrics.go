@@ -63,6 +63,9 @@ type Options struct {
 	// DefaultMaxFlagsPerRequest); the others, the last in key order, are counted with
 	// reason DropRequestLimit.
 	MaxFlagsPerRequest int
+	// Now returns the current time, which request durations are measured with (default
+	// time.Now).
+	Now func() time.Time
 }
 
 // Metrics records per-variant request metrics. Create it with New and wrap handlers with
@@ -73,6 +76,7 @@ type Metrics struct {
 	dropped  map[string]prometheus.Counter // by reason, for the reasons above
 
 	allow      map[string]bool // nil: every flag
+	now        func() time.Time
 	maxPairs   int
 	maxPerReq  int
 	bufs       sync.Pool    // *[]variant
@@ -100,6 +104,10 @@ func New(opts Options) (*Metrics, error) {
 		maxPairs:  cmp.Or(opts.MaxVariants, DefaultMaxVariants),
 		maxPerReq: cmp.Or(opts.MaxFlagsPerRequest, DefaultMaxFlagsPerRequest),
 		dropped:   make(map[string]prometheus.Counter),
+		now:       opts.Now,
+	}
+	if m.now == nil {
+		m.now = time.Now
 	}
 	for _, f := range opts.Flags {
 		if !validFlagKey(f) {
@@ -181,7 +189,7 @@ func (m *Metrics) Wrap(next http.Handler) http.Handler {
 			r = r.WithContext(context.WithValue(r.Context(), carrierKey{}, c))
 		}
 		sw := &statusWriter{ResponseWriter: w}
-		start := time.Now()
+		start := m.now()
 		defer func() {
 			if sw.hijacked {
 				return
@@ -191,7 +199,7 @@ func (m *Metrics) Wrap(next http.Handler) http.Handler {
 			if p != nil && !sw.wrote {
 				code = http.StatusInternalServerError
 			}
-			m.record(r, c, code, time.Since(start))
+			m.record(r, c, code, m.now().Sub(start))
 			if p != nil {
 				panic(p)
 			}
