@@ -114,7 +114,7 @@ func TestHookSpanEvent(t *testing.T) {
 			}
 			got := map[string]string{}
 			for _, kv := range ev.Attributes {
-				got[string(kv.Key)] = kv.Value.Emit()
+				got[string(kv.Key)] = kv.Value.String()
 			}
 			if !maps.Equal(got, tt.want) {
 				t.Errorf("attributes\n%v\nwant\n%v", got, tt.want)

@@ -340,8 +340,8 @@ func TestWrapCardinalityCap(t *testing.T) {
 
 	got := samples(t, reg, instrument.RequestsMetric)
 	want := map[string]float64{
-		"code=200,flag=a,variant=on":     2,
-		"code=200,flag=b,variant=on":     2,
+		"code=200,flag=a,variant=on":    2,
+		"code=200,flag=b,variant=on":    2,
 		"code=200,flag=f0000,variant=v": 2,
 		"code=200,flag=f0001,variant=v": 2,
 		"code=200,flag=f0002,variant=v": 2,
