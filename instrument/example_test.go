@@ -114,7 +114,7 @@ func ExampleNewHook() {
 		fmt.Println(err)
 		return
 	}
-	api.AddHooks(instrument.NewHook())
+	api.AddHooks(instrument.NewHook()) // of.AddHooks(instrument.NewHook()) for the global API
 	client := api.NewClient()
 
 	// Tracing, here into memory; usually an OTLP exporter behind otelhttp.
