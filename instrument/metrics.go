@@ -191,15 +191,14 @@ func (m *Metrics) Wrap(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		start := m.now()
 		defer func() {
-			if sw.hijacked {
-				return
-			}
-			code := sw.status()
 			p := recover()
-			if p != nil && !sw.wrote {
-				code = http.StatusInternalServerError
+			if !sw.hijacked {
+				code := sw.status()
+				if p != nil && !sw.wrote {
+					code = http.StatusInternalServerError
+				}
+				m.record(r, c, code, m.now().Sub(start))
 			}
-			m.record(r, c, code, m.now().Sub(start))
 			if p != nil {
 				panic(p)
 			}

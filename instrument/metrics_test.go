@@ -460,3 +460,39 @@ func TestNewErrors(t *testing.T) {
 		t.Errorf("registry has %d metric families after a failed New, want 1", len(mfs))
 	}
 }
+
+// pipeHijacker is a ResponseWriter whose Hijack hands over one end of a pipe.
+type pipeHijacker struct{ http.ResponseWriter }
+
+func (pipeHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	a, b := net.Pipe()
+	_ = b.Close()
+	return a, bufio.NewReadWriter(bufio.NewReader(a), bufio.NewWriter(a)), nil
+}
+
+// A handler that hijacks the connection, then panics: the panic goes on, nothing is
+// recorded.
+func TestWrapHijackThenPanic(t *testing.T) {
+	m, reg := newMetrics(t, instrument.Options{})
+	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.Close()
+		panic("after hijack")
+	}))
+	func() {
+		defer func() {
+			if p := recover(); p != "after hijack" {
+				t.Errorf("recovered %v, want the handler's panic", p)
+			}
+		}()
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("X-Flag-F", "v")
+		h.ServeHTTP(pipeHijacker{httptest.NewRecorder()}, r)
+	}()
+	if got := samples(t, reg, instrument.RequestsMetric); len(got) != 0 {
+		t.Errorf("requests = %v, want none", got)
+	}
+}
