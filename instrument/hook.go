@@ -25,7 +25,7 @@ const EvaluationEvent = telemetry.FlagEvaluationKey // "feature_flag.evaluation"
 //     (lower case), feature_flag.result.variant (or feature_flag.result.value when there
 //     is no variant), feature_flag.context.id (the targeting key) and, for failed
 //     evaluations, error.type (the error code, lower case) and error.message;
-//   - records the variant of a successful evaluation with RecordVariant, so that
+//   - records the variant of a successful evaluation with RecordVariant (in After), so that
 //     Metrics.Wrap labels the request's metrics with it. Pass the handler's request
 //     context (or one derived from it) to the evaluation for this to happen.
 //
@@ -40,11 +40,19 @@ var _ of.Hook = (*Hook)(nil)
 // NewHook returns a Hook.
 func NewHook() *Hook { return &Hook{} }
 
-// Finally runs after every evaluation, successful or not.
-func (h *Hook) Finally(ctx context.Context, hc of.HookContext, details of.InterfaceEvaluationDetails, _ of.HookHints) {
-	if details.Variant != "" && details.Reason != of.ErrorReason && details.ErrorCode == "" {
+// After runs after a successful evaluation (the SDK skips it when the provider or a
+// hook failed, including the After of a hook registered closer to the evaluation): it
+// records the variant for the request's metrics.
+func (h *Hook) After(ctx context.Context, hc of.HookContext, details of.InterfaceEvaluationDetails, _ of.HookHints) error {
+	if details.Variant != "" {
 		RecordVariant(ctx, hc.FlagKey(), details.Variant)
 	}
+	return nil
+}
+
+// Finally runs after every evaluation, successful or not: it adds the evaluation event to
+// the active span.
+func (h *Hook) Finally(ctx context.Context, hc of.HookContext, details of.InterfaceEvaluationDetails, _ of.HookHints) {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		return

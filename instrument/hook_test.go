@@ -2,6 +2,7 @@ package instrument_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -163,6 +164,12 @@ func TestHookLabelsRequestMetrics(t *testing.T) {
 		}
 		client.String(ctx, "button-color", "#000000", user)
 		client.Boolean(ctx, "button-color", false, user) // a failed evaluation records nothing
+		// Nor does one that a hook fails after the provider answered "on": the app gets
+		// the default, and the request keeps the variant it got before.
+		beta := of.NewEvaluationContext("beta-tester", map[string]any{"plan": "beta"})
+		if client.Boolean(ctx, "new-checkout", false, beta, of.WithHooks(failingAfter{})) {
+			t.Error("a failed evaluation returned true")
+		}
 	}))
 	for i, plan := range []string{"beta", "pro", "free", "beta"} {
 		r := httptest.NewRequest(http.MethodGet, "/checkout?plan="+plan, nil)
@@ -195,4 +202,11 @@ func TestHookLabelsRequestMetrics(t *testing.T) {
 	if got := samples(t, reg, instrument.DroppedMetric); !maps.Equal(got, wantDropped) {
 		t.Errorf("dropped = %v, want %v", got, wantDropped)
 	}
+}
+
+// failingAfter is a hook whose After fails.
+type failingAfter struct{ of.UnimplementedHook }
+
+func (failingAfter) After(context.Context, of.HookContext, of.InterfaceEvaluationDetails, of.HookHints) error {
+	return errors.New("after hook failed")
 }
