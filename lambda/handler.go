@@ -12,6 +12,12 @@
 //	POST /flags/{key}/unkill      {"environment": E, "reason": R}   reason optional
 //	POST /publish                 {"environment": E, "base": HASH}  base optional: serve
 //	                              that base (or the current one) with the kill state
+//	GET  /rollouts?environment=E[&flag=F]   where each staged rollout stands
+//	POST /flags/{key}/rollout/{pause|resume|promote|rollback}
+//	                              {"environment": E, "reason": R}   reason required
+//
+// A scheduled (EventBridge) invocation runs the rollout controller once over every
+// configured environment.
 //
 // Every request must be authenticated: by API Gateway's IAM authorizer (the caller's
 // ARN arrives in the event and is the audit trail's "who"), or by the bearer token of
@@ -34,6 +40,7 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/publish"
+	"github.com/edgeflag/edgeflag/rollout"
 	"github.com/edgeflag/edgeflag/store"
 )
 
@@ -62,6 +69,11 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives one line per request and per S3 record (default: discard).
 	Logger *slog.Logger
+	// Providers answer the rollout controller's metric queries, by provider name; a
+	// scheduled tick pauses rollouts whose metrics have no provider.
+	Providers map[string]rollout.Provider
+	// Notifier is told about each rollout PAUSE and ROLLBACK (nil: nobody).
+	Notifier rollout.Notifier
 }
 
 // Handler serves the kill-switch API. It is safe for concurrent use.
@@ -158,8 +170,20 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, who string) {
 			return
 		}
 		h.publish(w, r, who)
+	case path == "/rollouts":
+		if !allow(w, r, http.MethodGet) {
+			return
+		}
+		h.rollouts(w, r)
 	case strings.HasPrefix(path, "/flags/"):
 		key, action, ok := strings.Cut(strings.TrimPrefix(path, "/flags/"), "/")
+		if sub, found := strings.CutPrefix(action, "rollout/"); found && key != "" && rollout.ValidAction(sub) {
+			if !allow(w, r, http.MethodPost) {
+				return
+			}
+			h.rolloutAction(w, r, who, key, sub)
+			return
+		}
 		if !ok || (action != "kill" && action != "unkill") || key == "" {
 			writeError(w, http.StatusNotFound, "not_found", "no route "+path)
 			return
@@ -170,7 +194,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, who string) {
 		h.kill(w, r, who, key, action == "kill")
 	default:
 		writeError(w, http.StatusNotFound, "not_found",
-			"no route "+path+" (routes: GET /flags, POST /flags/{key}/kill, POST /flags/{key}/unkill, POST /publish)")
+			"no route "+path+" (routes: GET /flags, POST /flags/{key}/kill, POST /flags/{key}/unkill, POST /publish, GET /rollouts, POST /flags/{key}/rollout/{pause|resume|promote|rollback})")
 	}
 }
 

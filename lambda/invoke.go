@@ -19,7 +19,8 @@ import (
 
 // Invoke handles one Lambda invocation: an API Gateway HTTP API event (payload format
 // 2.0) is served by the HTTP handler and answered with an APIGatewayV2HTTPResponse; an S3
-// event republishes the base snapshots it names and answers with an S3Summary. It is the
+// event republishes the base snapshots it names and answers with an S3Summary; an
+// EventBridge Scheduled Event runs the rollout controller once (a TickResponse). It is the
 // function the bootstrap binary hands to lambda.Start.
 func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
 	var probe struct {
@@ -32,6 +33,8 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 		Records []struct {
 			EventSource string `json:"eventSource"`
 		} `json:"Records"`
+		Source     string `json:"source"`
+		DetailType string `json:"detail-type"`
 	}
 	if err := json.Unmarshal(payload, &probe); err != nil {
 		return nil, fmt.Errorf("lambda: the event is not a JSON object: %w", err)
@@ -52,8 +55,10 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 			return nil, fmt.Errorf("lambda: malformed S3 event: %w", err)
 		}
 		return h.HandleS3Event(ctx, ev)
+	case probe.Source == "aws.events" && probe.DetailType == "Scheduled Event":
+		return h.HandleSchedule(ctx)
 	}
-	return nil, errors.New("lambda: unsupported event: want an API Gateway HTTP API (2.0) or an S3 event")
+	return nil, errors.New("lambda: unsupported event: want an API Gateway HTTP API (2.0), an S3 event or an EventBridge Scheduled Event")
 }
 
 // HandleHTTPEvent serves an API Gateway HTTP API request through the HTTP handler. The

@@ -19,7 +19,7 @@ func (c *Controller) judgeStage(ctx context.Context, env string, plan *Plan, fp 
 	if window < time.Second {
 		window = time.Second
 	}
-	alpha := alphaOf(fp)
+	alpha := alphaOf(plan, fp)
 	checks := make([]publish.CriterionCheck, len(stage.Criteria))
 	for j, cr := range stage.Criteria {
 		m := plan.Metrics[cr.Metric]
@@ -51,11 +51,17 @@ func (c *Controller) judgeStage(ctx context.Context, env string, plan *Plan, fp 
 	return checks
 }
 
-// alphaOf is the false rollback rate allowed to each sequential test of a rollout.
-func alphaOf(fp *FlagPlan) float64 {
+// alphaOf is the false rollback rate allowed to each sequential test of a rollout: the
+// rollout's budget, 1 - confidence, split evenly over every ratio and mean criterion of
+// every stage (value criteria use the two-failures rule instead).
+func alphaOf(plan *Plan, fp *FlagPlan) float64 {
 	tests := 0
 	for _, st := range fp.Stages {
-		tests += len(st.Criteria)
+		for _, c := range st.Criteria {
+			if plan.Metrics[c.Metric].Kind != KindValue {
+				tests++
+			}
+		}
 	}
 	a, err := sequential.AlphaPerTest(fp.Settings.Confidence, max(tests, 1))
 	if err != nil {
