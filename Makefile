@@ -21,7 +21,7 @@ FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext .
 
 .PHONY: all setup build run test test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
         bench-compiler bench-edge wasm edge-worker evaluator-wasm-check flags-validate flags-check flags-review flags-publish \
-        schema-editor-check lambda build-KillSwitchFunction bench-publish bench-load load cli-golden clean
+        schema-editor-check lambda build-KillSwitchFunction bench-publish bench-load load cli-golden docs-test clean
 
 all: build
 
@@ -140,6 +140,11 @@ bench-load:
 load:
 	$(GO) run ./cmd/edgeflag-load --url http://127.0.0.1:8080/ofrep/v1/evaluate/flags \
 		--body '{"context":{"targetingKey":"user-1001"}}' --duration 10s --concurrency 8
+
+## docs-test: run the shell examples of README.md and docs/*.md and compare their output
+## (part of test-go; -v lists the examples skipped and why).
+docs-test:
+	$(GO) test -count=1 -v -run '^TestDocs$$' ./tests/docs
 
 ## cli-golden: rewrite the CLI golden files after an intended output change.
 cli-golden:

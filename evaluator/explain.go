@@ -181,9 +181,109 @@ func (t *Trace) detail(f fact) string {
 		if v == nil {
 			return "attribute not set"
 		}
-		return "context has " + describeValue(*v)
+		return "context has " + describeValue(*v) + mismatch(f.clause, v)
 	}
 	return ""
+}
+
+// mismatch says why a value cannot satisfy a clause's operator whatever its value, when
+// that is so: a string compared with numbers, a text that is not a version or a time. It
+// is "" when the value is of a kind the operator compares (then the values just differ).
+// For a list, it speaks when no element can be compared.
+func mismatch(cl *snapshot.Clause, v *Value) string {
+	if cl.Op == snapshot.OpPresent {
+		return ""
+	}
+	if v.kind == ListKind {
+		if len(v.list) == 0 {
+			return ": an empty list matches no value"
+		}
+		for i := range v.list {
+			if scalarMismatch(cl, &v.list[i]) == "" {
+				return ""
+			}
+		}
+		return ": no element can match: " + strings.TrimPrefix(scalarMismatch(cl, &v.list[0]), ": ")
+	}
+	return scalarMismatch(cl, v)
+}
+
+func scalarMismatch(cl *snapshot.Clause, v *Value) string {
+	op := cl.OpName()
+	switch cl.Op {
+	case snapshot.OpLt, snapshot.OpLte, snapshot.OpGt, snapshot.OpGte:
+		if v.kind != NumberKind {
+			return ": " + describeValue(*v) + " is " + kindName(v.kind) + ", and " + op + " compares numbers only (a string is never converted)"
+		}
+	case snapshot.OpSemverEq, snapshot.OpSemverLt, snapshot.OpSemverLte, snapshot.OpSemverGt, snapshot.OpSemverGte:
+		if v.kind != StringKind {
+			return ": " + describeValue(*v) + " is " + kindName(v.kind) + ", and " + op + " compares version strings only"
+		}
+		if _, ok := snapshot.ParseSemver(v.str); !ok {
+			return ": " + describeValue(*v) + " is not a version (MAJOR.MINOR.PATCH, as 1.4.2 or v1.4.2)"
+		}
+	case snapshot.OpStartsWith, snapshot.OpEndsWith, snapshot.OpContains, snapshot.OpMatches:
+		if v.kind != StringKind {
+			return ": " + describeValue(*v) + " is " + kindName(v.kind) + ", and " + op + " compares strings only"
+		}
+	case snapshot.OpBefore, snapshot.OpAfter:
+		if _, ok := timeOf(v); !ok {
+			if v.kind == StringKind {
+				return ": " + describeValue(*v) + " is not a time (RFC 3339, as 2026-12-01T09:00:00Z, or Unix milliseconds)"
+			}
+			return ": " + describeValue(*v) + " is " + kindName(v.kind) + ", not a time"
+		}
+	case snapshot.OpIn:
+		want := snapshot.LitString
+		switch v.kind {
+		case NumberKind:
+			want = snapshot.LitNumber
+		case BoolKind:
+			want = snapshot.LitBool
+		}
+		kinds := ""
+		for i := range cl.Values {
+			k := cl.Values[i].Kind
+			if k == want {
+				return ""
+			}
+			if kinds == "" {
+				kinds = literalKindName(k)
+			}
+		}
+		if kinds != "" {
+			return ": " + describeValue(*v) + " is " + kindName(v.kind) + " and the values are " + kinds + "s: " + kindName(v.kind) + " never equals a " + kinds
+		}
+	}
+	return ""
+}
+
+func kindName(k Kind) string {
+	switch k {
+	case StringKind:
+		return "a string"
+	case NumberKind:
+		return "a number"
+	case BoolKind:
+		return "a boolean"
+	case ListKind:
+		return "a list"
+	}
+	return "null"
+}
+
+func literalKindName(k snapshot.LiteralKind) string {
+	switch k {
+	case snapshot.LitNumber:
+		return "number"
+	case snapshot.LitBool:
+		return "boolean"
+	case snapshot.LitTime:
+		return "time"
+	case snapshot.LitSemver:
+		return "version"
+	}
+	return "string"
 }
 
 func (t *Trace) describeClause(cl *snapshot.Clause) string {

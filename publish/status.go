@@ -37,7 +37,12 @@ type FlagStatus struct {
 	// rings inside it get RingVariant.
 	Ring        string `json:"ring,omitempty"`
 	RingVariant string `json:"ringVariant,omitempty"`
-	// RingPercentage is the share of the release ring's audience in force now.
+	// RingPercentage is the nominal share of all users the release reaches now, as
+	// edgeflag diff reports it: the largest reach of the release ring and the rings inside
+	// it, a ring's reach being its percentage (the step in force for a schedule) or, for a
+	// ring chosen by a condition, the largest percentage in that condition (the canary's
+	// "beta users or 5%" is 5). It is absent when every such ring is chosen by segments or
+	// attributes only, whose size the snapshot cannot know.
 	RingPercentage *float64 `json:"ringPercentage,omitempty"`
 	// Variant is what the fallthrough rollout serves, and Percentage the share of the
 	// users it reaches that get it now (a fixed variant is 100); both are absent for a
@@ -92,10 +97,9 @@ func (p *Publisher) Status(ctx context.Context, env string, now time.Time) (*Sta
 			fs.KilledInSource = base.Flags[j].Killed
 		}
 		if f.ReleaseRing != snapshot.NoIndex && f.ReleaseRing < len(f.Rings) {
-			ring := &f.Rings[f.ReleaseRing]
-			fs.Ring = ring.Name
+			fs.Ring = f.Rings[f.ReleaseRing].Name
 			fs.RingVariant = variantName(f, f.ReleaseVar)
-			fs.RingPercentage = percentage(ring.Portion.ThresholdAt(at))
+			fs.RingPercentage = releaseReach(f, at)
 		}
 		if f.Rollout.Kind == snapshot.ServeVariant {
 			fs.Variant = variantName(f, f.Rollout.Variant)
@@ -104,6 +108,54 @@ func (p *Publisher) Status(ctx context.Context, env string, now time.Time) (*Sta
 		st.Flags[i] = fs
 	}
 	return st, nil
+}
+
+// releaseReach returns the nominal share of all users that a flag's release reaches at
+// time at: the largest reach of the rings up to and including the release ring, or nil
+// when none of them has a known size.
+func releaseReach(f *snapshot.Flag, at int64) *float64 {
+	var best uint32
+	known := false
+	for i := 0; i <= f.ReleaseRing && i < len(f.Rings); i++ {
+		if t, ok := ringReach(&f.Rings[i], at); ok {
+			best = max(best, t)
+			known = true
+		}
+	}
+	if !known {
+		return nil
+	}
+	return percentage(best)
+}
+
+// ringReach returns the threshold of all users a ring covers at time at: its portion for
+// a ring without a condition; for a ring with one, the largest percentage inside the
+// condition, bounded by the ring's own portion. ok is false for a ring chosen by segments
+// or attributes only.
+func ringReach(r *snapshot.Ring, at int64) (threshold uint32, ok bool) {
+	portion := r.Portion.ThresholdAt(at)
+	if r.When == nil {
+		return portion, true
+	}
+	cond, ok := maxPercentage(r.When)
+	if !ok {
+		return 0, false
+	}
+	return min(cond, portion), true
+}
+
+// maxPercentage returns the largest percentage threshold in a condition tree.
+func maxPercentage(c *snapshot.Condition) (threshold uint32, ok bool) {
+	if c.Kind == snapshot.CondPercentage {
+		return c.Portion.Threshold, true
+	}
+	for i := range c.Children {
+		if t, found := maxPercentage(&c.Children[i]); found {
+			threshold = max(threshold, t)
+			ok = true
+		}
+	}
+	return threshold, ok
 }
 
 func percentage(threshold uint32) *float64 {

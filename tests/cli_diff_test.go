@@ -1,10 +1,14 @@
 package tests
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/edgeflag/edgeflag/publish"
+	"github.com/edgeflag/edgeflag/store"
 )
 
 // cliEdit replaces old with new in a file, failing when old is not there.
@@ -151,6 +155,65 @@ func testCLIDiff(t *testing.T, bin *cliBinary) {
 		res.expectCode(t, 1)
 		if !strings.Contains(res.stderr, "not in a git repository") {
 			t.Errorf("stderr: %s", res.stderr)
+		}
+	})
+	t.Run("served by a store", func(t *testing.T) {
+		work := cliExampleFlags(t)
+		env := cliRun{dir: work, env: []string{"SOURCE_DATE_EPOCH=1764547200"}}
+		bin.runWith(t, env, "publish", "--store", "st", "--revision", "r1").expectCode(t, 0)
+
+		res := bin.run(t, work, "diff", "--store", "st")
+		res.expectCode(t, 0)
+		if res.stdout != "flags (working tree) → served by st\nno changes\n" {
+			t.Errorf("diff --store before a kill:\n%s", res.stdout)
+		}
+		// A kill through the kill-switch API's code path: the store changes, flags/ does not.
+		st, err := store.Open(context.Background(), filepath.Join(work, "st"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := publish.New(st).Kill(context.Background(), "production", "new-search-algorithm", "trying", "test"); err != nil {
+			t.Fatal(err)
+		}
+		res = bin.run(t, work, "diff", "--store", "st")
+		res.expectCode(t, 0)
+		want := "flags (working tree) → served by st\nnew-search-algorithm (production): killed\n1 flag changed\n"
+		if res.stdout != want {
+			t.Errorf("diff --store after a kill:\n%s\nwant:\n%s", res.stdout, want)
+		}
+		res = bin.run(t, work, "diff", "--store", "st", "--env", "production", "--json")
+		res.expectCode(t, 0)
+		var out cliDiffJSON
+		res.decodeJSON(t, &out)
+		if out.To.Revision != "r1" || len(out.Changes) != 1 || out.Changes[0].Kind != "killed" {
+			t.Errorf("diff --store --json: %+v", out)
+		}
+		res = bin.run(t, work, "eval", "new-search-algorithm", "--store", "st", "-a", "userId=u1", "-a", "email=alice@company.com")
+		res.expectCode(t, 0)
+		if !strings.Contains(res.stdout, "new-search-algorithm  false  off      DISABLED  kill switch") {
+			t.Errorf("eval --store after a kill:\n%s", res.stdout)
+		}
+		// The flag directory still serves it: eval without --store reads flags/.
+		res = bin.run(t, work, "eval", "new-search-algorithm", "-a", "userId=u1", "-a", "email=alice@company.com")
+		if !strings.Contains(res.stdout, "TARGETING_MATCH") {
+			t.Errorf("eval of flags/:\n%s", res.stdout)
+		}
+
+		for _, tc := range []struct {
+			args []string
+			code int
+			msg  string
+		}{
+			{[]string{"diff", "--store", "st", "HEAD", "HEAD~1"}, 2, "at most one revision"},
+			{[]string{"diff", "--store", "nowhere"}, 1, "nowhere serves nothing to staging or production"},
+			{[]string{"eval", "new-search-algorithm", "--store", "st", "--env", "qa"}, 1, `st serves nothing to "qa"`},
+			{[]string{"eval", "new-search-algorithm", "--store", "st", "--snapshot", "x.snap"}, 2, "--snapshot or --store, not both"},
+		} {
+			res := bin.run(t, work, tc.args...)
+			res.expectCode(t, tc.code)
+			if !strings.Contains(res.stderr, tc.msg) {
+				t.Errorf("%v: stderr %q, want %q", tc.args, res.stderr, tc.msg)
+			}
 		}
 	})
 }

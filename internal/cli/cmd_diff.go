@@ -15,7 +15,7 @@ import (
 var diffCommand = &command{
 	name:    "diff",
 	summary: "summarise what changes between two snapshots or two git revisions",
-	usage:   "[flags] <a> [<b>]",
+	usage:   "[flags] <a> [<b>] | --store <location> [<a>]",
 	description: `
 Compares two compiled snapshot files, or the flag directory at two git revisions
 (compiled for every environment), and summarises the changes the way a reviewer reads
@@ -28,10 +28,16 @@ Environments are named when a change does not apply to all of them. With one arg
 the revision is compared with the working tree. An argument that is an existing file is
 read as a snapshot; anything else is a git revision of the repository holding --dir.
 
+--store compares with what a store serves now instead (the snapshots its pointers name,
+kill switches applied): the one argument, or the working tree without one, against every
+environment the store has been published to (or --env). After a kill through the
+kill-switch API, 'edgeflag diff --store out/dev-store' says the flag is killed.
+
 --exit-code exits 1 when there are changes, as git diff --exit-code does.`,
 	example: `
 edgeflag diff HEAD~1 HEAD
 edgeflag diff origin/main --json
+edgeflag diff --store out/dev-store --env production
 edgeflag diff old/production.snap out/production.snap`,
 	run: runDiff,
 }
@@ -57,9 +63,16 @@ func runDiff(r *runner, args []string) int {
 	env := fs.String("env", "", "compare only this `environment`")
 	asJSON := fs.Bool("json", false, "print the changes as JSON")
 	exitCode := fs.Bool("exit-code", false, "exit 1 when there are changes")
-	pos, code, done := r.parse(fs, args, 1, 2)
+	served := fs.String("store", "", "compare with what this store `location` serves now (one argument or the working tree against it)")
+	pos, code, done := r.parse(fs, args, 0, 2)
 	if done {
 		return code
+	}
+	switch {
+	case *served != "" && len(pos) > 1:
+		return r.usageFail(usagef("unexpected argument %q: with --store, give at most one revision or snapshot", pos[1]))
+	case *served == "" && len(pos) == 0:
+		return r.usageFail(usagef("missing argument: usage: edgeflag %s %s", r.cmd.name, r.cmd.usage))
 	}
 	var sides [2]*diffSide
 	for i, arg := range pos {
@@ -69,8 +82,15 @@ func runDiff(r *runner, args []string) int {
 		}
 		sides[i] = side
 	}
-	if len(pos) == 1 {
+	if len(pos) < 2 && *served == "" || len(pos) == 0 {
 		side, err := r.worktreeSide(*dir)
+		if err != nil {
+			return r.fail(err)
+		}
+		sides[len(pos)] = side
+	}
+	if *served != "" {
+		side, err := r.servedSide(*served, *env, sides[0].Envs)
 		if err != nil {
 			return r.fail(err)
 		}
@@ -212,6 +232,39 @@ func (r *runner) diffSide(arg, dir string) (*diffSide, error) {
 		label += " (" + short + ")"
 	}
 	return r.projectSide(p, label, buildInfo{revision: commit.Hash, buildTime: commit.Time.Unix()})
+}
+
+// servedSide reads what the store serves to each of envs now (only env when set); an
+// environment never published to is left out, and none at all is an error.
+func (r *runner) servedSide(location, env string, envs []string) (*diffSide, error) {
+	if env != "" {
+		envs = []string{env}
+	}
+	side := &diffSide{Label: "served by " + location, views: map[string]*snapview.View{}}
+	var revisions []string
+	for _, e := range envs {
+		s, found, err := r.readServed(location, e)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			continue
+		}
+		v, _, err := snapview.Decode(s.data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: the snapshot %s served to %s: %v", location, s.pointer.Snapshot, e, err)
+		}
+		side.Envs = append(side.Envs, e)
+		side.views[e] = v
+		if !slices.Contains(revisions, s.pointer.Revision) {
+			revisions = append(revisions, s.pointer.Revision)
+		}
+	}
+	if len(side.Envs) == 0 {
+		return nil, fmt.Errorf("%s serves nothing to %s: nothing was published to it", location, strings.Join(envs, " or "))
+	}
+	side.Revision = strings.Join(revisions, ", ")
+	return side, nil
 }
 
 // worktreeSide compiles the flag directory as it is on disk.

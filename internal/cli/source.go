@@ -10,24 +10,26 @@ import (
 )
 
 // sourceFlags say where a command's snapshot comes from: the flag directory compiled for
-// an environment, or a compiled snapshot file.
+// an environment, a compiled snapshot file, or what a store serves an environment now.
 type sourceFlags struct {
 	dir      string
 	env      string
 	snapshot string
+	store    string
 }
 
 func (s *sourceFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.dir, "dir", "flags", "the flag `directory`")
 	fs.StringVar(&s.env, "env", "", "the `environment` (default production, or the project's last)")
 	fs.StringVar(&s.snapshot, "snapshot", "", "read this compiled snapshot `file` instead of compiling --dir")
+	fs.StringVar(&s.store, "store", "", "read the snapshot this store `location` serves to --env now (kill switches applied) instead of compiling --dir")
 }
 
 // source is a loaded snapshot and, when it was compiled from flag files, their project.
 type source struct {
 	snap    *snapshot.Snapshot
 	project *compiler.Project // nil for a snapshot file
-	file    string            // the snapshot file, "" when compiled
+	file    string            // the snapshot file or the store, "" when compiled
 	dir     string            // the flag directory, "" for a snapshot file
 }
 
@@ -41,6 +43,24 @@ func (s *source) describe() string {
 
 // loadSource reads the snapshot file or compiles the flag directory for the environment.
 func (r *runner) loadSource(sf *sourceFlags) (*source, error) {
+	if sf.snapshot != "" && sf.store != "" {
+		return nil, usagef("give --snapshot or --store, not both")
+	}
+	if sf.store != "" {
+		env := sf.env
+		if env == "" {
+			env = "production"
+		}
+		served, err := r.mustReadServed(sf.store, env)
+		if err != nil {
+			return nil, err
+		}
+		s, err := snapshot.Decode(served.data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: the snapshot %s served to %s: %v", sf.store, served.pointer.Snapshot, env, err)
+		}
+		return &source{snap: s, file: sf.store}, nil
+	}
 	if sf.snapshot != "" {
 		data, err := os.ReadFile(r.path(sf.snapshot))
 		if err != nil {
