@@ -19,7 +19,7 @@ LONG_FUZZTIME ?= 10m
 FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext ./compiler:FuzzCompile ./wasm/wire:FuzzDecode \
                 ./snapshot:FuzzRegexp ./snapshot:FuzzMurmur3 ./evaluator:FuzzParseTime ./evaluator:FuzzFold
 
-.PHONY: all setup build run test test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
+.PHONY: all setup build run test standalone-check test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
         bench-compiler bench-edge wasm edge-worker evaluator-wasm-check flags-validate flags-check flags-review flags-publish \
         schema-editor-check lambda build-KillSwitchFunction bench-publish bench-load load cli-golden clean
 
@@ -36,7 +36,12 @@ run: setup
 	$(GO) run ./cmd/edgeflag dev
 
 ## test: everything CI runs.
-test: setup lint evaluator-wasm-check flags-check schema-editor-check test-go fuzz
+test: setup standalone-check lint evaluator-wasm-check flags-check schema-editor-check test-go fuzz
+
+## standalone-check: no tracked code, script, Makefile or config refers to a path outside
+## the repository (scripts/standalonecheck prints file:line of each reference).
+standalone-check:
+	$(GO) run ./scripts/standalonecheck
 
 test-go:
 	$(GO) test -count=1 -timeout 20m ./...
