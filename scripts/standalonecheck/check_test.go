@@ -64,6 +64,8 @@ func TestSkip(t *testing.T) {
 		{"tests/testdata/ofrep/LICENSE", true},
 		{"go.sum", true},
 		{"scripts/standalonecheck/testdata/repo/Makefile", true},
+		{"scripts/standalonecheck/check_test.go", true},
+		{"scripts/standalonecheck/check.go", false},
 		{"Makefile", false},
 		{"go.mod", false},
 		{"tests/ofrep_helpers_test.go", false},

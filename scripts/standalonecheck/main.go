@@ -5,7 +5,7 @@
 // must build and test on its own; `make standalone-check` runs it early in `make test`.
 //
 // It reads the files `git ls-files` lists, except documentation (*.md), licence texts,
-// go.sum and its own testdata, and prints file:line: reason for every reference it finds.
+// go.sum and its own tests and testdata, and prints file:line: reason for every reference it finds.
 //
 //	go run ./scripts/standalonecheck [-root DIR]
 package main
