@@ -21,7 +21,7 @@ FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext .
 
 .PHONY: all setup build run test standalone-check test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
         bench-compiler bench-edge wasm edge-worker evaluator-wasm-check flags-validate flags-check flags-review flags-publish \
-        schema-editor-check lambda build-KillSwitchFunction bench-publish bench-load load cli-golden clean
+        schema-editor-check lambda lambda-local build-KillSwitchFunction bench-publish bench-load load cli-golden clean
 
 all: build
 
@@ -129,6 +129,13 @@ lambda: build-KillSwitchFunction
 build-KillSwitchFunction:
 	mkdir -p $(ARTIFACTS_DIR)
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./lambda/bootstrap
+
+## lambda-local: the kill-switch Lambda built for this machine, under the AWS Lambda Runtime
+## Interface Emulator on the directory store STORE with the example flags published (no AWS
+## account, no Docker), invoked with EVENT; prints the answer (scripts/lambda-local.sh).
+EVENT ?= events/flags-get.json
+lambda-local:
+	STORE=$(STORE) FLAGS_DIR=$(FLAGS_DIR) bash scripts/lambda-local.sh $(EVENT)
 
 ## bench-publish: the numbers of docs/benchmarks.md.
 bench-publish:
