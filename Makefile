@@ -91,7 +91,8 @@ bench-edge:
 wasm:
 	bash scripts/build-wasm.sh $(BIN)/edgeflag.wasm
 
-## edge-worker: the Cloudflare Worker in workerd on 127.0.0.1:8787 (set EDGEFLAG_STORE_URL).
+## edge-worker: the Cloudflare Worker in workerd on 127.0.0.1:8787 (set EDGEFLAG_STORE_URL, and
+## EDGEFLAG_ORIGIN_URL to forward requests: without it other paths than the flags answer 502).
 edge-worker: wasm
 	bash scripts/install-node-deps.sh
 	edge/node_modules/.bin/workerd serve edge/cloudflare/config.capnp
