@@ -19,9 +19,9 @@ LONG_FUZZTIME ?= 10m
 FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext ./compiler:FuzzCompile ./wasm/wire:FuzzDecode \
                 ./snapshot:FuzzRegexp ./snapshot:FuzzMurmur3 ./evaluator:FuzzParseTime ./evaluator:FuzzFold
 
-.PHONY: all setup build run test test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
+.PHONY: all setup build run test standalone-check test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
         bench-compiler bench-edge wasm edge-worker evaluator-wasm-check flags-validate flags-check flags-review flags-publish \
-        schema-editor-check lambda build-KillSwitchFunction bench-publish bench-load load cli-golden docs-test clean
+        schema-editor-check lambda lambda-local build-KillSwitchFunction bench-publish bench-load load cli-golden docs-test clean
 
 all: build
 
@@ -36,7 +36,12 @@ run: setup
 	$(GO) run ./cmd/edgeflag dev
 
 ## test: everything CI runs.
-test: setup lint evaluator-wasm-check flags-check schema-editor-check test-go fuzz
+test: setup standalone-check lint evaluator-wasm-check flags-check schema-editor-check test-go fuzz
+
+## standalone-check: no tracked code, script, Makefile or config refers to a path outside
+## the repository (scripts/standalonecheck prints file:line of each reference).
+standalone-check:
+	$(GO) run ./scripts/standalonecheck
 
 test-go:
 	$(GO) test -count=1 -timeout 20m ./...
@@ -86,7 +91,8 @@ bench-edge:
 wasm:
 	bash scripts/build-wasm.sh $(BIN)/edgeflag.wasm
 
-## edge-worker: the Cloudflare Worker in workerd on 127.0.0.1:8787 (set EDGEFLAG_STORE_URL).
+## edge-worker: the Cloudflare Worker in workerd on 127.0.0.1:8787 (set EDGEFLAG_STORE_URL, and
+## EDGEFLAG_ORIGIN_URL to forward requests: without it other paths than the flags answer 502).
 edge-worker: wasm
 	bash scripts/install-node-deps.sh
 	edge/node_modules/.bin/workerd serve edge/cloudflare/config.capnp
@@ -124,6 +130,13 @@ lambda: build-KillSwitchFunction
 build-KillSwitchFunction:
 	mkdir -p $(ARTIFACTS_DIR)
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./lambda/bootstrap
+
+## lambda-local: the kill-switch Lambda built for this machine, under the AWS Lambda Runtime
+## Interface Emulator on the directory store STORE with the example flags published (no AWS
+## account, no Docker), invoked with EVENT; prints the answer (scripts/lambda-local.sh).
+EVENT ?= events/flags-get.json
+lambda-local:
+	STORE=$(STORE) FLAGS_DIR=$(FLAGS_DIR) bash scripts/lambda-local.sh $(EVENT)
 
 ## bench-publish: the numbers of docs/benchmarks.md.
 bench-publish:

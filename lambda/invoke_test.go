@@ -75,7 +75,7 @@ func TestEventsDriveTheHandler(t *testing.T) {
 	ctx := context.Background()
 	srv := s3test.New(t, eventBucket)
 	st := srv.Store(t, "")
-	if _, err := publish.New(st).Publish(ctx, publishtest.Snapshot("production", "abc123", 1000, "new-checkout", "search-ring"), "ci"); err != nil {
+	if _, err := publish.New(st).Publish(ctx, publishtest.Snapshot("production", "abc123", 1000, "new-checkout-flow", "search-ring"), "ci"); err != nil {
 		t.Fatal(err)
 	}
 	h, err := lambda.New(lambda.Config{Store: st, Environments: []string{"production"}})
@@ -84,7 +84,7 @@ func TestEventsDriveTheHandler(t *testing.T) {
 	}
 
 	// CI uploads a newer base; its S3 event republishes it.
-	next := publishtest.Snapshot("production", "def456", 2000, "new-checkout", "search-ring")
+	next := publishtest.Snapshot("production", "def456", 2000, "new-checkout-flow", "search-ring")
 	nextHash, _ := snapshot.Hash(next)
 	if err := srv.Put(ctx, store.BaseKey("production", nextHash), next); err != nil {
 		t.Fatal(err)

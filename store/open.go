@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -15,7 +16,9 @@ import (
 // Open returns the store a location names:
 //
 //   - s3://bucket/prefix — an S3 bucket, with credentials and region from the AWS SDK's
-//     default chain (environment, shared config, SSO, web identity, instance role). An
+//     default chain (environment, shared config, SSO, web identity, instance role); Open
+//     retrieves the credentials, so a missing one is an error (ErrNoCredentials) that
+//     says what to set rather than a failure of the first request. An
 //     S3-compatible server is named by AWS_ENDPOINT_URL_S3, or by query parameters:
 //     endpoint=http://127.0.0.1:9000, path-style=true (address the bucket in the path),
 //     region=eu-west-1.
@@ -112,9 +115,12 @@ func openS3(ctx context.Context, location string) (*S3, error) {
 		return nil, fmt.Errorf("store: load AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
-		// S3 needs a region to sign requests; us-east-1 addresses any bucket through
-		// redirects and is what S3-compatible servers expect.
+		// S3 needs a region to sign requests; us-east-1 is what S3-compatible servers
+		// expect. A bucket elsewhere answers with its region (S3.wrap says so).
 		cfg.Region = "us-east-1"
+	}
+	if err := checkCredentials(ctx, cfg.Credentials); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", location, err)
 	}
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if loc.Endpoint != "" {
@@ -128,4 +134,24 @@ func openS3(ctx context.Context, location string) (*S3, error) {
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
 	return NewS3(client, loc.Bucket, loc.Prefix)
+}
+
+// credentialsTimeout bounds the credential lookup of Open: the SDK's chain ends with the
+// EC2 instance metadata service, which may not answer where there is none.
+const credentialsTimeout = 10 * time.Second
+
+// checkCredentials retrieves the credentials of the SDK's chain once (they are cached),
+// and names what to configure when there are none.
+func checkCredentials(ctx context.Context, provider aws.CredentialsProvider) error {
+	const want = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (for an S3-compatible server, its keys), " +
+		"or AWS_PROFILE, or run with an IAM role"
+	if provider == nil {
+		return fmt.Errorf("%w: %s", ErrNoCredentials, want)
+	}
+	ctx, cancel := context.WithTimeout(ctx, credentialsTimeout)
+	defer cancel()
+	if _, err := provider.Retrieve(ctx); err != nil {
+		return fmt.Errorf("%w: %s (the AWS SDK's default chain found none: %v)", ErrNoCredentials, want, err)
+	}
+	return nil
 }

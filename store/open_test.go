@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -84,6 +85,31 @@ func TestOpen(t *testing.T) {
 		// Every opened store works.
 		if _, err := st.Put(ctx, "production/current.json", []byte("{}"), store.PutOptions{}); err != nil {
 			t.Errorf("Put through Open(%q): %v", tt.location, err)
+		}
+	}
+}
+
+// TestOpenWithoutCredentials: an s3:// store without credentials is refused by Open with
+// a message naming what to set, not by the first request with the SDK's last attempt.
+func TestOpenWithoutCredentials(t *testing.T) {
+	none := filepath.Join(t.TempDir(), "none")
+	for _, kv := range [][2]string{
+		{"AWS_ACCESS_KEY_ID", ""}, {"AWS_SECRET_ACCESS_KEY", ""}, {"AWS_SESSION_TOKEN", ""},
+		{"AWS_PROFILE", ""}, {"AWS_DEFAULT_PROFILE", ""}, {"AWS_WEB_IDENTITY_TOKEN_FILE", ""},
+		{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", ""}, {"AWS_CONTAINER_CREDENTIALS_FULL_URI", ""},
+		{"AWS_CONFIG_FILE", none}, {"AWS_SHARED_CREDENTIALS_FILE", none},
+		{"AWS_EC2_METADATA_DISABLED", "true"},
+	} {
+		t.Setenv(kv[0], kv[1])
+	}
+	location := "s3://my-bucket/flags?endpoint=http://127.0.0.1:9000&path-style=true"
+	_, err := store.Open(context.Background(), location)
+	if !errors.Is(err, store.ErrNoCredentials) {
+		t.Fatalf("Open(%q): err = %v, want ErrNoCredentials", location, err)
+	}
+	for _, want := range []string{location, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "IAM role"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not name %s: %v", want, err)
 		}
 	}
 }

@@ -26,6 +26,8 @@ var (
 	// given in PutOptions.IfMatch, or the object existed despite PutOptions.IfAbsent.
 	// The writer re-reads and retries.
 	ErrPreconditionFailed = errors.New("precondition failed: the object changed")
+	// ErrNoCredentials: Open found no AWS credentials for an s3:// location.
+	ErrNoCredentials = errors.New("no AWS credentials")
 )
 
 // Store is where published objects live. Implementations are safe for concurrent use by

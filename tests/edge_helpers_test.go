@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -116,7 +117,8 @@ func edgeFreeAddr(t testing.TB) string {
 // edgeWorkerd runs workerd with a configuration laid out as in the repository: it copies
 // edge/cloudflare and edge/shared (plus extra files, relative path → content) into a
 // temporary tree with the module at bin/edgeflag.wasm, and serves config (a path in that
-// tree) with env added to the environment. It returns the base URL.
+// tree) with env added to the environment, where {{addr}} and {{port}} stand for the
+// address workerd listens on and its port. It returns the base URL.
 func edgeWorkerd(t testing.TB, config string, env []string, extra map[string]string) string {
 	t.Helper()
 	edgeRequireJS(t)
@@ -153,6 +155,10 @@ func edgeWorkerd(t testing.TB, config string, env []string, extra map[string]str
 	os.WriteFile(filepath.Join(tree, "bin/edgeflag.wasm"), wasm, 0o644)
 
 	addr := edgeFreeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	for i, kv := range env {
+		env[i] = strings.NewReplacer("{{addr}}", addr, "{{port}}", port).Replace(kv)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "edge/node_modules/.bin/workerd"), "serve",
 		filepath.Join(tree, config), "--socket-addr", "http="+addr)

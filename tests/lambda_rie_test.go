@@ -233,7 +233,7 @@ func lambdaSetup(t testing.TB) (*s3test.Server, store.Store, *lambdaRIE) {
 	t.Helper()
 	srv := s3test.New(t, lambdaEventBucket)
 	st := srv.Store(t, "")
-	base := publishtest.Snapshot("production", "abc123", 1000, "new-checkout", "search-ring")
+	base := publishtest.Snapshot("production", "abc123", 1000, "new-checkout-flow", "search-ring")
 	if _, err := publish.New(st).Publish(context.Background(), base, "ci"); err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestLambdaBootstrapUnderEmulator(t *testing.T) {
 	srv, st, rie := lambdaSetup(t)
 
 	// CI uploads a newer base; S3 notifies the function.
-	next := publishtest.Snapshot("production", "def456", 2000, "new-checkout", "search-ring")
+	next := publishtest.Snapshot("production", "def456", 2000, "new-checkout-flow", "search-ring")
 	nextHash, _ := snapshot.Hash(next)
 	if err := srv.Put(ctx, store.BaseKey("production", nextHash), next); err != nil {
 		t.Fatal(err)
@@ -298,9 +298,9 @@ func TestLambdaBootstrapUnderEmulator(t *testing.T) {
 			delete(ev["requestContext"].(map[string]any), "authorizer")
 		}), 401, "unauthorized"},
 		{"malformed JSON", lambdaEvent(t, "flag-kill.json", func(ev map[string]any) { ev["body"] = `{"environment":` }), 400, "invalid_json"},
-		{"missing reason", lambdaKillEvent(t, "kill", "new-checkout", ""), 400, "missing_field"},
+		{"missing reason", lambdaKillEvent(t, "kill", "new-checkout-flow", ""), 400, "missing_field"},
 		{"unknown flag", lambdaKillEvent(t, "kill", "no-such-flag", "x"), 404, "unknown_flag"},
-		{"oversized body", lambdaKillEvent(t, "kill", "new-checkout", strings.Repeat("x", lambda.MaxBodyBytes)), 413, "body_too_large"},
+		{"oversized body", lambdaKillEvent(t, "kill", "new-checkout-flow", strings.Repeat("x", lambda.MaxBodyBytes)), 413, "body_too_large"},
 		{"wrong method", lambdaEvent(t, "flags-get.json", func(ev map[string]any) {
 			ev["requestContext"].(map[string]any)["http"].(map[string]any)["method"] = "DELETE"
 		}), 405, "method_not_allowed"},

@@ -58,10 +58,10 @@ func ofrepServer(t testing.TB, h *ofrep.Handler) string {
 	return srv.URL
 }
 
-// ofrepSpecPath is where the OFREP OpenAPI document is: beside the repository, in
-// ../shared/specs/ofrep/openapi.yaml.
+// ofrepSpecPath is where the OFREP OpenAPI document (v0.3.0) is: in the repository, as
+// test data (testdata/ofrep/README.md says where it comes from).
 func ofrepSpecPath(t testing.TB) string {
-	return filepath.Join(ofrepRoot(t), "..", "shared", "specs", "ofrep", "openapi.yaml")
+	return filepath.Join(ofrepRoot(t), "tests", "testdata", "ofrep", "openapi.yaml")
 }
 
 // ofrepSpec loads the OFREP OpenAPI 3.1 document and makes its flag value schemas
@@ -78,7 +78,7 @@ func ofrepLoadSpec(t testing.TB) *openapi3.T {
 	path := ofrepSpecPath(t)
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("the OFREP specification is missing: the tests validate responses against "+
-			"../shared/specs/ofrep/openapi.yaml relative to the repository root (%s): %v", path, err)
+			"tests/testdata/ofrep/openapi.yaml (%s): %v", path, err)
 	}
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromFile(path)

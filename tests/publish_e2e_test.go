@@ -133,8 +133,8 @@ func TestKillReachesTheEdge(t *testing.T) {
 	}
 	srv, _, rie := lambdaSetup(t)
 	edge := publishStartEdge(t, srv)
-	if edge.killed("new-checkout") {
-		t.Fatal("new-checkout is killed before the kill")
+	if edge.killed("new-checkout-flow") {
+		t.Fatal("new-checkout-flow is killed before the kill")
 	}
 
 	start := time.Now()
@@ -143,7 +143,7 @@ func TestKillReachesTheEdge(t *testing.T) {
 		t.Fatalf("kill: %d %s", resp.StatusCode, resp.Body)
 	}
 	api := time.Since(start)
-	visible := publishWaitFor(t, start, 30*time.Second, func() bool { return edge.killed("new-checkout") })
+	visible := publishWaitFor(t, start, 30*time.Second, func() bool { return edge.killed("new-checkout-flow") })
 	t.Logf("kill: API answered in %v, the edge serves it after %v", api.Round(time.Millisecond), visible.Round(time.Millisecond))
 
 	start = time.Now()
@@ -151,7 +151,7 @@ func TestKillReachesTheEdge(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("unkill: %d %s", resp.StatusCode, resp.Body)
 	}
-	visible = publishWaitFor(t, start, 30*time.Second, func() bool { return !edge.killed("new-checkout") })
+	visible = publishWaitFor(t, start, 30*time.Second, func() bool { return !edge.killed("new-checkout-flow") })
 	t.Logf("unkill: the edge serves it after %v", visible.Round(time.Millisecond))
 
 	if st := edge.poller.Status(); st.Swaps < 3 || st.Failures != 0 {
@@ -183,7 +183,7 @@ func BenchmarkKillToVisible(b *testing.B) {
 		if resp := rie.invokeHTTP(b, event); resp.StatusCode != 200 {
 			b.Fatalf("%d %s", resp.StatusCode, resp.Body)
 		}
-		samples = append(samples, publishWaitFor(b, start, 30*time.Second, func() bool { return edge.killed("new-checkout") == want }))
+		samples = append(samples, publishWaitFor(b, start, 30*time.Second, func() bool { return edge.killed("new-checkout-flow") == want }))
 	}
 	sort.Slice(samples, func(i, j int) bool { return samples[i] < samples[j] })
 	b.ReportMetric(float64(samples[len(samples)/2].Milliseconds()), "ms-median")

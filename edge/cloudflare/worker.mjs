@@ -8,7 +8,11 @@
 //   EDGEFLAG_ENVIRONMENT      the environment whose pointer to follow (default production)
 //   EDGEFLAG_POLL_INTERVAL_MS how often to check the pointer (default 5000)
 //   EDGEFLAG_GRACE_MS         after this long without a successful poll, results are STALE (default 60000)
-//   EDGEFLAG_ORIGIN_URL       origin to forward to (default: the request's own URL, as on a route)
+//   EDGEFLAG_ORIGIN_URL       origin to forward to. Unset: on Cloudflare (a route; request.cf
+//                             names the data center) the request goes on to its own URL, which Cloudflare sends to
+//                             the origin; elsewhere (workerd, `make edge-worker`) there is no
+//                             origin and other paths than the flags and OFREP paths answer 502.
+//                             Forwarding to the Worker itself answers 502 instead of looping.
 //   EDGEFLAG_USER_HEADER, EDGEFLAG_USER_COOKIE, EDGEFLAG_PATH   see DEFAULT_REQUEST_CONFIG
 //   EDGEFLAG_OFREP            "off" leaves /ofrep/ paths to the origin (default: answered here)
 //   EDGEFLAG_OFREP_API_KEYS   keys OFREP clients must send (X-API-Key or Bearer), comma-separated
@@ -59,7 +63,62 @@ function createEdge(env) {
           apiKeys: parseAPIKeys(setting(env, "EDGEFLAG_OFREP_API_KEYS", "")),
           allowOrigin: setting(env, "EDGEFLAG_OFREP_ALLOW_ORIGIN", ""),
         });
-  return { evaluator, poller, cfg, ofrep, origin: setting(env, "EDGEFLAG_ORIGIN_URL", "") };
+  return {
+    evaluator,
+    poller,
+    cfg,
+    ofrep,
+    origin: setting(env, "EDGEFLAG_ORIGIN_URL", ""),
+    // Marks the requests this isolate forwards, so that one coming back is recognized.
+    via: crypto.randomUUID(),
+  };
+}
+
+/** The header that carries the forwarding isolate's mark (an x-edgeflag- header: clients' are dropped). */
+const VIA_HEADER = "x-edgeflag-via";
+
+/**
+ * Where a request goes on to, or a 502 answer: with EDGEFLAG_ORIGIN_URL, that origin; without
+ * it, the request's own URL on Cloudflare (request.cf.colo is set; a Worker's fetch of its own
+ * route goes to the origin), and no origin elsewhere, where fetching the own URL would come
+ * back to the Worker. A request that reaches the Worker itself is refused rather than looped.
+ */
+function originFor(edge, request, url) {
+  // Cloudflare names the data center that took the request; workerd alone passes an empty cf.
+  const onCloudflare = typeof request.cf?.colo === "string";
+  let target;
+  if (edge.origin) {
+    target = new URL(url.pathname + url.search, edge.origin);
+  } else if (onCloudflare) {
+    target = url;
+  } else {
+    return {
+      error: json(
+        {
+          errorCode: "GENERAL",
+          errorMessage:
+            "no origin configured: set EDGEFLAG_ORIGIN_URL to the origin to forward requests to; " +
+            `the flags of this request are at ${edge.cfg.path}`,
+        },
+        502,
+      ),
+    };
+  }
+  const looped = request.headers.get(VIA_HEADER) === edge.via;
+  if (looped || (!onCloudflare && target.host === url.host)) {
+    return {
+      error: json(
+        {
+          errorCode: "GENERAL",
+          errorMessage:
+            `the origin ${target.origin} is this Worker itself: forwarding would loop; ` +
+            "set EDGEFLAG_ORIGIN_URL to the origin to forward requests to",
+        },
+        502,
+      ),
+    };
+  }
+  return { target };
 }
 
 /** Answers an OFREP request (evaluated whether or not a snapshot is loaded, as in Go). */
@@ -117,13 +176,15 @@ export default {
         headers: { "content-type": "application/json", "cache-control": "private, no-store" },
       });
     }
+    const origin = originFor(edge, request, url);
+    if (origin.error) return origin.error;
     const results = evaluator.evaluateAll(context, now, { stale });
     const headers = new Headers();
     for (const [name, value] of request.headers) {
       if (!isEdgeflagHeader(name, cfg)) headers.set(name, value);
     }
     for (const [name, value] of resultHeaders(results, evaluator.info, stale, cfg)) headers.set(name, value);
-    const target = edge.origin ? new URL(url.pathname + url.search, edge.origin) : url;
-    return fetch(new Request(target, { method: request.method, headers, body: request.body, redirect: "manual" }));
+    headers.set(VIA_HEADER, edge.via);
+    return fetch(new Request(origin.target, { method: request.method, headers, body: request.body, redirect: "manual" }));
   },
 };

@@ -1,7 +1,10 @@
 // Command bootstrap is the kill-switch Lambda function for the provided.al2023 runtime:
 // the API Gateway HTTP API routes and the S3 event of a newly uploaded base snapshot.
 // It is configured by EDGEFLAG_STORE, EDGEFLAG_ENVIRONMENTS and EDGEFLAG_TOKEN (see
-// package lambda) and logs JSON lines to standard error.
+// package lambda) and logs JSON lines to standard error. When the configuration is
+// incomplete (no store location, no credentials for an s3:// store), every invocation
+// fails with the error that names what is missing, so whoever invokes the function —
+// the runtime emulator, `sam local invoke`, a test event — reads it in the answer.
 //
 // Build it for Lambda with
 //
@@ -10,6 +13,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 
@@ -23,7 +27,8 @@ func main() {
 	h, err := lambda.FromEnv(context.Background(), os.Getenv, log)
 	if err != nil {
 		log.Error("configuration", "error", err.Error())
-		os.Exit(1)
+		awslambda.Start(func(context.Context, json.RawMessage) (any, error) { return nil, err })
+		return
 	}
 	awslambda.Start(h.Invoke)
 }

@@ -5,7 +5,9 @@
 //   node check.js --valid FILE...    every file must have no diagnostics
 //   node check.js --invalid FILE...  every file must have at least one diagnostic
 //
-// Diagnostics are printed as file:line:column: message.
+// Diagnostics are printed as file:line:column: message, prefixed "error: " when they fail
+// the check (--valid) and "expected: " when they are what a broken fixture must produce
+// (--invalid), so a passing run reads as one: it ends with a one-line summary.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -27,20 +29,28 @@ async function main() {
     console.error('usage: node check.js --valid|--invalid FILE...');
     process.exit(2);
   }
+  const valid = mode === '--valid';
   let failed = 0;
   for (const file of files) {
     const text = fs.readFileSync(file, 'utf8');
     const doc = TextDocument.create('file://' + path.resolve(file), 'yaml', 1, text);
     const diagnostics = await service.doValidation(doc, false);
+    const prefix = valid ? 'error: ' : 'expected: ';
     for (const d of diagnostics) {
-      console.log(`${file}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`);
+      console.log(`${prefix}${file}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`);
     }
-    if ((mode === '--valid') === (diagnostics.length > 0)) {
+    if (valid === (diagnostics.length > 0)) {
       failed++;
-      console.log(`${file}: ${mode === '--valid' ? 'expected no diagnostics' : 'expected diagnostics, got none'}`);
+      console.log(`error: ${file}: ${valid ? 'expected no diagnostics' : 'expected diagnostics, got none'}`);
     }
   }
-  console.log(`${files.length} files checked, ${failed} failed`);
+  if (failed > 0) {
+    console.log(`FAIL: ${failed} of ${files.length} ${valid ? 'valid files have diagnostics' : 'broken fixtures were not rejected'}`);
+  } else if (valid) {
+    console.log(`ok: ${files.length} valid files, no diagnostics`);
+  } else {
+    console.log(`ok: ${files.length} broken fixtures rejected as expected (the "expected:" lines above are their diagnostics)`);
+  }
   process.exit(failed > 0 ? 1 : 0);
 }
 

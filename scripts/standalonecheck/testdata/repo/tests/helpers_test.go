@@ -1,0 +1,29 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// The spec used to be read from ../shared/specs/ofrep/openapi.yaml: comments are not checked.
+func specPath(root string) string {
+	return filepath.Join(root, "..", "shared", "specs", "ofrep", "openapi.yaml")
+}
+
+func inside() []string {
+	root, _ := filepath.Abs("..")
+	return []string{
+		root,
+		filepath.Join("..", "flags"),
+		filepath.Join("testdata", "ofrep", "openapi.yaml"),
+		"../events/flag-kill.json",
+		"the ../shared directory, in prose",
+	}
+}
+
+func outside() {
+	os.ReadFile("../../shared/specs/ofrep/openapi.yaml")
+	os.ReadFile(filepath.Join("..", "..", "shared", "x"))
+	os.ReadFile("/home/ana/edgeflag/flags/project.yaml")
+	os.Setenv("DIR", "--dir=/work/shared")
+}
