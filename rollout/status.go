@@ -66,3 +66,42 @@ func (e *noRolloutError) Error() string {
 }
 
 func (e *noRolloutError) Unwrap() error { return ErrNoRollout }
+
+// SeriesPoint is the checks of a rollout's current stage as they stood at one time.
+type SeriesPoint struct {
+	At     time.Time                `json:"at"`
+	Checks []publish.CriterionCheck `json:"checks"`
+}
+
+// Series queries a running or paused rollout's current stage at points evenly spaced
+// from its start to now (at least 2, at most 60), each over the stage up to that point,
+// as the controller saw or would have seen it: the new-against-old chart of the
+// dashboard. It changes nothing.
+func (c *Controller) Series(ctx context.Context, env, flag string, points int) ([]SeriesPoint, error) {
+	points = min(max(points, 2), 60)
+	v, err := c.read(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	fp := v.plan.flag(flag)
+	r := v.state.Flags[flag]
+	if fp == nil {
+		return nil, errNoRollout(flag, env)
+	}
+	if r == nil || r.Stage >= len(fp.Stages) || len(fp.Stages[r.Stage].Criteria) == 0 {
+		return []SeriesPoint{}, nil
+	}
+	now := c.now()
+	span := now.Sub(r.StageStartedAt)
+	obs := newObserver(c.Providers, c.Concurrency)
+	out := make([]SeriesPoint, 0, points)
+	for i := 1; i <= points; i++ {
+		at := r.StageStartedAt.Add(span * time.Duration(i) / time.Duration(points))
+		probe := *r
+		probe.Failures = nil
+		pointCache := &obsCache{m: map[string]*Observation{}}
+		checks := c.judgeStage(ctx, env, v.plan, fp, &probe, at, obs, pointCache)
+		out = append(out, SeriesPoint{At: at, Checks: checks})
+	}
+	return out, nil
+}
