@@ -132,11 +132,6 @@ func (d *decoder) query(n node, path, provider string) (rollout.Query, bool) {
 			}
 			d.template(v, field(path, f))
 		}
-		if len(missing) > 0 {
-			d.errorf(n, path, "a cloudwatch query needs %s (or an expression)", strings.Join(quoteAll(missing), ", "))
-			return rollout.Query{}, false
-		}
-		cw.Namespace, cw.MetricName, cw.Stat = str(get("namespace")), str(get("metricName")), str(get("stat"))
 		if dims := get("dimensions"); dims.ok() {
 			cw.Dimensions = map[string]string{}
 			for k, v := range dims.entries() {
@@ -144,6 +139,11 @@ func (d *decoder) query(n node, path, provider string) (rollout.Query, bool) {
 				cw.Dimensions[k.text()] = str(v)
 			}
 		}
+		if len(missing) > 0 {
+			d.errorf(n, path, "a cloudwatch query needs %s (or an expression)", strings.Join(quoteAll(missing), ", "))
+			return rollout.Query{}, false
+		}
+		cw.Namespace, cw.MetricName, cw.Stat = str(get("namespace")), str(get("metricName")), str(get("stat"))
 		return rollout.Query{CloudWatch: cw}, true
 	}
 	return rollout.Query{}, false
