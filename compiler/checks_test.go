@@ -238,15 +238,16 @@ rollout: { variant: on, schedule: { steps: [ { after: 1h, percentage: 1 } ] } }
 			files: map[string]string{"f.yaml": `kind: Flag
 key: f
 type: boolean
+rollout: { variant: on }
 stages:
   - { percentage: 10, duration: infinity }
   - { percentage: 10, duration: 1h }
   - { percentage: 50, duration: 0s }
 `},
 			want: []string{
-				`f.yaml:5:33: stages[0].duration: only the last stage may last for infinity`,
-				`f.yaml:6:19: stages[1].percentage: stage percentages must increase: 10% does not exceed the previous stage's 10%`,
-				`f.yaml:7:33: stages[2].duration: a stage must last longer than 0`,
+				`f.yaml:6:33: stages[0].duration: only the last stage may last for infinity`,
+				`f.yaml:7:19: stages[1].percentage: stage percentages must increase: 10% does not exceed the previous stage's 10%`,
+				`f.yaml:8:33: stages[2].duration: a stage must last longer than 0`,
 			},
 		},
 		{

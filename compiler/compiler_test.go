@@ -236,8 +236,9 @@ func TestBuild(t *testing.T) {
 	if ns.Rings[3].Portion.Threshold != 250_000 || ns.Rings[4].Portion.Kind != snapshot.PortionAll || ns.Rings[4].When != nil {
 		t.Errorf("percentage rings %+v %+v", ns.Rings[3], ns.Rings[4])
 	}
-	if ro := ns.Rollout; ro.Kind != snapshot.ServeVariant || ro.Variant != ns.DefaultVariant || ro.Portion.Kind != snapshot.PortionAll {
-		t.Errorf("default rollout %+v", ro)
+	// rollout: { variant: on } with stages starts at the first stage's 5%.
+	if ro := ns.Rollout; ro.Kind != snapshot.ServeVariant || ns.Variants[ro.Variant].Name != "on" || ro.Portion.Kind != snapshot.PortionPercentage || ro.Portion.Threshold != 50_000 {
+		t.Errorf("staged rollout %+v", ro)
 	}
 
 	// A schedule with start + after and an absolute step.

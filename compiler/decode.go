@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/edgeflag/edgeflag/rollout"
 	"github.com/edgeflag/edgeflag/snapshot"
 )
 
@@ -20,9 +21,11 @@ const (
 // symbols are the names documents refer to, gathered from every schema-valid document
 // before any is decoded, so references are checked in one pass.
 type symbols struct {
-	projectOK       bool            // a valid Project exists: environment and ring references are checked
-	envs            map[string]bool // project environments
-	rings           map[string]bool // project ring names
+	projectOK       bool              // a valid Project exists: environment and ring references are checked
+	envs            map[string]bool   // project environments
+	rings           map[string]bool   // project ring names
+	ladder          map[string]int    // project ring names → their place in the ladder
+	metrics         map[string]string // project metric names → their units
 	defaultBucketBy string
 	segments        map[string]bool
 	flags           map[string]map[string]bool // flag key → variant names
@@ -43,6 +46,7 @@ type decoder struct {
 	// The flag being decoded.
 	flagKey  string
 	variants map[string]bool
+	stage0   *Stage // the flag's first stage, nil without stages
 }
 
 type segRef struct {
@@ -114,8 +118,9 @@ func listOf(n node) iter.Seq2[int, node] {
 // documents are already sorted into their lists by the caller.
 func gatherSymbols(project node, segments, flags []document) *symbols {
 	s := &symbols{
-		envs: map[string]bool{}, rings: map[string]bool{}, defaultBucketBy: "userId",
-		segments: map[string]bool{}, flags: map[string]map[string]bool{},
+		envs: map[string]bool{}, rings: map[string]bool{}, ladder: map[string]int{}, metrics: map[string]string{},
+		defaultBucketBy: "userId",
+		segments:        map[string]bool{}, flags: map[string]map[string]bool{},
 		brokenSegments: map[string]bool{}, brokenFlags: map[string]bool{},
 	}
 	if project.ok() {
@@ -125,9 +130,16 @@ func gatherSymbols(project node, segments, flags []document) *symbols {
 			s.envs[str(e)] = true
 		}
 		rings, _ := project.get("rings")
-		for _, r := range listOf(rings) {
+		for i, r := range listOf(rings) {
 			name, _ := r.get("name")
 			s.rings[str(name)] = true
+			if _, dup := s.ladder[str(name)]; !dup {
+				s.ladder[str(name)] = i
+			}
+		}
+		metrics, _ := project.get("metrics")
+		for k, m := range metrics.entries() {
+			s.metrics[k.text()] = metricUnit(m)
 		}
 		if b, _ := project.get("defaultBucketBy"); b.ok() {
 			s.defaultBucketBy = str(b)
@@ -175,6 +187,11 @@ func (d *decoder) project(root node) *Project {
 			p.Checks[k.text()] = Severity(str(v))
 		}
 	}
+	if m, _ := root.get("metrics"); m.ok() {
+		p.Metrics = d.metrics(m)
+	}
+	r, _ := root.get("rollouts")
+	p.Rollouts = d.rolloutSettings(r)
 	return p
 }
 
@@ -202,7 +219,7 @@ func (d *decoder) flag(root node) *Flag {
 		Pos: d.pos(kn), Key: str(k), Fields: map[string]Pos{}, Enabled: true,
 		BucketBy: d.sym.defaultBucketBy, Salt: str(k),
 	}
-	d.flagKey = f.Key
+	d.flagKey, d.stage0 = f.Key, nil
 	for key := range root.entries() {
 		f.Fields[key.text()] = d.pos(key)
 	}
@@ -277,13 +294,22 @@ func (d *decoder) flag(root node) *Flag {
 	if n := get("rules"); n.ok() {
 		f.Rules = d.rules(n, "rules")
 	}
-	ringNames := d.sym.rings
+	ringNames, ladder := d.sym.rings, d.sym.ladder
 	ringsChecked := d.sym.projectOK
 	if n := get("rings"); n.ok() {
 		f.Rings = d.rings(n, "rings")
-		ringNames, ringsChecked = map[string]bool{}, true
-		for _, r := range f.Rings {
+		ringNames, ladder, ringsChecked = map[string]bool{}, map[string]int{}, true
+		for i, r := range f.Rings {
 			ringNames[r.Name] = true
+			if _, dup := ladder[r.Name]; !dup {
+				ladder[r.Name] = i
+			}
+		}
+	}
+	if n := get("stages"); n.ok() {
+		f.Stages = d.stages(n, "stages", ringNames, ladder, ringsChecked)
+		if len(f.Stages) > 0 {
+			d.stage0 = f.Stages[0]
 		}
 	}
 	if n := get("release"); n.ok() {
@@ -292,8 +318,9 @@ func (d *decoder) flag(root node) *Flag {
 	if n := get("rollout"); n.ok() {
 		f.Rollout = d.serve(n, "rollout")
 	}
-	if n := get("stages"); n.ok() {
-		f.Stages = d.stages(n, "stages")
+	if d.stage0 != nil {
+		_, sk := root.get("stages")
+		d.startStages(root, sk, f)
 	}
 	if envs := get("environments"); envs.ok() {
 		for key, val := range envs.entries() {
@@ -304,6 +331,12 @@ func (d *decoder) flag(root node) *Flag {
 			o := d.override(val, path, ringNames, ringsChecked)
 			o.Environment = key.text()
 			f.Environments = append(f.Environments, o)
+			if d.stage0 != nil {
+				g := f.In(o.Environment)
+				if v, staged := stagedVariant(g); staged && v == g.OffVariant {
+					d.errorf(val, path, "in environment %q the stages would roll out %q, the offVariant there: the rollout needs a new variant and an old one to compare", o.Environment, v)
+				}
+			}
 		}
 		slices.SortFunc(f.Environments, func(a, b *Override) int { return strings.Compare(a.Environment, b.Environment) })
 	}
@@ -342,6 +375,13 @@ func (d *decoder) override(n node, path string, ringNames map[string]bool, rings
 	}
 	if v := get("rollout"); v.ok() {
 		o.Rollout = d.serve(v, field(path, "rollout"))
+		// Like the flag's rollout, an override's rollout without a percentage starts at
+		// the first percentage stage. Any other percentage takes the environment out of
+		// the stages (see stagedVariant).
+		if st := d.stage0; st != nil && st.Ring == "" && !o.Rollout.IsSplit() && o.Rollout.Percentage == nil && o.Rollout.Schedule == nil {
+			p := st.Percentage
+			o.Rollout.Percentage = &p
+		}
 	}
 	return o
 }
@@ -466,6 +506,15 @@ func (d *decoder) release(n node, path string, ringNames map[string]bool, checke
 	rn, _ := n.get("ring")
 	vn, _ := n.get("variant")
 	r := &Release{Pos: d.pos(n), Ring: str(rn), Variant: str(vn)}
+	d.variant(vn, field(path, "variant"), r.Variant)
+	if !rn.ok() {
+		if st := d.stage0; st != nil && st.Ring != "" {
+			r.Ring = st.Ring // starts at the first ring stage
+		} else {
+			d.errorf(n, path, "missing required field \"ring\" (only a flag with ring stages may leave it out: the release then starts at the first stage's ring)")
+		}
+		return r
+	}
 	if checked && !ringNames[r.Ring] {
 		if len(ringNames) == 0 {
 			d.errorf(rn, field(path, "ring"), "unknown ring %q: neither the project nor the flag defines rings", r.Ring)
@@ -473,7 +522,6 @@ func (d *decoder) release(n node, path string, ringNames map[string]bool, checke
 			d.errorf(rn, field(path, "ring"), "unknown ring %q%s", r.Ring, didYouMean(r.Ring, ringNames))
 		}
 	}
-	d.variant(vn, field(path, "variant"), r.Variant)
 	return r
 }
 
@@ -575,18 +623,48 @@ func (d *decoder) schedule(n node, path string) *Schedule {
 	return s
 }
 
-func (d *decoder) stages(n node, path string) []*Stage {
+func (d *decoder) stages(n node, path string, ringNames map[string]bool, ladder map[string]int, ringsChecked bool) []*Stage {
 	var out []*Stage
 	prev := -1.0
+	prevRing, prevRingName := -1, ""
+	byRing := false // the first stage's kind: all stages have it
 	for i, item := range listOf(n) {
 		ipath := index(path, i)
 		st := &Stage{Pos: d.pos(item)}
 		pn, _ := item.get("percentage")
-		st.Percentage = d.percentage(pn, field(ipath, "percentage"))
-		if st.Percentage <= prev {
-			d.errorf(pn, field(ipath, "percentage"), "stage percentages must increase: %s%% does not exceed the previous stage's %s%%", formatNumber(st.Percentage), formatNumber(prev))
+		rn, rk := item.get("ring")
+		if i == 0 {
+			byRing = rn.ok()
 		}
-		prev = st.Percentage
+		switch {
+		case rn.ok() && !byRing:
+			d.errorf(rk, ipath, "stages are all percentages or all rings: this stage has a ring, the first stage a percentage")
+		case pn.ok() && byRing:
+			_, pk := item.get("percentage")
+			d.errorf(pk, ipath, "stages are all percentages or all rings: this stage has a percentage, the first stage a ring")
+		case rn.ok():
+			st.Ring = str(rn)
+			place, known := ladder[st.Ring]
+			switch {
+			case !ringsChecked:
+			case !known && len(ringNames) == 0:
+				d.errorf(rn, field(ipath, "ring"), "unknown ring %q: neither the project nor the flag defines rings", st.Ring)
+			case !known:
+				d.errorf(rn, field(ipath, "ring"), "unknown ring %q%s", st.Ring, didYouMean(st.Ring, ringNames))
+			case place <= prevRing:
+				d.errorf(rn, field(ipath, "ring"), "ring stages follow the ladder outwards: %q does not come after the previous stage's %q", st.Ring, prevRingName)
+			default:
+				prevRing, prevRingName = place, st.Ring
+			}
+		case pn.ok():
+			st.Percentage = d.percentage(pn, field(ipath, "percentage"))
+			if st.Percentage <= prev {
+				d.errorf(pn, field(ipath, "percentage"), "stage percentages must increase: %s%% does not exceed the previous stage's %s%%", formatNumber(st.Percentage), formatNumber(prev))
+			} else if st.Percentage == 0 {
+				d.errorf(pn, field(ipath, "percentage"), "a stage serves the new variant to more than 0%% of users")
+			}
+			prev = st.Percentage
+		}
 		dn, _ := item.get("duration")
 		if ds := str(dn); ds == "infinity" {
 			st.Infinite = true
@@ -604,20 +682,111 @@ func (d *decoder) stages(n node, path string) []*Stage {
 		}
 		crit, _ := item.get("successCriteria")
 		for j, c := range listOf(crit) {
-			cpath := index(field(ipath, "successCriteria"), j)
-			mn, _ := c.get("metric")
-			tn, _ := c.get("threshold")
-			cr, err := parseThreshold(str(tn))
-			if err != nil {
-				d.errorf(tn, field(cpath, "threshold"), "%v", err)
-				cr = &Criterion{Threshold: str(tn)}
-			}
-			cr.Pos, cr.Metric = d.pos(c), str(mn)
-			st.SuccessCriteria = append(st.SuccessCriteria, cr)
+			st.SuccessCriteria = append(st.SuccessCriteria, d.criterion(c, index(field(ipath, "successCriteria"), j)))
 		}
 		out = append(out, st)
 	}
 	return out
+}
+
+// criterion decodes a success criterion and checks its metric and the unit of its
+// threshold against the project's metrics.
+func (d *decoder) criterion(c node, path string) *Criterion {
+	mn, _ := c.get("metric")
+	tn, _ := c.get("threshold")
+	cr, err := parseThreshold(str(tn))
+	if err != nil {
+		d.errorf(tn, field(path, "threshold"), "%v", err)
+		cr = &Criterion{Threshold: str(tn)}
+	}
+	cr.Pos, cr.Metric, cr.OnFail = d.pos(c), str(mn), rollout.OnFailRollback
+	if on, _ := c.get("onFail"); on.ok() {
+		cr.OnFail = str(on)
+	}
+	if !d.sym.projectOK {
+		return cr
+	}
+	unit, known := d.sym.metrics[cr.Metric]
+	switch {
+	case !known && len(d.sym.metrics) == 0:
+		d.errorf(mn, field(path, "metric"), "unknown metric %q: the project defines no metrics (add them under metrics: in the Project document)", cr.Metric)
+	case !known:
+		d.errorf(mn, field(path, "metric"), "unknown metric %q%s", cr.Metric, didYouMean(cr.Metric, setOfKeys(d.sym.metrics)))
+	case err == nil:
+		if _, err := criterionValue(cr, cr.Metric, unit); err != nil {
+			d.errorf(tn, field(path, "threshold"), "%v", err)
+		}
+	}
+	return cr
+}
+
+// startStages checks that the flag has what its stages move (the fallthrough rollout's
+// percentage, or the release's ring), starting at the first stage: a rollout without a
+// percentage, or a release without a ring, gets the first stage's.
+func (d *decoder) startStages(root, stagesKey node, f *Flag) {
+	first := f.Stages[0]
+	if first.Ring != "" {
+		rel, _ := root.get("release")
+		switch {
+		case f.Release == nil:
+			d.errorf(stagesKey, "stages", "ring stages move the release through the rings, and the flag has no release: add release: { variant: <the new variant> }")
+			return
+		case f.Release.Ring != first.Ring:
+			rn, _ := rel.get("ring")
+			d.errorf(rn, "release.ring", "release.ring is %q, but the first stage is ring %q: the rollout controller starts at the first stage; write ring: %s or leave the ring out", f.Release.Ring, first.Ring, first.Ring)
+			return
+		}
+	} else {
+		rn, _ := root.get("rollout")
+		switch {
+		case f.Rollout == nil:
+			d.errorf(stagesKey, "stages", "percentage stages move the fallthrough rollout's percentage, and the flag has no rollout: add rollout: { variant: <the new variant> }")
+			return
+		case f.Rollout.IsSplit():
+			d.errorf(rn, "rollout", "percentage stages move the percentage of a rollout that serves one variant, not of a split")
+			return
+		case f.Rollout.Schedule != nil:
+			sn, sk := rn.get("schedule")
+			if !sk.ok() {
+				sk = sn
+			}
+			d.errorf(sk, "rollout", "a rollout with stages has no schedule: the rollout controller moves its percentage from stage to stage")
+			return
+		case f.Rollout.Percentage == nil:
+			p := first.Percentage
+			f.Rollout.Percentage = &p
+		case *f.Rollout.Percentage != first.Percentage:
+			pn, _ := rn.get("percentage")
+			d.errorf(pn, "rollout.percentage", "rollout.percentage is %s, but the first stage is %s%%: the rollout controller starts at the first stage; write percentage: %s or leave the percentage out",
+				formatNumber(*f.Rollout.Percentage), formatNumber(first.Percentage), formatNumber(first.Percentage))
+			return
+		}
+	}
+	if v, _ := stagedVariant(f); v == f.OffVariant {
+		d.errorf(stagesKey, "stages", "the stages roll out %q, which is the flag's offVariant: the rollout needs a new variant and an old one (offVariant) to compare", v)
+	}
+}
+
+// stagedVariant returns the variant a flag's stages roll out, as the flag is (for one
+// environment, see Flag.In), and false when the stages do not apply: no stages, killed or
+// disabled, or an override of the rollout (or release) that does not start at the first
+// stage (another percentage, a schedule, a split, another ring).
+func stagedVariant(f *Flag) (string, bool) {
+	if len(f.Stages) == 0 || f.Killed || !f.Enabled {
+		return "", false
+	}
+	first := f.Stages[0]
+	if first.Ring != "" {
+		if f.Release == nil || f.Release.Ring != first.Ring {
+			return "", false
+		}
+		return f.Release.Variant, true
+	}
+	r := f.Rollout
+	if r == nil || r.IsSplit() || r.Schedule != nil || r.Percentage == nil || *r.Percentage != first.Percentage {
+		return "", false
+	}
+	return r.Variant, true
 }
 
 // Clause operators by the kind of value they take.

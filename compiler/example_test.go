@@ -93,3 +93,38 @@ rollout: { variant: onn, percentage: 10.00001 }
 	// search.yaml:5:21: rollout.variant: unknown variant "onn" (did you mean "on"?)
 	// search.yaml:5:38: rollout.percentage: percentage 10.00001 is finer than 0.0001%
 }
+
+// The rollout plan of one environment: what the rollout controller executes.
+func ExampleProject_RolloutPlan() {
+	project, err := compiler.Load("testdata/good")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	plan, err := project.RolloutPlan("production")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, f := range plan.Flags {
+		fmt.Printf("%s: %s against %s, %d stages (%s:%d)\n", f.Flag, f.NewVariant, f.OldVariant, len(f.Stages), f.File, f.Line)
+		for _, st := range f.Stages {
+			for _, c := range st.Criteria {
+				m := plan.Metrics[c.Metric]
+				fmt.Printf("  %v%%: %s %s → %s %v (%s, unit %q), on fail %s\n", *st.Percentage, c.Metric, c.Threshold, c.Comparison, c.Value, m.Kind, m.Unit, c.OnFail)
+			}
+		}
+	}
+	data, err := plan.Encode() // canonical JSON, for the store
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(len(data) > 0)
+	// Output:
+	// new-search-algorithm: on against off, 3 stages (testdata/good/flags/new-search.yaml:21)
+	//   5%: error_rate < 0.5% → < 0.005 (ratio, unit "%"), on fail rollback
+	//   5%: p99_latency < 500ms → < 500 (value, unit "ms"), on fail rollback
+	//   25%: revenue_per_user >= baseline * 0.95 → >= 0.95 (mean, unit ""), on fail rollback
+	// true
+}

@@ -120,7 +120,7 @@ func ticks(p float64) uint32 { return uint32(math.Round(p * 10_000)) }
 
 func formatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
-var thresholdSyntax = regexp.MustCompile(`^(<=|>=|==|<|>) *(?:(-?[0-9]+(?:\.[0-9]+)?) *(%|ms|s)?|baseline *\* *([0-9]+(?:\.[0-9]+)?))$`)
+var thresholdSyntax = regexp.MustCompile(`^(<=|>=|<|>) *(?:(-?[0-9]+(?:\.[0-9]+)?) *(%|ms|s)?|baseline *\* *([0-9]+(?:\.[0-9]+)?))$`)
 
 // parseThreshold parses a success-criterion threshold.
 func parseThreshold(s string) (*Criterion, error) {

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/edgeflag/edgeflag/rollout"
 	"github.com/edgeflag/edgeflag/snapshot"
 )
 
@@ -27,6 +28,8 @@ type Project struct {
 	DefaultBucketBy string              // "userId" unless set
 	Rings           []*Ring             // the ring ladder, innermost first
 	Checks          map[string]Severity // release-checklist severities as written
+	Metrics         []*Metric           // the metrics success criteria name, sorted by name
+	Rollouts        rollout.Settings    // the rollout controller's settings, defaults filled in
 	Segments        []*Segment          // sorted by key
 	Flags           []*Flag             // sorted by key
 }
@@ -155,8 +158,10 @@ type Flag struct {
 	Rings         []*Ring  // the flag's own ring ladder; nil when it uses the project's
 	Release       *Release // nil without a ring rollout
 	Rollout       *Serve   // the fallthrough; nil serves defaultVariant to everyone
-	Stages        []*Stage
-	Environments  []*Override // sorted by environment
+	// Stages are all percentage stages (they move Rollout.Percentage) or all ring
+	// stages (they move Release.Ring); Rollout or Release starts at the first stage.
+	Stages       []*Stage
+	Environments []*Override // sorted by environment
 }
 
 // Variant returns the variant with the given name, or nil.
@@ -238,7 +243,8 @@ type Rule struct {
 	Serve *Serve
 }
 
-// Release is a ring rollout: users in Ring or any inner ring get Variant.
+// Release is a ring rollout: users in Ring or any inner ring get Variant. With ring
+// stages, Ring is the first stage's when not written.
 type Release struct {
 	Pos
 	Ring    string
@@ -292,25 +298,29 @@ type Step struct {
 	Percentage float64
 }
 
-// Stage is a rollout stage: Percentage held for Duration while the criteria hold.
+// Stage is a rollout stage: Percentage of the fallthrough rollout, or Ring of the
+// ladder, held for Duration while the criteria hold.
 type Stage struct {
 	Pos
-	Percentage      float64
+	Percentage      float64       // 0 for a ring stage
+	Ring            string        // "" for a percentage stage
 	Duration        time.Duration // 0 when Infinite
 	Infinite        bool          // duration: infinity
 	SuccessCriteria []*Criterion
 }
 
 // Criterion is a success criterion: Metric compared with a threshold. The threshold is
-// Value in Unit ("%", "ms", "s" or ""), or Value times the metric's baseline when Baseline.
+// Value in Unit ("%", "ms", "s" or "") as written, or Value times the metric's baseline
+// (the old variant's value) when Baseline. Load has checked that Unit fits the metric's.
 type Criterion struct {
 	Pos
 	Metric     string
 	Threshold  string // as written, for example "< 0.5%" or ">= baseline * 0.95"
-	Comparison string // <, <=, >, >= or ==
+	Comparison string // <, <=, > or >=
 	Value      float64
 	Unit       string
 	Baseline   bool
+	OnFail     string // rollout.OnFailRollback (the default) or rollout.OnFailPause
 }
 
 // Override holds one environment's replacements; a nil field is not overridden.

@@ -11,7 +11,8 @@ import (
 // readable in the store.
 type Plan struct {
 	Environment string `json:"environment"`
-	// Metrics are the project's metric definitions by name.
+	// Metrics are the definitions of the metrics the flags' criteria name, by name (a
+	// metric of the project that no criterion names is left out).
 	Metrics map[string]Metric `json:"metrics"`
 	// Defaults are the project's rollout settings (`rollouts:` in project.yaml), with the
 	// built-in defaults filled in.

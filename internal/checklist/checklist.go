@@ -247,8 +247,17 @@ func checkSuccessCriteria(f *compiler.Flag) Result {
 			metrics[c.Metric] = true
 		}
 		if len(st.SuccessCriteria) == 0 && i < len(f.Stages)-1 {
-			missing = append(missing, fmt.Sprintf("stage %d (%s)", i+1, percent(st.Percentage)))
+			missing = append(missing, fmt.Sprintf("stage %d (%s)", i+1, stageName(st)))
 		}
+	}
+	if len(metrics) == 0 {
+		// A staged rollout that nothing gates: the controller would promote every stage
+		// on time alone.
+		r := Result{Detail: fmt.Sprintf("%d stages, and no success criterion names a metric: nothing gates this rollout, each stage is promoted when its duration is up; add successCriteria (error_rate, p99_latency, a business metric)", len(f.Stages))}
+		if pos, ok := f.Fields["stages"]; ok {
+			r.Line, r.Column = pos.Line, pos.Column
+		}
+		return r
 	}
 	if len(missing) > 0 {
 		r := Result{Detail: strings.Join(missing, ", ") + " has no success criteria: every stage but the last needs them"}
@@ -261,6 +270,14 @@ func checkSuccessCriteria(f *compiler.Flag) Result {
 	}
 	slices.Sort(names)
 	return Result{OK: true, Detail: fmt.Sprintf("%d stages; metrics %s", len(f.Stages), strings.Join(names, ", "))}
+}
+
+// stageName is a stage's percentage, or "ring NAME".
+func stageName(st *compiler.Stage) string {
+	if st.Ring != "" {
+		return "ring " + st.Ring
+	}
+	return percent(st.Percentage)
 }
 
 func checkRolloutPlan(f *compiler.Flag, p *compiler.Project) Result {

@@ -15,6 +15,12 @@ environments: [staging, production]
 rings:
   - { name: internal, when: { attribute: email, op: endsWith, value: "@company.com" } }
   - { name: everyone, percentage: 100 }
+metrics:
+  error_rate:
+    provider: prometheus
+    kind: ratio
+    numerator: sum by (variant) (rate(edgeflag_http_requests_total{flag="{{flag}}", code=~"5.."}[{{window}}]))
+    denominator: sum by (variant) (rate(edgeflag_http_requests_total{flag="{{flag}}"}[{{window}}]))
 `
 
 func load(t *testing.T, projectFile string, flags ...string) (*compiler.Project, map[string]*snapshot.Snapshot) {
@@ -100,6 +106,16 @@ stages:
   - { percentage: 5, duration: 30m }
   - { percentage: 100, duration: infinity }
 `, "successCriteria:warning"},
+		{"ring stages", `kind: Flag
+key: f
+owner: team@company.com
+expires: 2027-01-31
+type: boolean
+release: { variant: on }
+stages:
+  - { ring: internal, duration: 1d, successCriteria: [ { metric: error_rate, threshold: "< 0.5%" } ] }
+  - { ring: everyone, duration: infinity }
+`, ""},
 		{"fully released", `kind: Flag
 key: f
 type: boolean
@@ -150,6 +166,51 @@ rules: [ { name: staff, when: { attribute: email, op: endsWith, value: "@company
 	for _, r := range flags[0].Results {
 		if r.Check == compiler.CheckRolloutPlan || r.Check == compiler.CheckSuccessCriteria {
 			t.Errorf("an item set to off was checked: %+v", r)
+		}
+	}
+}
+
+// TestUngatedStages: stages that name no metric at all are reported at the stages key.
+func TestUngatedStages(t *testing.T) {
+	p, snaps := load(t, project, `kind: Flag
+key: f
+owner: team@company.com
+expires: 2027-01-31
+type: boolean
+release: { variant: on }
+stages:
+  - { ring: internal, duration: 1d }
+  - { ring: everyone, duration: infinity }
+`, `kind: Flag
+key: g
+owner: team@company.com
+expires: 2027-01-31
+type: boolean
+rollout: { variant: on }
+stages:
+  - { percentage: 5, duration: 1h, successCriteria: [ { metric: error_rate, threshold: "< 1%" } ] }
+  - { percentage: 50, duration: 1h }
+  - { percentage: 100, duration: infinity }
+`)
+	want := map[string]Result{
+		"f": {Severity: compiler.SeverityWarning, Line: 7, Column: 1,
+			Detail: "2 stages, and no success criterion names a metric: nothing gates this rollout, each stage is promoted when its duration is up; add successCriteria (error_rate, p99_latency, a business metric)"},
+		"g": {Severity: compiler.SeverityWarning, Line: 8, Column: 5,
+			Detail: "stage 2 (50%) has no success criteria: every stage but the last needs them"},
+	}
+	flags := Run(p, snaps, now)
+	if len(flags) != 2 {
+		t.Fatalf("%d flags checked, want 2", len(flags))
+	}
+	for _, f := range flags {
+		for _, r := range f.Results {
+			if r.Check != compiler.CheckSuccessCriteria {
+				continue
+			}
+			w := want[f.Key]
+			if r.OK || r.Severity != w.Severity || r.Line != w.Line || r.Column != w.Column || r.Detail != w.Detail {
+				t.Errorf("%s: got %+v, want %+v", f.Key, r, w)
+			}
 		}
 	}
 }

@@ -107,7 +107,9 @@ func runSimulate(r *runner, args []string) int {
 		lines := &sourceLines{}
 		cf := src.project.Flag(key).In(src.snap.Environment)
 		annotate(timelines, cf, src.project.Rings, lines)
-		if len(cf.Stages) > 0 {
+		// Percentage stages move the rollout's percentage, which simulate.Stages replays;
+		// ring stages move the release, which the ring timelines already show.
+		if len(cf.Stages) > 0 && cf.Stages[0].Ring == "" {
 			t, err := simulate.Stages(f, stages(cf, lines), time.Time{})
 			if err != nil {
 				return r.fail(err)

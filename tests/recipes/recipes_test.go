@@ -4,6 +4,7 @@
 package recipes_test
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -30,6 +31,13 @@ type edit struct {
 
 // kill sets a flag's kill switch in its file, as the kill-switch function does in the store.
 func kill(file string) edit { return edit{file, "killed: false", "killed: true"} }
+
+// atStage is what the rollout controller serves once a staged flag has moved on to pct in
+// env (or rolled back to 0), written in the flag language: an override of the rollout
+// that no longer starts at the first stage, which also takes env out of the stages.
+func atStage(env string, pct int) string {
+	return fmt.Sprintf("environments: { %s: { rollout: { variant: on, percentage: %d } } }", env, pct)
+}
 
 // recipe is one promise of docs/recipes.md: in env, at a time, a context gets a variant with
 // a reason, decided by a rule, ring, rollout, default, kill, disabled or prerequisite.
@@ -195,9 +203,9 @@ var recipes = []recipe{
 	{name: "stage 1", env: prod, flag: "new-recommendation-engine", ctx: ben, variant: "on", reason: split, by: "rollout"},
 	{name: "stage 1 outside", env: prod, flag: "new-recommendation-engine", ctx: user("user-3001"), variant: "off", reason: dflt, by: "default"},
 	{name: "stage 2", env: prod, flag: "new-recommendation-engine", ctx: user("user-3001"),
-		edits: []edit{{recommendation, "rollout: { variant: on, percentage: 5 }", "rollout: { variant: on, percentage: 25 }"}}, variant: "on", reason: split, by: "rollout"},
+		edits: []edit{{recommendation, "rollout: { variant: on, percentage: 5 }", "rollout: { variant: on, percentage: 5 }\n" + atStage("production", 25)}}, variant: "on", reason: split, by: "rollout"},
 	{name: "rolled back", env: prod, flag: "new-recommendation-engine", ctx: ben,
-		edits: []edit{{recommendation, "rollout: { variant: on, percentage: 5 }", "rollout: { variant: on, percentage: 0 }"}}, variant: "off", reason: dflt, by: "default"},
+		edits: []edit{{recommendation, "rollout: { variant: on, percentage: 5 }", "rollout: { variant: on, percentage: 5 }\n" + atStage("production", 0)}}, variant: "off", reason: dflt, by: "default"},
 
 	// Database compatibility.
 	{name: "dual write", env: prod, flag: "orders-dual-write", ctx: user("user-3001"), variant: "on", reason: static, by: "default"},
