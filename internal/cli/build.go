@@ -90,6 +90,22 @@ func environments(p *compiler.Project, env string) ([]string, error) {
 	return []string{env}, nil
 }
 
+// encodePlans encodes every environment's rollout plan (the flags' stages and the
+// metrics they name), in the order of envs.
+func encodePlans(p *compiler.Project, envs []string) ([][]byte, error) {
+	plans := make([][]byte, len(envs))
+	for i, e := range envs {
+		plan, err := p.RolloutPlan(e)
+		if err == nil {
+			plans[i], err = plan.Encode()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("environment %s: rollout plan: %v", e, err)
+		}
+	}
+	return plans, nil
+}
+
 // encodeAll builds every environment before anything is written, so that a problem in one
 // leaves nothing half-done. On error it names the environment that failed.
 func encodeAll(p *compiler.Project, envs []string, info buildInfo) ([][]byte, error) {

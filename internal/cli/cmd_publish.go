@@ -91,6 +91,10 @@ func runPublish(r *runner, args []string) int {
 	if err != nil {
 		return r.fail(fmt.Errorf("%v; nothing published", err))
 	}
+	plans, err := encodePlans(p, envs)
+	if err != nil {
+		return r.fail(fmt.Errorf("%v; nothing published", err))
+	}
 
 	ctx := context.Background()
 	st, err := store.Open(ctx, location)
@@ -101,7 +105,7 @@ func runPublish(r *runner, args []string) int {
 	who := publish.Actor(r.getenv)
 	out := publishOutput{Store: storeName(*loc, st), Revision: info.revision, BuildTime: formatUnix(info.buildTime)}
 	for i, e := range envs {
-		res, err := pub.Publish(ctx, encoded[i], who)
+		res, err := pub.PublishWithPlan(ctx, encoded[i], plans[i], who)
 		if err != nil {
 			r.printPublished(out, *asJSON)
 			return r.fail(fmt.Errorf("environment %s: %w", e, err))

@@ -329,7 +329,7 @@ func (s *Stack) rebuild(ctx context.Context, fp fingerprint) {
 	has := false
 	for i, env := range b.environments {
 		has = has || env == s.cfg.Environment
-		res, err := s.pub.Publish(ctx, b.snapshots[i], s.cfg.Actor)
+		res, err := s.pub.PublishWithPlan(ctx, b.snapshots[i], b.plans[i], s.cfg.Actor)
 		if err != nil {
 			s.log.printf("publish %s: %v", env, err)
 			continue

@@ -70,6 +70,7 @@ func (f fingerprint) equal(g fingerprint) bool {
 type build struct {
 	environments []string // in the project's order
 	snapshots    [][]byte // encoded, one per environment
+	plans        [][]byte // the rollout plans, one per environment
 	flags        []string // flag keys, sorted
 	problems     compiler.ErrorList
 }
@@ -92,6 +93,15 @@ func compile(dir, revision string, buildTime int64) build {
 			return build{problems: asErrorList(dir, fmt.Errorf("environment %s: %w", env, err))}
 		}
 		b.snapshots = append(b.snapshots, snapshot.Encode(s))
+		plan, err := p.RolloutPlan(env)
+		var data []byte
+		if err == nil {
+			data, err = plan.Encode()
+		}
+		if err != nil {
+			return build{problems: asErrorList(dir, fmt.Errorf("environment %s: rollout plan: %w", env, err))}
+		}
+		b.plans = append(b.plans, data)
 	}
 	return b
 }
