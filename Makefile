@@ -21,7 +21,7 @@ FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext .
 
 .PHONY: all setup build run test standalone-check test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
         bench-compiler bench-edge wasm edge-worker evaluator-wasm-check flags-validate flags-check flags-review flags-publish \
-        schema-editor-check lambda lambda-local build-KillSwitchFunction bench-publish bench-load load cli-golden docs-test clean
+        schema-editor-check lambda lambda-local build-KillSwitchFunction build-RolloutControllerFunction bench-publish bench-load load cli-golden docs-test clean
 
 all: build
 
@@ -126,7 +126,10 @@ flags-publish:
 ## lambda: the kill-switch function for provided.al2023 (linux/arm64) as bin/lambda/bootstrap.
 lambda: build-KillSwitchFunction
 
-## build-KillSwitchFunction: what `sam build` runs (template.yaml, BuildMethod: makefile).
+## build-KillSwitchFunction, build-RolloutControllerFunction: what `sam build` runs
+## (template.yaml, BuildMethod: makefile); both functions are the same binary.
+build-RolloutControllerFunction: build-KillSwitchFunction
+
 build-KillSwitchFunction:
 	mkdir -p $(ARTIFACTS_DIR)
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./lambda/bootstrap

@@ -21,7 +21,7 @@ import (
 // store's directory and each environment's base snapshot hash.
 func lambdaPublishExample(t testing.TB) (string, map[string]string) {
 	t.Helper()
-	snaps, err := compiler.Compile(filepath.Join(edgeRoot(t), "flags"), compiler.Options{Revision: "example", BuildTime: 1_790_000_000})
+	p, err := compiler.Load(filepath.Join(edgeRoot(t), "flags"))
 	if err != nil {
 		t.Fatalf("compiling flags/: %v", err)
 	}
@@ -31,9 +31,21 @@ func lambdaPublishExample(t testing.TB) (string, map[string]string) {
 		t.Fatal(err)
 	}
 	bases := map[string]string{}
-	for env, s := range snaps {
+	for _, env := range p.Environments {
+		s, err := p.Build(env, compiler.Options{Revision: "example", BuildTime: 1_790_000_000})
+		if err != nil {
+			t.Fatalf("compiling flags/ for %s: %v", env, err)
+		}
 		data := snapshot.Encode(s)
-		if _, err := publish.New(st).Publish(context.Background(), data, "ci"); err != nil {
+		plan, err := p.RolloutPlan(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		planData, err := plan.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := publish.New(st).PublishWithPlan(context.Background(), data, planData, "ci"); err != nil {
 			t.Fatalf("publishing %s: %v", env, err)
 		}
 		if bases[env], err = snapshot.Hash(data); err != nil {
@@ -53,17 +65,21 @@ func lambdaEventKind(t testing.TB, name string, data []byte) string {
 		Records []struct {
 			EventSource string `json:"eventSource"`
 		} `json:"Records"`
+		Source     string `json:"source"`
+		DetailType string `json:"detail-type"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
 		t.Fatalf("%s is not a JSON object: %v", name, err)
 	}
 	switch {
+	case probe.Source == "aws.events" && probe.DetailType == "Scheduled Event":
+		return "schedule"
 	case probe.RequestContext != nil && probe.RequestContext.HTTP != nil:
 		return "http"
 	case len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:s3":
 		return "s3"
 	}
-	t.Fatalf("%s is neither an API Gateway HTTP API event nor an S3 event: teach TestLambdaEventFiles how to check it", name)
+	t.Fatalf("%s is neither an API Gateway HTTP API event, an S3 event nor a Scheduled Event: teach TestLambdaEventFiles how to check it", name)
 	return ""
 }
 
@@ -106,7 +122,7 @@ func TestLambdaEventFiles(t *testing.T) {
 	}
 	sort.Strings(files)
 	dir, bases := lambdaPublishExample(t)
-	rie := lambdaStartRIE(t, lambdaBuildBootstrap(t), []string{lambda.EnvStore + "=" + dir})
+	rie := lambdaStartRIE(t, lambdaBuildBootstrap(t), []string{lambda.EnvStore + "=" + dir, lambda.EnvEnvironments + "=staging,production"})
 	for _, file := range files {
 		name := filepath.Base(file)
 		data, err := os.ReadFile(file)
@@ -133,6 +149,11 @@ func TestLambdaEventFiles(t *testing.T) {
 			}
 			if err := json.Unmarshal(body, &resp); err != nil || resp.StatusCode < 200 || resp.StatusCode > 299 {
 				t.Errorf("%s: %d %s (%v), want a 2xx answer", name, resp.StatusCode, resp.Body, err)
+			}
+		case "schedule":
+			var tick lambda.TickResponse
+			if err := json.Unmarshal(body, &tick); err != nil || len(tick.Results) != 2 || len(tick.Errors) > 0 {
+				t.Errorf("%s: %s (%v), want a tick of both environments", name, body, err)
 			}
 		case "s3":
 			var sum lambda.S3Summary

@@ -243,7 +243,7 @@ func TestTemplateFunction(t *testing.T) {
 		}
 	}
 	sort.Strings(routes)
-	wantRoutes := []string{"GET /flags", "POST /flags/{key}/kill", "POST /flags/{key}/unkill", "POST /publish"}
+	wantRoutes := []string{"GET /flags", "GET /rollouts", "POST /flags/{key}/kill", "POST /flags/{key}/rollout/{action}", "POST /flags/{key}/unkill", "POST /publish"}
 	if !slices.Equal(routes, wantRoutes) || s3Events != 1 {
 		t.Errorf("routes %v and %d S3 events, want %v and 1", routes, s3Events, wantRoutes)
 	}
@@ -287,8 +287,10 @@ func TestTemplateFunctionPolicies(t *testing.T) {
 			lambdaBucketARN + "/snapshots/*",
 			lambdaBucketARN + "/*/current.json",
 			lambdaBucketARN + "/*/kill-state.json",
+			lambdaBucketARN + "/*/rollout-state.json",
 			lambdaBucketARN + "/*/audit/*",
 		},
+		"sns:Publish": {"ref:RolloutAlertsTopic"},
 	}
 	if len(granted) != len(want) {
 		t.Errorf("granted actions %v, want exactly %v", granted, want)
@@ -404,6 +406,7 @@ func TestTemplateEventsMatchRoutes(t *testing.T) {
 			t.Fatal(err)
 		}
 		var ev struct {
+			Source   string `json:"source"`
 			RouteKey string `json:"routeKey"`
 			Records  []struct {
 				EventName string `json:"eventName"`
@@ -419,6 +422,8 @@ func TestTemplateEventsMatchRoutes(t *testing.T) {
 			continue
 		}
 		switch {
+		case ev.Source == "aws.events":
+			// The rollout controller's schedule (RolloutControllerFunction).
 		case ev.RouteKey != "":
 			if _, ok := routes[ev.RouteKey]; !ok {
 				t.Errorf("%s: route %q is not in template.yaml", filepath.Base(f), ev.RouteKey)
@@ -441,5 +446,78 @@ func TestTemplateEventsMatchRoutes(t *testing.T) {
 	}
 	if s3Events != 1 {
 		t.Errorf("%d S3 event files, want 1", s3Events)
+	}
+}
+
+// TestTemplateRolloutController checks the scheduled rollout controller: the same
+// binary, on a schedule, one at a time, allowed to read the store and metrics, write the
+// rollout state, served snapshots, pointers and audit records, and publish alerts, and
+// nothing else (no kill state, no base snapshots, no delete).
+func TestTemplateRolloutController(t *testing.T) {
+	tpl := lambdaTemplate(t)
+	fn, err := tpl.GetServerlessFunctionWithName("RolloutControllerFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fn.CodeUri == nil || fn.AWSCloudFormationMetadata["BuildMethod"] != "makefile" || deref(fn.Handler) != "bootstrap" {
+		t.Errorf("CodeUri %v, Metadata %v, Handler %v: want the Makefile-built bootstrap", fn.CodeUri, fn.AWSCloudFormationMetadata, deref(fn.Handler))
+	}
+	if fn.ReservedConcurrentExecutions == nil || *fn.ReservedConcurrentExecutions != 1 {
+		t.Error("the controller must run one tick at a time (ReservedConcurrentExecutions: 1)")
+	}
+	schedules := 0
+	for name, ev := range fn.Events {
+		if ev.Type != "Schedule" {
+			t.Errorf("event %s is %s: the controller is only scheduled", name, ev.Type)
+			continue
+		}
+		schedules++
+	}
+	if schedules != 1 {
+		t.Errorf("%d schedules, want 1", schedules)
+	}
+	vars := fn.Environment.Variables
+	for _, v := range []string{"EDGEFLAG_STORE", "EDGEFLAG_ENVIRONMENTS", "EDGEFLAG_PROMETHEUS_URL", "EDGEFLAG_CLOUDWATCH_REGION", "EDGEFLAG_SNS_TOPIC_ARN"} {
+		if _, ok := vars[v]; !ok {
+			t.Errorf("environment variable %s is not set", v)
+		}
+	}
+	if fn.Policies == nil || fn.Policies.IAMPolicyDocumentArray == nil {
+		t.Fatalf("the function needs inline policy documents, got %+v", fn.Policies)
+	}
+	granted := map[string][]string{}
+	for _, doc := range *fn.Policies.IAMPolicyDocumentArray {
+		statements, ok := lambdaGeneric(t, doc.Statement).([]any)
+		if !ok {
+			continue
+		}
+		for _, s := range statements {
+			st := s.(map[string]any)
+			for _, a := range lambdaStrings(st["Action"]) {
+				granted[a] = append(granted[a], lambdaStrings(st["Resource"])...)
+			}
+		}
+	}
+	want := map[string][]string{
+		"s3:ListBucket": {lambdaBucketARN},
+		"s3:GetObject":  {lambdaBucketARN + "/*"},
+		"s3:PutObject": {
+			lambdaBucketARN + "/snapshots/*",
+			lambdaBucketARN + "/*/current.json",
+			lambdaBucketARN + "/*/rollout-state.json",
+			lambdaBucketARN + "/*/audit/*",
+		},
+		"cloudwatch:GetMetricData": {"*"},
+		"sns:Publish":              {"ref:RolloutAlertsTopic"},
+	}
+	for action, resources := range want {
+		if !slices.Equal(granted[action], resources) {
+			t.Errorf("%s on %v, want %v", action, granted[action], resources)
+		}
+	}
+	for action := range granted {
+		if _, ok := want[action]; !ok && action != "aps:QueryMetrics" {
+			t.Errorf("unexpected action %s", action)
+		}
 	}
 }
