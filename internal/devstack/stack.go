@@ -34,6 +34,7 @@ import (
 	"github.com/edgeflag/edgeflag/ofrep"
 	"github.com/edgeflag/edgeflag/poller"
 	"github.com/edgeflag/edgeflag/publish"
+	"github.com/edgeflag/edgeflag/rollout"
 	"github.com/edgeflag/edgeflag/store"
 	"github.com/edgeflag/edgeflag/wasm/host"
 )
@@ -47,6 +48,7 @@ const (
 	DefaultEdgePollInterval = time.Second
 	DefaultRevision         = "dev"
 	DefaultActor            = "edgeflag dev"
+	DefaultRolloutInterval  = 10 * time.Second
 )
 
 // Config configures a Stack. Dir and Module are required.
@@ -79,6 +81,14 @@ type Config struct {
 	Actor string
 	// Out receives the banner and one line per event (nil: discarded).
 	Out io.Writer
+	// RolloutInterval is how often the rollout controller checks every environment's
+	// staged rollouts (default DefaultRolloutInterval; negative: never).
+	RolloutInterval time.Duration
+	// Providers answer the rollout controller's metric queries, by provider name; a
+	// rollout whose metrics have no provider pauses and says so.
+	Providers map[string]rollout.Provider
+	// Notifier is told about each rollout PAUSE and ROLLBACK (nil: only the event log).
+	Notifier rollout.Notifier
 }
 
 // Stack is a running development stack.
@@ -95,6 +105,9 @@ type Stack struct {
 	log    *eventLog
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	envMu sync.Mutex
+	envs  []string // the environments of the last good build (the rollout loop reads them)
 
 	// Written by Start, then only by the watcher goroutine.
 	last      fingerprint
@@ -146,7 +159,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return fail(err)
 	}
-	api, err := lambda.New(lambda.Config{Store: st, Token: cfg.Token, TokenActor: cfg.Actor + " (bearer token)"})
+	api, err := lambda.New(lambda.Config{Store: st, Token: cfg.Token, TokenActor: cfg.Actor + " (bearer token)",
+		Providers: cfg.Providers, Notifier: cfg.Notifier})
 	if err != nil {
 		return fail(err)
 	}
@@ -169,6 +183,13 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		s.edgeError = err.Error()
 	}
 	s.printBanner()
+	if cfg.RolloutInterval > 0 {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.runRollouts(runCtx)
+		}()
+	}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -208,6 +229,9 @@ func (c *Config) fill() error {
 	}
 	if c.WatchInterval <= 0 {
 		c.WatchInterval = DefaultWatchInterval
+	}
+	if c.RolloutInterval == 0 {
+		c.RolloutInterval = DefaultRolloutInterval
 	}
 	if c.EdgePollInterval <= 0 {
 		c.EdgePollInterval = DefaultEdgePollInterval
@@ -326,6 +350,9 @@ func (s *Stack) rebuild(ctx context.Context, fp fingerprint) {
 		return
 	}
 	s.flags = b.flags
+	s.envMu.Lock()
+	s.envs = b.environments
+	s.envMu.Unlock()
 	has := false
 	for i, env := range b.environments {
 		has = has || env == s.cfg.Environment
