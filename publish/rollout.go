@@ -220,12 +220,9 @@ func applyRollouts(s *snapshot.Snapshot, state *RolloutState) bool {
 		if r == nil {
 			continue
 		}
-		if r.Status == RolloutRolledBack {
-			if f.Enabled {
-				f.Enabled = false
-				changed = true
-			}
-			continue
+		if r.Status == RolloutRolledBack && f.Enabled {
+			f.Enabled = false
+			changed = true
 		}
 		switch {
 		case r.Serve.Percentage != nil:
