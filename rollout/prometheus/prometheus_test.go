@@ -51,7 +51,7 @@ func backfill(end time.Time) *promtest.Backfill {
 	latency := func(flag, variant string, perBucket ...float64) {
 		b.Histogram("edgeflag_http_request_duration_seconds", map[string]string{"flag": flag, "variant": variant}, latencyBounds, perBucket)
 	}
-	latency("checkout", "on", 80, 10, 8, 2, 0, 0)   // p99: 0.25 + 0.25*(99-98)/2
+	latency("checkout", "on", 80, 10, 8, 2, 0, 0)     // p99: 0.25 + 0.25*(99-98)/2
 	latency("checkout", "off", 90, 8, 1.5, 0.5, 0, 0) // p99: 0.1 + 0.15*(99-98)/1.5
 	latency("search", "on", 10, 0, 0, 0, 0, 0)
 	return b
@@ -62,7 +62,7 @@ const (
 		/ sum by (variant) (increase(edgeflag_http_requests_total{flag="{{flag}}"}[{{window}}]))`
 	errorRatioPerVariant = `sum(rate(edgeflag_http_requests_total{flag="{{flag}}",variant="{{variant}}",code=~"5.."}[{{window}}]))
 		/ sum(rate(edgeflag_http_requests_total{flag="{{flag}}",variant="{{variant}}"}[{{window}}]))`
-	p99 = `histogram_quantile(0.99, sum by (le, variant) (rate(edgeflag_http_request_duration_seconds_bucket{flag="{{flag}}"}[{{window}}])))`
+	p99           = `histogram_quantile(0.99, sum by (le, variant) (rate(edgeflag_http_request_duration_seconds_bucket{flag="{{flag}}"}[{{window}}])))`
 	p99PerVariant = `histogram_quantile(0.99, sum by (le) (rate(edgeflag_http_request_duration_seconds_bucket{flag="{{flag}}",variant="{{variant}}"}[{{window}}])))`
 )
 
