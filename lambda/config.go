@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/edgeflag/edgeflag/internal/rolloutcfg"
 	"github.com/edgeflag/edgeflag/store"
 )
 
@@ -34,5 +35,10 @@ func FromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 			envs = append(envs, e)
 		}
 	}
-	return New(Config{Store: st, Environments: envs, Token: getenv(EnvToken), Logger: log})
+	rc, err := rolloutcfg.FromEnv(ctx, getenv)
+	if err != nil {
+		return nil, fmt.Errorf("lambda: rollout controller: %w", err)
+	}
+	return New(Config{Store: st, Environments: envs, Token: getenv(EnvToken), Logger: log,
+		Providers: rc.Providers, Notifier: rc.Notifier})
 }

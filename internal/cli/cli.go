@@ -80,6 +80,7 @@ func init() {
 		checkCommand,
 		publishCommand,
 		rollbackCommand,
+		rolloutCommand,
 		devCommand,
 		edgeCommand,
 	}

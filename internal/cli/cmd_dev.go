@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/compiler"
 	"github.com/edgeflag/edgeflag/internal/devstack"
+	"github.com/edgeflag/edgeflag/internal/rolloutcfg"
 )
 
 // envToken is the environment variable --token defaults to (the kill-switch function
@@ -51,6 +52,7 @@ func runDev(r *runner, args []string) int {
 	env := fs.String("env", "", "the `environment` the edge serves (default production, or the project's last)")
 	loc := fs.String("store", devstack.DefaultStore, "the store `location`: a directory or s3://bucket/prefix")
 	token := fs.String("token", "", "the kill-switch API's bearer `token`, at least 16 characters (default $"+envToken+", else a random one)")
+	rolloutEvery := fs.Duration("rollout-interval", devstack.DefaultRolloutInterval, "how often the rollout controller checks staged rollouts (0 turns it off); metrics come from $EDGEFLAG_PROMETHEUS_URL, alerts go to $EDGEFLAG_WEBHOOK_URL")
 	mod := addModuleFlags(fs)
 	if _, code, done := r.parse(fs, args, 0, 0); done {
 		return code
@@ -82,9 +84,18 @@ func runDev(r *runner, args []string) int {
 		return r.fail(err)
 	}
 	fmt.Fprintf(r.env.Stdout, "edgeflag dev: evaluator module %s (%s bytes)\n", module.Origin, thousands(len(module.Wasm)))
+	rc, err := rolloutcfg.FromEnv(ctx, r.getenv)
+	if err != nil {
+		return r.fail(err)
+	}
+	interval := *rolloutEvery
+	if interval == 0 {
+		interval = -1 // off
+	}
 	stack, err := devstack.Start(ctx, devstack.Config{
 		Dir: r.path(*dir), Environment: environment, Store: location, Addr: *addr, Token: *token,
 		Module: module.Wasm, CacheDir: mod.cache(r), Out: r.env.Stdout,
+		RolloutInterval: interval, Providers: rc.Providers, Notifier: rc.Notifier,
 	})
 	if err != nil {
 		return r.fail(err)
