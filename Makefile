@@ -79,7 +79,7 @@ fuzz-long:
 
 ## bench: the benchmarks recorded in docs/benchmarks.md.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./evaluator ./ofrep ./tests/properties
+	$(GO) test -run='^$$' -bench=. -benchmem ./evaluator ./ofrep ./tests/properties ./rollout/prometheus
 	$(MAKE) bench-compiler bench-edge
 
 ## bench-edge: the WASM module under wazero, and beside the native evaluator.

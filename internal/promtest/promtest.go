@@ -36,6 +36,8 @@ type Options struct {
 	Backfill *Backfill
 	// Scrape lists the URLs of metrics endpoints the server scrapes (for example
 	// "http://127.0.0.1:8080/metrics"), each as its own target of the job "test".
+	// Prometheus applies its first target list about five seconds after it starts, so the
+	// first scrape comes then: wait for the data with WaitFor.
 	Scrape []string
 	// ScrapeInterval is how often targets are scraped; 0 means one second.
 	ScrapeInterval time.Duration
