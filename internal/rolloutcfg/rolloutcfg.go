@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/edgeflag/edgeflag/rollout"
+	"github.com/edgeflag/edgeflag/rollout/cloudwatch"
 	"github.com/edgeflag/edgeflag/rollout/prometheus"
 	"github.com/edgeflag/edgeflag/rollout/snsnotify"
 )
@@ -48,7 +49,13 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*Config, error) {
 		}
 		cfg.Providers[rollout.ProviderPrometheus] = p
 	}
-	// CLOUDWATCH
+	if strings.TrimSpace(getenv(cloudwatch.EnvRegion)) != "" || (getenv("AWS_LAMBDA_FUNCTION_NAME") != "" && getenv("AWS_REGION") != "") {
+		p, err := cloudwatch.NewFromEnv(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Providers[rollout.ProviderCloudWatch] = p
+	}
 	var notifiers rollout.Notifiers
 	if u := strings.TrimSpace(getenv(EnvWebhookURL)); u != "" {
 		if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
