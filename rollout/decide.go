@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -33,7 +34,9 @@ func Decide(stage Stage, checks []publish.CriterionCheck, elapsed time.Duration,
 		label := c.Metric + " " + c.Threshold
 		switch c.Result {
 		case publish.CheckError:
-			errs = append(errs, c.Metric+": "+c.Detail)
+			if e := c.Metric + ": " + c.Detail; !slices.Contains(errs, e) {
+				errs = append(errs, e)
+			}
 		case publish.CheckViolated:
 			if c.OnFail == OnFailPause {
 				pauses = append(pauses, label+" fails ("+c.Detail+")")

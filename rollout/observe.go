@@ -45,7 +45,7 @@ func (o *observer) observe(ctx context.Context, m Metric, env string, fp *FlagPl
 	obs := &Observation{Metric: m, Values: map[string]map[string]float64{}}
 	p, ok := o.providers[m.Provider]
 	if !ok || p == nil {
-		obs.Err = fmt.Errorf("%w: metric %s needs the %s provider", ErrNoProvider, m.Name, m.Provider)
+		obs.Err = noProviderError{m.Provider}
 		return obs
 	}
 	var mu sync.Mutex

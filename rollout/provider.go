@@ -27,7 +27,22 @@ type Request struct {
 }
 
 // ErrNoProvider: a metric names a provider the controller was not configured with.
-var ErrNoProvider = errors.New("rollout: no such metric provider configured")
+var ErrNoProvider = errors.New("no metric provider configured")
+
+// noProviderError is ErrNoProvider for one provider, with how to configure it.
+type noProviderError struct{ provider string }
+
+func (e noProviderError) Error() string {
+	return "no " + e.provider + " provider configured (" + providerHint[e.provider] + ")"
+}
+
+func (e noProviderError) Is(target error) bool { return target == ErrNoProvider }
+
+// providerHint says how a provider is configured, for the error of a missing one.
+var providerHint = map[string]string{
+	ProviderPrometheus: "set EDGEFLAG_PROMETHEUS_URL",
+	ProviderCloudWatch: "set EDGEFLAG_CLOUDWATCH_REGION",
+}
 
 // Expand replaces the placeholders of a query template: {{flag}}, {{environment}},
 // {{variant}} and {{window}} (whole seconds, Prometheus range syntax: "1800s").
