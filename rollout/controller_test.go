@@ -482,4 +482,57 @@ func TestController(t *testing.T) {
 			t.Errorf("pointer made from version %d, state at %d", ptr.RolloutStateVersion, f.state(t).Version)
 		}
 	})
+
+	t.Run("changed stages in git adapt the rollout", func(t *testing.T) {
+		f := newFixture(t, prom.URL, start)
+		ctx := context.Background()
+		f.tick(t, at(0))
+		f.tick(t, at(10)) // timed: 5% -> 25%
+		ptr, _, err := publish.ReadPointer(ctx, f.st, "production")
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := publish.ReadPlan(ctx, f.st, ptr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := rollout.DecodePlan(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The new plan inserts 10% and 50% stages: the rollout continues at the highest new
+		// stage that serves no more than 25%, with a fresh clock.
+		for i := range plan.Flags {
+			fp := &plan.Flags[i]
+			if fp.Flag != "timed" {
+				continue
+			}
+			pct := func(p float64) *float64 { return &p }
+			d := rollout.Duration(10 * time.Minute)
+			fp.Stages = []rollout.Stage{{Percentage: pct(5), Duration: d}, {Percentage: pct(10), Duration: d},
+				{Percentage: pct(25), Duration: d}, {Percentage: pct(50), Duration: d}, {Percentage: pct(100), Infinite: true}}
+			fp.Fingerprint = rollout.Fingerprint(fp.Stages)
+		}
+		newPlan, err := plan.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, err := f.st.Get(ctx, store.BaseKey("production", ptr.Base), store.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.pub.PublishWithPlan(ctx, obj.Data, newPlan, "ci"); err != nil {
+			t.Fatal(err)
+		}
+		d := f.tick(t, at(12))["timed"]
+		if d.Action != publish.DecisionRestart || d.To != 2 || d.Serve.String() != "25%" {
+			t.Fatalf("%+v, want a restart at stage 3 (25%%)", d)
+		}
+		if d := f.tick(t, at(21))["timed"]; d.Action != publish.DecisionHold {
+			t.Errorf("9 minutes after the restart: %+v, want hold (the clock restarted)", d)
+		}
+		if d := f.tick(t, at(22.5))["timed"]; d.Action != publish.DecisionProceed || d.Serve.String() != "50%" {
+			t.Errorf("after the restarted stage: %+v, want proceed to 50%%", d)
+		}
+	})
 }
