@@ -119,15 +119,19 @@ func rolloutLoad(edge, origin string, stop <-chan struct{}, limit int64) *sync.W
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				oreq, _ := http.NewRequest("GET", origin+"/checkout", nil)
+				// One request per feature, each with its own flag's variant, as each page of
+				// the application reads only its own flag.
 				for name, v := range resp.Header {
-					if strings.HasPrefix(strings.ToLower(name), "x-flag-") {
-						oreq.Header[name] = v
+					key, ok := strings.CutPrefix(strings.ToLower(name), "x-flag-")
+					if !ok {
+						continue
 					}
-				}
-				if oresp, err := client.Do(oreq); err == nil {
-					io.Copy(io.Discard, oresp.Body)
-					oresp.Body.Close()
+					oreq, _ := http.NewRequest("GET", origin+"/"+key, nil)
+					oreq.Header[name] = v
+					if oresp, err := client.Do(oreq); err == nil {
+						io.Copy(io.Discard, oresp.Body)
+						oresp.Body.Close()
+					}
 				}
 			}
 		}()

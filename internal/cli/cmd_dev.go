@@ -52,7 +52,7 @@ func runDev(r *runner, args []string) int {
 	env := fs.String("env", "", "the `environment` the edge serves (default production, or the project's last)")
 	loc := fs.String("store", devstack.DefaultStore, "the store `location`: a directory or s3://bucket/prefix")
 	token := fs.String("token", "", "the kill-switch API's bearer `token`, at least 16 characters (default $"+envToken+", else a random one)")
-	rolloutEvery := fs.Duration("rollout-interval", devstack.DefaultRolloutInterval, "how often the rollout controller checks staged rollouts (0 turns it off); metrics come from $EDGEFLAG_PROMETHEUS_URL, alerts go to $EDGEFLAG_WEBHOOK_URL")
+	rolloutEvery := fs.Duration("rollout-interval", 0, "how often the rollout controller checks staged rollouts (default 10s when $EDGEFLAG_PROMETHEUS_URL or $EDGEFLAG_CLOUDWATCH_REGION names a metric provider, else off); alerts go to $EDGEFLAG_WEBHOOK_URL")
 	mod := addModuleFlags(fs)
 	if _, code, done := r.parse(fs, args, 0, 0); done {
 		return code
@@ -89,8 +89,9 @@ func runDev(r *runner, args []string) int {
 		return r.fail(err)
 	}
 	interval := *rolloutEvery
-	if interval == 0 {
-		interval = -1 // off
+	if interval == 0 && len(rc.Providers) == 0 {
+		fmt.Fprintln(r.env.Stdout, "edgeflag dev: rollout controller off: set EDGEFLAG_PROMETHEUS_URL (or EDGEFLAG_CLOUDWATCH_REGION) to move staged rollouts on their metrics, or --rollout-interval to run it anyway")
+		interval = -1
 	}
 	stack, err := devstack.Start(ctx, devstack.Config{
 		Dir: r.path(*dir), Environment: environment, Store: location, Addr: *addr, Token: *token,

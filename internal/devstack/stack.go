@@ -82,7 +82,8 @@ type Config struct {
 	// Out receives the banner and one line per event (nil: discarded).
 	Out io.Writer
 	// RolloutInterval is how often the rollout controller checks every environment's
-	// staged rollouts (default DefaultRolloutInterval; negative: never).
+	// staged rollouts. Zero: DefaultRolloutInterval when a metric provider is configured,
+	// else never (without metrics every gated rollout would only pause); negative: never.
 	RolloutInterval time.Duration
 	// Providers answer the rollout controller's metric queries, by provider name; a
 	// rollout whose metrics have no provider pauses and says so.
@@ -230,7 +231,7 @@ func (c *Config) fill() error {
 	if c.WatchInterval <= 0 {
 		c.WatchInterval = DefaultWatchInterval
 	}
-	if c.RolloutInterval == 0 {
+	if c.RolloutInterval == 0 && len(c.Providers) > 0 {
 		c.RolloutInterval = DefaultRolloutInterval
 	}
 	if c.EdgePollInterval <= 0 {
