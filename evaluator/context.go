@@ -80,8 +80,8 @@ type Context struct {
 	// pos maps names[:len(pos)] to their positions once the context has more than
 	// linearNames attributes, so that Set and Get cost O(1) however many there are.
 	pos map[string]int32
-	// items counts the list items of all values.
-	items int
+	// items counts the list items of all values, nulls the Null values.
+	items, nulls int
 
 	bound *snapshot.Snapshot
 	index []int32 // snapshot attribute index → position in values, absent or unresolved
@@ -115,8 +115,14 @@ func NewContext() *Context { return &Context{} }
 func (c *Context) Set(name string, v Value) *Context {
 	c.bound = nil
 	c.items += len(v.list)
+	if v.kind == Null {
+		c.nulls++
+	}
 	if i := c.find(name); i >= 0 {
 		c.items -= len(c.values[i].list)
+		if c.values[i].kind == Null {
+			c.nulls--
+		}
 		c.values[i] = v
 		return c
 	}
@@ -169,12 +175,12 @@ func (c *Context) Get(name string) Value {
 
 // Reset removes every attribute, keeping the allocated space.
 func (c *Context) Reset() {
-	c.names, c.values, c.bound, c.items = c.names[:0], c.values[:0], nil, 0
+	c.names, c.values, c.bound, c.items, c.nulls = c.names[:0], c.values[:0], nil, 0, 0
 	clear(c.pos)
 }
 
-// Len returns the number of attributes set (null ones included).
-func (c *Context) Len() int { return len(c.names) }
+// Len returns the number of attributes set, those set to Null left out.
+func (c *Context) Len() int { return len(c.names) - c.nulls }
 
 // ListItems returns the number of items of all list attributes together.
 func (c *Context) ListItems() int { return c.items }
@@ -183,7 +189,7 @@ func (c *Context) ListItems() int { return c.items }
 // (MaxContextAttributes, MaxContextListItems), or "" when it is within them.
 func (c *Context) LimitError() string {
 	switch {
-	case len(c.names) > MaxContextAttributes:
+	case c.Len() > MaxContextAttributes:
 		return "more than 1024 attributes"
 	case c.items > MaxContextListItems:
 		return "more than 4096 list items"
