@@ -421,6 +421,8 @@ func writePublishError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "unknown_flag", err.Error())
 	case errors.Is(err, publish.ErrUnknownSnapshot):
 		writeError(w, http.StatusNotFound, "unknown_snapshot", err.Error())
+	case errors.Is(err, publish.ErrOtherEnvironment):
+		writeError(w, http.StatusUnprocessableEntity, "wrong_environment", err.Error())
 	case errors.Is(err, publish.ErrKilledInSource):
 		writeError(w, http.StatusConflict, "killed_in_source", err.Error())
 	case errors.Is(err, publish.ErrContention), errors.Is(err, context.DeadlineExceeded):

@@ -152,6 +152,12 @@ func (p *Publisher) Republish(ctx context.Context, env string, opts RepublishOpt
 	return res, p.auditMove(ctx, res, ActionRepublish, who, "")
 }
 
+// otherEnvironment is the error of snapshot hash, of environment got, asked for in env.
+func otherEnvironment(hash, got, env string) error {
+	return fmt.Errorf("publish: %w: %w: snapshot %s is for environment %q, not %q",
+		ErrInvalidSnapshot, ErrOtherEnvironment, hash, got, env)
+}
+
 // builtBefore reports whether base a was built before base b.
 func (p *Publisher) builtBefore(ctx context.Context, env, a, b string) (bool, error) {
 	sa, err := p.loadBaseSnapshot(ctx, env, a)
@@ -310,7 +316,7 @@ func (p *Publisher) move(ctx context.Context, env, plan string, choose choice) (
 			return nil, fmt.Errorf("publish: %w: %s: %w", ErrInvalidSnapshot, base, err)
 		}
 		if s.Environment != env {
-			return nil, fmt.Errorf("publish: %w: snapshot %s is for environment %q, not %q", ErrInvalidSnapshot, base, s.Environment, env)
+			return nil, otherEnvironment(base, s.Environment, env)
 		}
 		served, killed := merge(baseData, s, state, rollouts)
 		hash, err := snapshot.Hash(served)
@@ -437,7 +443,7 @@ func (p *Publisher) loadBaseSnapshot(ctx context.Context, env, hash string) (*sn
 		return nil, fmt.Errorf("publish: %w: %s: %w", ErrInvalidSnapshot, hash, err)
 	}
 	if s.Environment != env {
-		return nil, fmt.Errorf("publish: %w: snapshot %s is for environment %q, not %q", ErrInvalidSnapshot, hash, s.Environment, env)
+		return nil, otherEnvironment(hash, s.Environment, env)
 	}
 	return s, nil
 }
