@@ -19,7 +19,10 @@
 // one; a null attribute is left unset. The package builds for GOOS=wasip1 and avoids fmt.
 package wire
 
-import "github.com/edgeflag/edgeflag/evaluator"
+import (
+	"github.com/edgeflag/edgeflag/evaluator"
+	"github.com/edgeflag/edgeflag/snapshot"
+)
 
 // Marker is the first byte of a binary context. JSON never starts with it.
 const Marker = 0xEC
@@ -37,7 +40,7 @@ const (
 // Limits the module enforces. Larger inputs get an error result, never a trap. The
 // context limits are the evaluator's, which hosts apply while reading a context.
 const (
-	MaxSnapshotSize = 32 << 20                       // bytes of an encoded snapshot
+	MaxSnapshotSize = snapshot.MaxSize               // bytes of an encoded snapshot (what the compiler and publisher allow)
 	MaxContextSize  = evaluator.MaxContextSize       // bytes of an encoded context (hosts apply it to JSON too)
 	MaxKeySize      = 256                            // bytes of a flag key
 	MaxAttributes   = evaluator.MaxContextAttributes // attributes of one context
