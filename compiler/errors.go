@@ -2,9 +2,12 @@ package compiler
 
 import (
 	"cmp"
+	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error is one problem found in the flag files, with its position and the path of the
@@ -77,3 +80,27 @@ func sortErrors(l ErrorList) ErrorList {
 	})
 	return slices.CompactFunc(l, func(a, b *Error) bool { return *a == *b })
 }
+
+// maxExcerpt is the most bytes of a bad input that an error message quotes.
+const maxExcerpt = 40
+
+// excerpt quotes s for an error message: escaped (control characters, invalid UTF-8 and
+// all, so that it cannot drive a terminal), and cut to its first maxExcerpt bytes with its
+// length when it is longer, so that an error never echoes a whole file that was read by
+// mistake.
+func excerpt(s string) string {
+	if len(s) <= maxExcerpt {
+		return strconv.Quote(s)
+	}
+	cut := maxExcerpt
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "… (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// ex is a string printed as an excerpt by fmt's %q (and %s, %v).
+type ex string
+
+// Format implements fmt.Formatter.
+func (e ex) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, excerpt(string(e))) }
