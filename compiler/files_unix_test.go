@@ -84,3 +84,23 @@ func TestExcerpt(t *testing.T) {
 		}
 	}
 }
+
+// A file whose name holds terminal escape sequences is named escaped in errors.
+func TestErrorsEscapeControlCharacters(t *testing.T) {
+	dir := writeProject(t)
+	name := "\x1b[2J\x1b[31mevil\rname\u009b.yaml"
+	must(t, os.WriteFile(filepath.Join(dir, name), []byte("kind: Flag\nkey: \"k\x1b]0;title\x07\"\n"), 0o644))
+	_, err := Load(dir)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, c := range msg {
+		if c < 0x20 && c != '\n' || c == 0x7f || c >= 0x80 && c < 0xa0 {
+			t.Fatalf("error holds control character %U: %q", c, msg)
+		}
+	}
+	if !strings.Contains(msg, `\x1b[2J\x1b[31mevil\x0dname\u009b.yaml:`) {
+		t.Errorf("error %q does not name the file escaped", msg)
+	}
+}
