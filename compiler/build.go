@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -47,7 +48,7 @@ func (p *Project) BuildAll(opts Options) (map[string]*snapshot.Snapshot, error) 
 // to indexes, attribute names interned and sorted, sets sorted, percentages turned into
 // bucket thresholds and schedules into absolute times. The project must come from Load,
 // which has checked everything; Build fails only for an environment the project does not
-// list.
+// list, or a snapshot larger than edges load (snapshot.MaxSize).
 func (p *Project) Build(env string, opts Options) (*snapshot.Snapshot, error) {
 	if !p.HasEnvironment(env) {
 		return nil, fmt.Errorf("compiler: unknown environment %q (the project has %s)", env, strings.Join(p.Environments, ", "))
@@ -80,7 +81,35 @@ func (p *Project) Build(env string, opts Options) (*snapshot.Snapshot, error) {
 	if b.err != nil {
 		return nil, b.err
 	}
+	if err := checkSize(s); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// checkSize refuses a snapshot larger than edges load (snapshot.MaxSize), naming the flag
+// with the most variant bytes, the usual culprit.
+func checkSize(s *snapshot.Snapshot) error {
+	size := len(snapshot.Encode(s))
+	if size <= snapshot.MaxSize {
+		return nil
+	}
+	largest, most := "", 0
+	for i := range s.Flags {
+		n := 0
+		for _, v := range s.Flags[i].Variants {
+			n += len(v.JSON)
+		}
+		if n > most {
+			largest, most = s.Flags[i].Key, n
+		}
+	}
+	msg := fmt.Sprintf("compiler: the snapshot of environment %s encodes to %d bytes, over the limit of %d bytes (32 MiB) that edges load",
+		s.Environment, size, snapshot.MaxSize)
+	if largest != "" {
+		msg += fmt.Sprintf("; flag %s has the largest variants (%d bytes)", largest, most)
+	}
+	return errors.New(msg)
 }
 
 type builder struct {

@@ -326,7 +326,7 @@ func (d *decoder) flag(root node) *Flag {
 		for key, val := range envs.entries() {
 			path := field("environments", key.text())
 			if d.sym.projectOK && !d.sym.envs[key.text()] {
-				d.errorf(key, "environments", "unknown environment %q%s", key.text(), didYouMean(key.text(), d.sym.envs))
+				d.errorf(key, "environments", "unknown environment %q%s", ex(key.text()), didYouMean(key.text(), d.sym.envs))
 			}
 			o := d.override(val, path, ringNames, ringsChecked)
 			o.Environment = key.text()
@@ -389,7 +389,7 @@ func (d *decoder) override(n node, path string, ringNames map[string]bool, rings
 // variant reports a reference to a variant the flag does not have.
 func (d *decoder) variant(n node, path, name string) {
 	if !d.variants[name] {
-		d.errorf(n, path, "unknown variant %q%s", name, didYouMean(name, d.variants))
+		d.errorf(n, path, "unknown variant %q%s", ex(name), didYouMean(name, d.variants))
 	}
 }
 
@@ -429,11 +429,11 @@ func (d *decoder) prerequisites(n node, path string) []*Prerequisite {
 		variants, ok := d.sym.flags[p.Flag]
 		switch {
 		case !ok:
-			d.errorf(fn, field(ipath, "flag"), "unknown flag %q%s", p.Flag, didYouMean(p.Flag, setOfKeys(d.sym.flags)))
+			d.errorf(fn, field(ipath, "flag"), "unknown flag %q%s", ex(p.Flag), didYouMean(p.Flag, setOfKeys(d.sym.flags)))
 		case p.Flag == d.flagKey:
 			d.errorf(fn, field(ipath, "flag"), "a flag cannot be its own prerequisite")
 		case !variants[p.Variant]:
-			d.errorf(vn, field(ipath, "variant"), "flag %q has no variant %q%s", p.Flag, p.Variant, didYouMean(p.Variant, variants))
+			d.errorf(vn, field(ipath, "variant"), "flag %q has no variant %q%s", ex(p.Flag), ex(p.Variant), didYouMean(p.Variant, variants))
 		}
 	}
 	return out
@@ -517,9 +517,9 @@ func (d *decoder) release(n node, path string, ringNames map[string]bool, checke
 	}
 	if checked && !ringNames[r.Ring] {
 		if len(ringNames) == 0 {
-			d.errorf(rn, field(path, "ring"), "unknown ring %q: neither the project nor the flag defines rings", r.Ring)
+			d.errorf(rn, field(path, "ring"), "unknown ring %q: neither the project nor the flag defines rings", ex(r.Ring))
 		} else {
-			d.errorf(rn, field(path, "ring"), "unknown ring %q%s", r.Ring, didYouMean(r.Ring, ringNames))
+			d.errorf(rn, field(path, "ring"), "unknown ring %q%s", ex(r.Ring), didYouMean(r.Ring, ringNames))
 		}
 	}
 	return r
@@ -824,7 +824,7 @@ func (d *decoder) condition(n node, path string, depth int) *Condition {
 	if v, _ := n.get("segment"); v.ok() {
 		c.Kind, c.Segment = CondSegment, str(v)
 		if !d.sym.segments[c.Segment] && !d.sym.brokenSegments[c.Segment] {
-			d.errorf(v, field(path, "segment"), "unknown segment %q%s", c.Segment, didYouMean(c.Segment, d.sym.segments))
+			d.errorf(v, field(path, "segment"), "unknown segment %q%s", ex(c.Segment), didYouMean(c.Segment, d.sym.segments))
 		}
 		d.segRefs = append(d.segRefs, segRef{key: c.Segment, pos: d.pos(v), path: field(path, "segment")})
 		return c
@@ -863,7 +863,7 @@ func (d *decoder) condition(n node, path string, depth int) *Condition {
 			}
 		case semverOps[c.Op]:
 			if _, ok := snapshot.ParseSemver(s); !ok {
-				d.errorf(vn, valuePaths[i], "invalid semantic version %q", s)
+				d.errorf(vn, valuePaths[i], "invalid semantic version %q", ex(s))
 			}
 		case timeOps[c.Op]:
 			if _, rel, err := parseRelative(s); rel {

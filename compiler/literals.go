@@ -17,7 +17,7 @@ import (
 func parseDate(s string) (time.Time, error) {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("invalid date %q: %s", s, timeReason(err))
+		return time.Time{}, fmt.Errorf("invalid date %q: %s", ex(s), timeReason(err))
 	}
 	return t, nil
 }
@@ -29,7 +29,7 @@ func parseTime(s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, strings.ToUpper(s))
 	if err != nil {
-		return time.Time{}, fmt.Errorf("invalid time %q: %s", s, timeReason(err))
+		return time.Time{}, fmt.Errorf("invalid time %q: %s", ex(s), timeReason(err))
 	}
 	return t.UTC(), nil
 }
@@ -60,21 +60,21 @@ var unitMillis = map[byte]int64{
 // parseDuration parses a whole number and a unit s, m, h, d or w into milliseconds.
 func parseDuration(s string) (int64, error) {
 	if len(s) < 2 {
-		return 0, fmt.Errorf("invalid duration %q", s)
+		return 0, fmt.Errorf("invalid duration %q", ex(s))
 	}
 	unit, ok := unitMillis[s[len(s)-1]]
 	if !ok {
-		return 0, fmt.Errorf("invalid duration %q: the unit is s, m, h, d or w", s)
+		return 0, fmt.Errorf("invalid duration %q: the unit is s, m, h, d or w", ex(s))
 	}
 	n, err := strconv.ParseInt(s[:len(s)-1], 10, 64)
 	if err != nil || n < 0 {
 		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			return 0, fmt.Errorf("duration %q is too long (at most 100 years)", s)
+			return 0, fmt.Errorf("duration %q is too long (at most 100 years)", ex(s))
 		}
-		return 0, fmt.Errorf("invalid duration %q", s)
+		return 0, fmt.Errorf("invalid duration %q", ex(s))
 	}
 	if n > maxOffset/unit {
-		return 0, fmt.Errorf("duration %q is too long (at most 100 years)", s)
+		return 0, fmt.Errorf("duration %q is too long (at most 100 years)", ex(s))
 	}
 	return n * unit, nil
 }
@@ -95,11 +95,11 @@ func parseRelative(s string) (offset int64, ok bool, err error) {
 		sign = -1
 	case '+':
 	default:
-		return 0, true, fmt.Errorf("invalid relative time %q: want now-365d or now+2h", s)
+		return 0, true, fmt.Errorf("invalid relative time %q: want now-365d or now+2h", ex(s))
 	}
 	d, err := parseDuration(rest[1:])
 	if err != nil {
-		return 0, true, fmt.Errorf("invalid relative time %q: %v", s, err)
+		return 0, true, fmt.Errorf("invalid relative time %q: %v", ex(s), err)
 	}
 	return sign * d, true, nil
 }
@@ -126,7 +126,7 @@ var thresholdSyntax = regexp.MustCompile(`^(<=|>=|<|>) *(?:(-?[0-9]+(?:\.[0-9]+)
 func parseThreshold(s string) (*Criterion, error) {
 	m := thresholdSyntax.FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
-		return nil, fmt.Errorf("invalid threshold %q: want a comparison and a number (< 0.5%%, < 500ms) or >= baseline * 0.95", s)
+		return nil, fmt.Errorf("invalid threshold %q: want a comparison and a number (< 0.5%%, < 500ms) or >= baseline * 0.95", ex(s))
 	}
 	c := &Criterion{Threshold: s, Comparison: m[1], Unit: m[3]}
 	num := m[2]
@@ -135,7 +135,7 @@ func parseThreshold(s string) (*Criterion, error) {
 	}
 	v, err := strconv.ParseFloat(num, 64)
 	if err != nil || math.IsInf(v, 0) {
-		return nil, fmt.Errorf("invalid threshold %q: number out of range", s)
+		return nil, fmt.Errorf("invalid threshold %q: number out of range", ex(s))
 	}
 	c.Value = v
 	return c, nil

@@ -3,6 +3,7 @@ package compiler
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -18,6 +19,11 @@ import (
 // starts with a dot are skipped), validates each document against the schema, decodes it
 // and runs the semantic checks. Positions name files as dir joined with their path below
 // it. On any problem it returns a nil project and an ErrorList holding every problem found.
+//
+// Only regular files of at most MaxFileSize bytes are read: a *.yaml or *.yml entry that
+// is a symbolic link (even to a file inside dir), a named pipe, a device or a socket is an
+// error, and nothing is read then. Error messages quote at most a short, escaped excerpt of
+// what they found.
 func Load(dir string) (*Project, error) {
 	info, err := os.Stat(dir)
 	if err != nil {
@@ -33,6 +39,62 @@ func Load(dir string) (*Project, error) {
 // name files by their path in fsys.
 func LoadFS(fsys fs.FS) (*Project, error) {
 	return load(fsys, func(name string) string { return name })
+}
+
+// MaxFileSize is the largest flag file Load reads, in bytes.
+const MaxFileSize = 4 << 20
+
+// irregular says why a directory entry of type t is not read as a flag file, or "" for a
+// regular file. Load reads regular files only: symbolic links are refused, even to a
+// file inside the directory (a flag file that is a link could as well be the file it
+// links to, and a link may lead anywhere: /dev/zero, a named pipe, a .env file), and so
+// are devices, pipes and sockets, which could block or never end.
+func irregular(t fs.FileMode) string {
+	switch {
+	case t&fs.ModeSymlink != 0:
+		return "a symbolic link: flag files must be regular files (links are not followed)"
+	case t.IsRegular():
+		return ""
+	case t&fs.ModeNamedPipe != 0:
+		return "a named pipe: flag files must be regular files"
+	case t&(fs.ModeDevice|fs.ModeCharDevice) != 0:
+		return "a device: flag files must be regular files"
+	case t&fs.ModeSocket != 0:
+		return "a socket: flag files must be regular files"
+	}
+	return "not a regular file"
+}
+
+// readFlagFile reads a regular file of at most MaxFileSize bytes; the file is checked
+// again once open, in case it was replaced after the directory was listed.
+func readFlagFile(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if reason := irregular(info.Mode().Type()); reason != "" {
+		return nil, errors.New(reason)
+	}
+	if info.Size() > MaxFileSize {
+		return nil, fileTooLarge(info.Size())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, fileTooLarge(int64(len(data)))
+	}
+	return data, nil
+}
+
+func fileTooLarge(size int64) error {
+	return fmt.Errorf("the file is larger than the limit of %d bytes (4 MiB) for a flag file (%d bytes or more)", MaxFileSize, size)
 }
 
 func describeIOError(err error) string {
@@ -56,6 +118,7 @@ func load(fsys fs.FS, display func(string) string) (*Project, error) {
 		return nil, fmt.Errorf("compiler: the embedded schema does not compile: %w", err)
 	}
 	var names []string
+	var refused ErrorList
 	walkErr := fs.WalkDir(fsys, ".", func(name string, de fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -67,6 +130,10 @@ func load(fsys fs.FS, display func(string) string) (*Project, error) {
 			return nil
 		}
 		if ext := path.Ext(name); ext == ".yaml" || ext == ".yml" {
+			if reason := irregular(de.Type()); reason != "" {
+				refused = append(refused, &Error{File: display(name), Message: reason})
+				return nil
+			}
 			names = append(names, name)
 		}
 		return nil
@@ -74,13 +141,16 @@ func load(fsys fs.FS, display func(string) string) (*Project, error) {
 	if walkErr != nil {
 		return nil, ErrorList{{File: display("."), Message: describeIOError(walkErr)}}
 	}
+	if len(refused) > 0 {
+		return nil, sortErrors(refused)
+	}
 	slices.Sort(names)
 
 	// Stage 1, per file in parallel: read, parse, validate against the schema.
 	results := make([]fileResult, len(names))
 	parallel(len(names), func(i int) {
 		file := display(names[i])
-		data, err := fs.ReadFile(fsys, names[i])
+		data, err := readFlagFile(fsys, names[i])
 		if err != nil {
 			results[i].errs = []*Error{{File: file, Message: describeIOError(err)}}
 			return

@@ -309,7 +309,7 @@ func (v *validator) explain(d document, l leaf) []*Error {
 			kn = k
 		}
 		nameNode := stringNode(name)
-		return []*Error{at(kn, steps, fmt.Sprintf("invalid name %q: %s", name, v.reason(l, holder, nameNode)))}
+		return []*Error{at(kn, steps, fmt.Sprintf("invalid name %q: %s", ex(name), v.reason(l, holder, nameNode)))}
 	}
 
 	val, key, steps := lookupPath(d.root, l.instance)
@@ -382,7 +382,7 @@ func (v *validator) explain(d document, l leaf) []*Error {
 			if !kn.ok() {
 				kn = val
 			}
-			msg := fmt.Sprintf("unknown field %q", name)
+			msg := fmt.Sprintf("unknown field %q", ex(name))
 			if s := suggest(name, candidates); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
@@ -420,7 +420,7 @@ func (v *validator) explain(d document, l leaf) []*Error {
 		msg = v.reason(l, holder, val)
 
 	case "pattern":
-		msg = fmt.Sprintf("invalid value %q: %s", str(val), v.reason(l, holder, val))
+		msg = fmt.Sprintf("invalid value %q: %s", ex(str(val)), v.reason(l, holder, val))
 
 	default:
 		msg = v.reason(l, holder, val)
@@ -465,9 +465,9 @@ func (v *validator) reason(l leaf, holder map[string]any, val node) string {
 		case !isString:
 			return "must be one of " + strings.Join(quoteAll(alts), ", ")
 		case suggest(s, alts) != "":
-			return fmt.Sprintf("unknown value %q (did you mean %q?)", s, suggest(s, alts))
+			return fmt.Sprintf("unknown value %q (did you mean %q?)", ex(s), suggest(s, alts))
 		default:
-			return fmt.Sprintf("unknown value %q: must be one of %s", s, strings.Join(quoteAll(alts), ", "))
+			return fmt.Sprintf("unknown value %q: must be one of %s", ex(s), strings.Join(quoteAll(alts), ", "))
 		}
 
 	case "const":
@@ -544,9 +544,12 @@ func describe(n node) string {
 		return "a list"
 	}
 	if s, ok := n.value().(string); ok {
-		return strconv.Quote(s)
+		return excerpt(s)
 	}
-	return n.text()
+	if t := n.text(); len(t) <= maxExcerpt && strconv.Quote(t) == `"`+t+`"` {
+		return t // a number, a bool, null
+	}
+	return excerpt(n.text())
 }
 
 func quoteAll(names []string) []string {

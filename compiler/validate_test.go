@@ -39,7 +39,7 @@ func TestSchemaErrors(t *testing.T) {
 			name: "name too long",
 			file: "kind: Flag\nkey: f\ntype: string\nvariants: { " + long + ": a }\noffVariant: " + long + "\ndefaultVariant: " + long + "\n",
 			want: []string{
-				`f.yaml:4:13: variants: invalid name "` + long + `": must be at most 200 characters long, not 201`,
+				`f.yaml:4:13: variants: invalid name "` + long[:40] + `"… (201 bytes): must be at most 200 characters long, not 201`,
 				`f.yaml:5:13: offVariant: must be at most 200 characters long, not 201`,
 				`f.yaml:6:17: defaultVariant: must be at most 200 characters long, not 201`,
 			},

@@ -409,7 +409,7 @@ func (c *converter) scalar(n int32, y *yaml.Node) {
 		default:
 			var b bool
 			if err := y.Decode(&b); err != nil {
-				c.nodeErrorf(n, "invalid boolean %q", y.Value)
+				c.nodeErrorf(n, "invalid boolean %q", ex(y.Value))
 				return
 			}
 			d.typ, d.truth = boolScalar, b
@@ -419,7 +419,7 @@ func (c *converter) scalar(n int32, y *yaml.Node) {
 		if err != nil {
 			var v any
 			if derr := y.Decode(&v); derr != nil {
-				c.nodeErrorf(n, "invalid number %q", y.Value)
+				c.nodeErrorf(n, "invalid number %q", ex(y.Value))
 				return
 			}
 			switch v := v.(type) {
@@ -432,12 +432,12 @@ func (c *converter) scalar(n int32, y *yaml.Node) {
 			case float64:
 				f = v
 			default:
-				c.nodeErrorf(n, "invalid number %q", y.Value)
+				c.nodeErrorf(n, "invalid number %q", ex(y.Value))
 				return
 			}
 		}
 		if math.IsInf(f, 0) || math.IsNaN(f) {
-			c.nodeErrorf(n, "%q is not a finite number", y.Value)
+			c.nodeErrorf(n, "%q is not a finite number", ex(y.Value))
 			return
 		}
 		d.typ, d.num = numberScalar, f
@@ -495,7 +495,7 @@ func (c *converter) mapping(n int32, y *yaml.Node, depth int) {
 		c.t.nodes[k].typ = stringScalar
 		v := c.convert(vy, depth+1)
 		if first, dup := find(c.textOf(k)); dup {
-			c.nodeErrorf(k, "duplicate key %q (first at line %d)", ky.Value, c.t.nodes[first].line)
+			c.nodeErrorf(k, "duplicate key %q (first at line %d)", ex(ky.Value), c.t.nodes[first].line)
 			continue
 		}
 		add(k, v)

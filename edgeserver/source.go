@@ -3,12 +3,14 @@ package edgeserver
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/ofrep"
+	"github.com/edgeflag/edgeflag/openfeature/ofconv"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/wasm/host"
 )
@@ -133,14 +135,10 @@ func (s *Source) EvaluateAll(ctx *evaluator.Context, at time.Time, dst []evaluat
 		if all.ErrorCode == evaluator.ErrGeneral {
 			return dst, v, &host.GuestError{Code: all.ErrorCode, Message: all.ErrorMessage}
 		}
-		// The context is not one the module accepts (over a limit of package wire):
-		// every flag fails with that error, as a single evaluation would.
-		for i := range st.snap.Flags {
-			f := &st.snap.Flags[i]
-			dst = append(dst, evaluator.Result{Key: f.Key, Type: f.Type, Reason: evaluator.ReasonError,
-				Error: all.ErrorCode, Message: all.ErrorMessage, Decision: evaluator.Decision{Index: -1, Step: -1}})
-		}
-		return dst, v, nil
+		// The context is not one the module accepts (over a limit of package wire): the
+		// client's to fix, which the OFREP handler answers with 400, as it does a context
+		// it refuses itself.
+		return dst, v, &ofconv.ContextError{Code: all.ErrorCode, Reason: strings.TrimPrefix(all.ErrorMessage, "context: ")}
 	}
 	for i := range all.Flags {
 		r, err := all.Flags[i].result(st.snap)

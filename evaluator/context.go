@@ -77,6 +77,11 @@ func (v Value) Items() []Value { return v.list }
 type Context struct {
 	names  []string
 	values []Value
+	// pos maps names[:len(pos)] to their positions once the context has more than
+	// linearNames attributes, so that Set and Get cost O(1) however many there are.
+	pos map[string]int32
+	// items counts the list items of all values, nulls the Null values.
+	items, nulls int
 
 	bound *snapshot.Snapshot
 	index []int32 // snapshot attribute index → position in values, absent or unresolved
@@ -88,21 +93,65 @@ const (
 	unresolved = -2
 )
 
+// Limits of a context. The WASM module refuses a larger context (package wire uses these
+// constants), every host refuses it while reading it (ParseContext, ofconv.Fill), and the
+// native evaluator answers INVALID_CONTEXT for it, so a context over a limit gets the same
+// answer everywhere.
+const (
+	MaxContextAttributes = 1024     // attributes of one context
+	MaxContextListItems  = 4096     // items of all lists of one context together
+	MaxContextSize       = 64 << 10 // bytes of an encoded context (JSON or binary)
+)
+
+// linearNames is the number of attributes up to which names are searched linearly: for a
+// few names a scan is cheaper than hashing.
+const linearNames = 8
+
 // NewContext returns an empty context.
 func NewContext() *Context { return &Context{} }
 
 // Set sets attribute name to v (the Null value removes it) and returns the context.
+// It costs O(1) amortised, whatever the number of attributes.
 func (c *Context) Set(name string, v Value) *Context {
 	c.bound = nil
-	for i, n := range c.names {
-		if n == name {
-			c.values[i] = v
-			return c
+	c.items += len(v.list)
+	if v.kind == Null {
+		c.nulls++
+	}
+	if i := c.find(name); i >= 0 {
+		c.items -= len(c.values[i].list)
+		if c.values[i].kind == Null {
+			c.nulls--
 		}
+		c.values[i] = v
+		return c
 	}
 	c.names = append(c.names, name)
 	c.values = append(c.values, v)
 	return c
+}
+
+// find returns the position of name in c.names, or -1.
+func (c *Context) find(name string) int {
+	if len(c.names) <= linearNames {
+		for i, n := range c.names {
+			if n == name {
+				return i
+			}
+		}
+		return -1
+	}
+	if c.pos == nil {
+		c.pos = make(map[string]int32, 2*len(c.names))
+	}
+	// Names are unique and only ever appended, so pos holds names[:len(pos)].
+	for i := len(c.pos); i < len(c.names); i++ {
+		c.pos[c.names[i]] = int32(i)
+	}
+	if i, ok := c.pos[name]; ok {
+		return int(i)
+	}
+	return -1
 }
 
 // SetString sets a string attribute.
@@ -118,17 +167,34 @@ func (c *Context) SetBool(name string, value bool) *Context { return c.Set(name,
 
 // Get returns the attribute's value, Null when absent.
 func (c *Context) Get(name string) Value {
-	for i, n := range c.names {
-		if n == name {
-			return c.values[i]
-		}
+	if i := c.find(name); i >= 0 {
+		return c.values[i]
 	}
 	return Value{}
 }
 
 // Reset removes every attribute, keeping the allocated space.
 func (c *Context) Reset() {
-	c.names, c.values, c.bound = c.names[:0], c.values[:0], nil
+	c.names, c.values, c.bound, c.items, c.nulls = c.names[:0], c.values[:0], nil, 0, 0
+	clear(c.pos)
+}
+
+// Len returns the number of attributes set, those set to Null left out.
+func (c *Context) Len() int { return len(c.names) - c.nulls }
+
+// ListItems returns the number of items of all list attributes together.
+func (c *Context) ListItems() int { return c.items }
+
+// LimitError returns the reason the context is over one of its limits
+// (MaxContextAttributes, MaxContextListItems), or "" when it is within them.
+func (c *Context) LimitError() string {
+	switch {
+	case c.Len() > MaxContextAttributes:
+		return "more than 1024 attributes"
+	case c.items > MaxContextListItems:
+		return "more than 4096 list items"
+	}
+	return ""
 }
 
 // Names returns the attribute names in the order they were first set.
@@ -180,12 +246,8 @@ func (c *Context) attr(i int) *Value {
 // resolve finds snapshot attribute i among the context's names.
 func (c *Context) resolve(i int) int32 {
 	j := int32(absent)
-	name := c.bound.Attributes[i]
-	for k, n := range c.names {
-		if n == name && c.values[k].kind != Null {
-			j = int32(k)
-			break
-		}
+	if k := c.find(c.bound.Attributes[i]); k >= 0 && c.values[k].kind != Null {
+		j = int32(k)
 	}
 	c.index[i] = j
 	return j

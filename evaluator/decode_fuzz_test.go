@@ -3,6 +3,7 @@
 package evaluator
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -21,6 +22,12 @@ func FuzzDecodeAndEvaluate(f *testing.F) {
 		Serve: snapshot.Serve{Kind: snapshot.ServeVariant, Variant: 1, Portion: all()}}}
 	b.flags = []snapshot.Flag{re}
 	f.Add(snapshot.Encode(b.build(f)))
+	inj := &builder{}
+	bad := inj.boolFlag("injected")
+	bad.Variants[0].JSON = `false,"injected":"yes"`
+	bad.Variants[1].JSON = `true,"injected":"yes"`
+	inj.flags = []snapshot.Flag{bad}
+	f.Add(encodeUnchecked(inj))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := decodeUnverified(data)
 		if err != nil {
@@ -31,6 +38,21 @@ func FuzzDecodeAndEvaluate(f *testing.F) {
 		e.EvaluateAll(ctx, time.Unix(1_800_000_000, 0), nil)
 		for _, f := range s.Flags {
 			_, _ = e.Explain(f.Key, ctx, time.Unix(0, 0))
+		}
+		// Whatever decodes gives valid JSON out, with no field but the evaluator's: the
+		// module's responses, one flag and all.
+		for _, stale := range []bool{false, true} {
+			out := e.AppendAllJSON(nil, ctx, 1_800_000_000_000, stale)
+			var all struct{ Flags []json.RawMessage }
+			if err := json.Unmarshal(out, &all); err != nil {
+				t.Fatalf("AppendAllJSON gives invalid JSON: %v: %q", err, out)
+			}
+			for _, r := range all.Flags {
+				checkResultJSON(t, r)
+			}
+			for _, f := range s.Flags {
+				checkResultJSON(t, e.AppendResultJSON(nil, f.Key, ctx, 1_800_000_000_000, stale))
+			}
 		}
 	})
 }
@@ -45,4 +67,26 @@ func decodeUnverified(data []byte) (*snapshot.Snapshot, error) {
 		data = fixed
 	}
 	return snapshot.Decode(data)
+}
+
+// encodeUnchecked encodes the builder's snapshot without the Decode round trip that build
+// does, so that seeds may hold what Decode refuses.
+func encodeUnchecked(b *builder) []byte {
+	return snapshot.Encode(&snapshot.Snapshot{Environment: "production", Attributes: b.attrs, Flags: b.flags})
+}
+
+// checkResultJSON fails t unless out is one JSON object of the fields a result has.
+func checkResultJSON(t *testing.T, out []byte) {
+	t.Helper()
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(out, &fields); err != nil {
+		t.Fatalf("a result that is not a JSON object: %v: %q", err, out)
+	}
+	for name := range fields {
+		switch name {
+		case "key", "value", "variant", "reason", "errorCode", "errorMessage", "decision":
+		default:
+			t.Fatalf("a result with field %q: %q", name, out)
+		}
+	}
 }

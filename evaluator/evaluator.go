@@ -68,6 +68,9 @@ func (e *Evaluator) EvaluateAt(key string, ctx *Context, atMillis int64) Result 
 	if p == nil {
 		return errorResult(key, ErrGeneral, "no snapshot loaded")
 	}
+	if reason := ctx.LimitError(); reason != "" {
+		return errorResult(key, ErrInvalidContext, "context: "+reason)
+	}
 	i := p.flagIndex(key)
 	if i < 0 {
 		return errorResult(key, ErrFlagNotFound, "flag not found")
@@ -78,10 +81,19 @@ func (e *Evaluator) EvaluateAt(key string, ctx *Context, atMillis int64) Result 
 }
 
 // EvaluateAllAt evaluates every flag, in key order, at atMillis (Unix milliseconds),
-// appending the results to dst.
+// appending the results to dst. A context over one of its limits gives every flag an
+// INVALID_CONTEXT result.
 func (e *Evaluator) EvaluateAllAt(ctx *Context, atMillis int64, dst []Result) []Result {
 	p := e.cur.Load()
 	if p == nil {
+		return dst
+	}
+	if reason := ctx.LimitError(); reason != "" {
+		for i := range p.snap.Flags {
+			r := errorResult(p.snap.Flags[i].Key, ErrInvalidContext, "context: "+reason)
+			r.Type = p.snap.Flags[i].Type
+			dst = append(dst, r)
+		}
 		return dst
 	}
 	st := state{snap: p.snap, prep: p, ctx: ctx, at: atMillis}

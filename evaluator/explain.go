@@ -37,6 +37,9 @@ func (e *Evaluator) Explain(key string, ctx *Context, at time.Time) (Result, *Tr
 	if p == nil {
 		return errorResult(key, ErrGeneral, "no snapshot loaded"), tr
 	}
+	if reason := ctx.LimitError(); reason != "" {
+		return errorResult(key, ErrInvalidContext, "context: "+reason), tr
+	}
 	i := p.flagIndex(key)
 	if i < 0 {
 		return errorResult(key, ErrFlagNotFound, "flag not found"), tr

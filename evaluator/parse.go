@@ -21,7 +21,9 @@ func (e *ContextError) Error() string {
 //
 //	{"userId":"u1","email":"a@company.com","betaProgram":true,"accountAgeDays":400,"groups":["a","b"]}
 //
-// Null values leave the attribute unset. The parser is hand-written so that the WASM module
+// Null values leave the attribute unset. A context over MaxContextAttributes or
+// MaxContextListItems is refused with INVALID_CONTEXT as soon as the attribute that passes
+// the limit is read. The parser is hand-written so that the WASM module
 // does not need encoding/json; on error ctx is left empty.
 func ParseContext(data []byte, ctx *Context) error {
 	ctx.Reset()
@@ -34,6 +36,7 @@ func ParseContext(data []byte, ctx *Context) error {
 	if !p.consume('}') {
 		for {
 			p.space()
+			start := p.i
 			name, err := p.str()
 			if err != nil {
 				ctx.Reset()
@@ -51,6 +54,12 @@ func ParseContext(data []byte, ctx *Context) error {
 			}
 			if v.kind != Null {
 				ctx.Set(name, v)
+				// The limits apply while reading: a body of many attributes is refused
+				// at the first one over, not after all of it has been read.
+				if reason := ctx.LimitError(); reason != "" {
+					ctx.Reset()
+					return &ContextError{Code: ErrInvalidContext, Offset: start, Reason: reason}
+				}
 			}
 			p.space()
 			if p.consume(',') {

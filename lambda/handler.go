@@ -421,6 +421,10 @@ func writePublishError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "unknown_flag", err.Error())
 	case errors.Is(err, publish.ErrUnknownSnapshot):
 		writeError(w, http.StatusNotFound, "unknown_snapshot", err.Error())
+	case errors.Is(err, publish.ErrOtherEnvironment):
+		writeError(w, http.StatusUnprocessableEntity, "wrong_environment", err.Error())
+	case errors.Is(err, publish.ErrTooLarge):
+		writeError(w, http.StatusUnprocessableEntity, "snapshot_too_large", err.Error())
 	case errors.Is(err, publish.ErrKilledInSource):
 		writeError(w, http.StatusConflict, "killed_in_source", err.Error())
 	case errors.Is(err, publish.ErrContention), errors.Is(err, context.DeadlineExceeded):

@@ -169,6 +169,11 @@ func (h *Handler) serveFlags(w http.ResponseWriter, r *http.Request) {
 	}
 	results, v, err := h.src.EvaluateAll(wk.ctx, h.opts.Now(), wk.results[:0])
 	wk.results = results
+	if ce := (*ofconv.ContextError)(nil); errors.As(err, &ce) {
+		wk.body = appendBulkFailure(wk.body[:0], ce.Code, ce.Error())
+		writeJSON(w, http.StatusBadRequest, wk.body)
+		return
+	}
 	if err != nil {
 		wk.body = appendGeneralError(wk.body[:0], "cannot evaluate: "+err.Error())
 		writeJSON(w, http.StatusInternalServerError, wk.body)

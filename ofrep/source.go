@@ -38,6 +38,8 @@ type Source interface {
 	// ERROR and an error code.
 	Evaluate(key string, ctx *evaluator.Context, at time.Time) (evaluator.Result, Version)
 	// EvaluateAll appends the results of every flag, in key order, to dst. It fails only
-	// when it cannot evaluate at all (no snapshot loaded, the evaluator is unavailable).
+	// when it cannot evaluate at all: the context is refused as a whole (an
+	// *ofconv.ContextError, which the Handler answers with 400), no snapshot is loaded,
+	// the evaluator is unavailable.
 	EvaluateAll(ctx *evaluator.Context, at time.Time, dst []evaluator.Result) ([]evaluator.Result, Version, error)
 }

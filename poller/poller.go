@@ -28,7 +28,7 @@ const (
 	DefaultGrace    = 60 * time.Second
 	DefaultTimeout  = 5 * time.Second
 	// MaxSnapshotSize is the largest snapshot the poller downloads.
-	MaxSnapshotSize = 32 << 20
+	MaxSnapshotSize = snapshot.MaxSize
 	maxPointerSize  = 64 << 10
 )
 

@@ -20,6 +20,13 @@ var (
 	ErrAmbiguousSnapshot = errors.New("ambiguous snapshot hash")
 	// ErrInvalidSnapshot: the bytes are not a valid snapshot, or not for the environment.
 	ErrInvalidSnapshot = errors.New("invalid snapshot")
+	// ErrOtherEnvironment: the snapshot asked for (by hash) is another environment's;
+	// errors that wrap it wrap ErrInvalidSnapshot too. Unlike a corrupt stored object, it
+	// is the caller's mistake.
+	ErrOtherEnvironment = errors.New("snapshot of another environment")
+	// ErrTooLarge: the snapshot to serve is larger than edges load (snapshot.MaxSize);
+	// errors that wrap it wrap ErrInvalidSnapshot too.
+	ErrTooLarge = errors.New("snapshot too large")
 	// ErrContention: a conditional write kept losing to other writers until the attempts
 	// ran out. Retrying later is safe.
 	ErrContention = errors.New("too many concurrent writers")

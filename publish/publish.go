@@ -73,6 +73,9 @@ func (p *Publisher) Publish(ctx context.Context, base []byte, who string) (*Resu
 // its hash before the pointer moves, and the pointer names it, so the rollout controller
 // always reads the plan of the flags it serves. A nil plan keeps the current one.
 func (p *Publisher) PublishWithPlan(ctx context.Context, base, plan []byte, who string) (*Result, error) {
+	if err := checkSize("base snapshot", base); err != nil {
+		return nil, err
+	}
 	s, err := snapshot.Decode(base)
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w: %w", ErrInvalidSnapshot, err)
@@ -150,6 +153,21 @@ func (p *Publisher) Republish(ctx context.Context, env string, opts RepublishOpt
 	}
 	res.Skipped = skipped
 	return res, p.auditMove(ctx, res, ActionRepublish, who, "")
+}
+
+// checkSize refuses a snapshot larger than edges load.
+func checkSize(what string, data []byte) error {
+	if len(data) > snapshot.MaxSize {
+		return fmt.Errorf("publish: %w: %w: the %s is %d bytes, over the limit of %d bytes (32 MiB) that edges load",
+			ErrInvalidSnapshot, ErrTooLarge, what, len(data), snapshot.MaxSize)
+	}
+	return nil
+}
+
+// otherEnvironment is the error of snapshot hash, of environment got, asked for in env.
+func otherEnvironment(hash, got, env string) error {
+	return fmt.Errorf("publish: %w: %w: snapshot %s is for environment %q, not %q",
+		ErrInvalidSnapshot, ErrOtherEnvironment, hash, got, env)
 }
 
 // builtBefore reports whether base a was built before base b.
@@ -310,9 +328,12 @@ func (p *Publisher) move(ctx context.Context, env, plan string, choose choice) (
 			return nil, fmt.Errorf("publish: %w: %s: %w", ErrInvalidSnapshot, base, err)
 		}
 		if s.Environment != env {
-			return nil, fmt.Errorf("publish: %w: snapshot %s is for environment %q, not %q", ErrInvalidSnapshot, base, s.Environment, env)
+			return nil, otherEnvironment(base, s.Environment, env)
 		}
 		served, killed := merge(baseData, s, state, rollouts)
+		if err := checkSize("snapshot of base "+base+" with the kill and rollout state", served); err != nil {
+			return nil, err
+		}
 		hash, err := snapshot.Hash(served)
 		if err != nil {
 			return nil, err
@@ -437,7 +458,7 @@ func (p *Publisher) loadBaseSnapshot(ctx context.Context, env, hash string) (*sn
 		return nil, fmt.Errorf("publish: %w: %s: %w", ErrInvalidSnapshot, hash, err)
 	}
 	if s.Environment != env {
-		return nil, fmt.Errorf("publish: %w: snapshot %s is for environment %q, not %q", ErrInvalidSnapshot, hash, s.Environment, env)
+		return nil, otherEnvironment(hash, s.Environment, env)
 	}
 	return s, nil
 }

@@ -354,3 +354,21 @@ func TestMerge(t *testing.T) {
 		t.Errorf("Merge of junk: err = %v", err)
 	}
 }
+
+// A base snapshot larger than edges load is refused before anything is written.
+func TestPublishRefusesSnapshotOverEdgeLimit(t *testing.T) {
+	st, err := store.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := publishtest.Build("production", "big", 1000, "big-flag")
+	s.Flags[0].Type = snapshot.TypeString
+	s.Flags[0].Variants = []snapshot.Variant{{Name: "off", JSON: `"x"`}, {Name: "on", JSON: `"` + strings.Repeat("x", snapshot.MaxSize) + `"`}}
+	_, err = publish.New(st).Publish(context.Background(), snapshot.Encode(s), "ci")
+	if !errors.Is(err, publish.ErrTooLarge) || !errors.Is(err, publish.ErrInvalidSnapshot) || !strings.Contains(err.Error(), "over the limit of 33554432 bytes") {
+		t.Fatalf("err = %v, want ErrTooLarge", err)
+	}
+	if keys, _ := st.List(context.Background(), ""); len(keys) != 0 {
+		t.Errorf("the refused publish wrote %v", keys)
+	}
+}

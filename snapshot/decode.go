@@ -214,6 +214,10 @@ func (r *reader) flag(f *Flag) {
 	for i := range f.Variants {
 		f.Variants[i].Name = r.str()
 		f.Variants[i].JSON = r.str()
+		if r.err == nil && !validLiteral(f.Type, f.Variants[i].JSON) {
+			r.fail("variant " + strconv.Quote(f.Variants[i].Name) + " of flag " + strconv.Quote(f.Key) +
+				": value is not one JSON " + f.Type.String() + " value")
+		}
 	}
 	f.OffVariant = r.below(n, "variant")
 	f.DefaultVariant = r.below(n, "variant")

@@ -10,6 +10,11 @@ package snapshot
 // Magic opens every encoded snapshot.
 const Magic = "EFSN"
 
+// MaxSize is the largest encoded snapshot, in bytes, that edges load (the WASM module, the
+// pollers, the JavaScript hosts): the compiler refuses to build a larger one and the
+// publisher to publish it, so that nothing is published that no edge would serve.
+const MaxSize = 32 << 20
+
 // FormatVersion is the version of the binary layout written by Encode.
 const FormatVersion = 1
 

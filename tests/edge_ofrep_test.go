@@ -71,7 +71,7 @@ var edgeOFREPContexts = []struct {
 // edgeOFREPBadBodies are request bodies the handler refuses with 400.
 func edgeOFREPBadBodies() []string {
 	deep := strings.Repeat(`{"d":`, 40) + "1" + strings.Repeat("}", 40)
-	return []string{
+	return append([]string{
 		``, " \t\f\n", `{"context":`, `{"context":[1]}`, `{"context":"x"}`, `{"context":{"targetingKey":1}}`,
 		`{"context":{"targetingKey":["u"]}}`, `[1]`, `"str"`, `tru`, `nul`, `-`, `1.`, `1e`, `01`, `{"a" 1}`,
 		`{"a":1 "b":2}`, `[1 2]`, `{"a":1}x`, `{,}`, `{"a":"\x"}`, `{"a":"\u12g4"}`, "{\"a\":\"\x01\"}", "\xc3\xa9",
@@ -81,6 +81,31 @@ func edgeOFREPBadBodies() []string {
 		`{"context":` + deep + `}`, `{"context":{}}` + strings.Repeat(" ", 10) + `{}`,
 		`{"context":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`,
 		`{"context":{"targetingKey":"u","pad":"` + strings.Repeat("x", 64<<10) + `"}}`,
+	}, edgeOFREPOverLimits()...)
+}
+
+// edgeOFREPOverLimits are contexts over the evaluator's limits (1,024 attributes once
+// flattened, userId from targetingKey included; 4,096 list items), which every edge
+// refuses with 400 INVALID_CONTEXT before they reach the module. Each is under the 40 KB
+// body limit of Lambda@Edge.
+func edgeOFREPOverLimits() []string {
+	attrs := func(n int, first string) string {
+		var b strings.Builder
+		b.WriteString(`{"context":{` + first)
+		for i := range n {
+			if i > 0 || first != "" {
+				b.WriteByte(',')
+			}
+			b.WriteString(`"` + strconv.FormatInt(int64(i), 36) + `":1`)
+		}
+		b.WriteString(`}}`)
+		return b.String()
+	}
+	return []string{
+		attrs(5000, ""),
+		attrs(1023, `"targetingKey":"user-1","x":{"y":true}`),
+		attrs(1023, `"targetingKey":"user-1"`),
+		`{"context":{"targetingKey":"user-1","l":[` + strings.Repeat(`"x",`, 4000) + `"x"],"m":[` + strings.Repeat(`1,`, 95) + `1]}}`,
 	}
 }
 
@@ -564,7 +589,7 @@ func TestEdgeOFREPLambda(t *testing.T) {
 				edgeOFREPCase{name: "unknown flag", path: edgeOFREPFlag + "no-such-flag", body: edgeOFREPContexts[0].body, conforming: true},
 				edgeOFREPCase{name: "encoded key", path: edgeOFREPFlag + "a%22b%FF", body: edgeOFREPContexts[0].body, conforming: true},
 				edgeOFREPCase{name: "GET", method: "GET", path: edgeOFREPBulk, undocumented: true})
-			for i, b := range edgeOFREPBadBodies()[:20] {
+			for i, b := range append(edgeOFREPBadBodies()[:20], edgeOFREPOverLimits()...) {
 				cases = append(cases, edgeOFREPCase{name: fmt.Sprintf("bad body %d", i), path: edgeOFREPFlag + "new-search-algorithm", body: b})
 			}
 			statuses := map[int]int{}

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -148,4 +149,31 @@ func TestEdgeServerOFREPConformance(t *testing.T) {
 		}
 	}
 	t.Logf("validated responses by status: %v", statuses)
+}
+
+// TestEdgeServerOFREPContextLimits holds the Go edge server (the module under wazero) to
+// the native Go handler for contexts over the evaluator's limits: 400 INVALID_CONTEXT with
+// the same body, for one flag and in bulk (the Worker and Lambda@Edge are held to it by
+// TestEdgeOFREPWorker and TestEdgeOFREPLambda).
+func TestEdgeServerOFREPContextLimits(t *testing.T) {
+	_, storeURL := edgeServerStore(t)
+	_, edge := edgeServerStart(t, edgeserver.Config{StoreURL: storeURL, PollInterval: time.Hour})
+	_, data := edgeExampleSnapshot(t, "production")
+	native := ofrep.NewNative()
+	if _, err := native.Load(data); err != nil {
+		t.Fatal(err)
+	}
+	ref := ofrepServer(t, ofrep.NewHandler(native, ofrep.Options{}))
+	for i, body := range edgeOFREPOverLimits() {
+		for _, path := range []string{edgeOFREPBulk, edgeOFREPFlag + "new-search-algorithm"} {
+			c := edgeOFREPCase{name: fmt.Sprintf("over limits %d %s", i, path), path: path, body: body}
+			got, want := edgeOFREPDo(t, edge, c), edgeOFREPDo(t, ref, c)
+			if got.status != 400 || !strings.Contains(string(got.respBody), `"errorCode":"INVALID_CONTEXT"`) {
+				t.Errorf("%s: Go edge %d %s, want 400 INVALID_CONTEXT", c.name, got.status, got.respBody)
+			}
+			if d := edgeOFREPSame(got, want); d != "" {
+				t.Errorf("%s: Go edge and native handler differ:\n%s", c.name, d)
+			}
+		}
+	}
 }

@@ -3,7 +3,7 @@
 // module's calling convention (see wasm/guest and wasm/wire in the Go sources).
 
 export const ABI_VERSION = 2;
-export const MAX_SNAPSHOT_SIZE = 32 << 20;
+export const MAX_SNAPSHOT_SIZE = 32 << 20; // snapshot.MaxSize
 export const MAX_CONTEXT_SIZE = 64 << 10;
 export const MAX_KEY_SIZE = 256;
 const FLAG_STALE = 1;

@@ -47,6 +47,11 @@ const OFREP_REASONS = new Set(["STATIC", "TARGETING_MATCH", "SPLIT", "DISABLED",
 const FAILURE_CODES = new Set(["PARSE_ERROR", "TARGETING_KEY_MISSING", "INVALID_CONTEXT", "GENERAL"]);
 const PATH_SEGMENTS = ["ofrep", "v1", "evaluate", "flags"];
 const MAX_CONTEXT_DEPTH = 32; // ofconv.MaxDepth
+// The evaluator's context limits (evaluator.MaxContextAttributes, MaxContextListItems),
+// applied while flattening as ofconv.Fill does, so that a context over them gets 400 here
+// as from the Go handler, whatever the module would answer.
+const MAX_CONTEXT_ATTRIBUTES = 1024;
+const MAX_CONTEXT_LIST_ITEMS = 4096;
 const utf8 = new TextEncoder();
 
 /** Returns the HTTP status of an evaluation error of one flag (ofconv.HTTPStatus). */
@@ -450,12 +455,17 @@ export function parseRequest(body) {
   if (context === null) return { ctx: Object.create(null) };
   if (!(context instanceof Map)) return { code: "INVALID_CONTEXT", details: '"context" must be a JSON object of attributes' };
   const ctx = new Map();
-  const err = fill(ctx, "", context, 0);
+  const count = { items: 0 };
+  const err = fill(ctx, "", context, 0, count);
   if (err) return { code: "INVALID_CONTEXT", details: err };
   const tk = ctx.get("targetingKey");
   if (typeof tk === "string") {
     if (tk === "") ctx.delete("targetingKey");
-    else if (!ctx.has("userId")) ctx.set("userId", tk);
+    else if (!ctx.has("userId")) {
+      ctx.set("userId", tk);
+      const over = overLimit(ctx, count);
+      if (over) return { code: "INVALID_CONTEXT", details: over };
+    }
   } else if (tk !== undefined) {
     return { code: "INVALID_CONTEXT", details: contextError("targetingKey", "must be a string") };
   }
@@ -476,8 +486,18 @@ function contextError(attr, reason) {
   return attr === "" ? "context: " + reason : `context attribute ${goQuote(attr)}: ${reason}`;
 }
 
-/** ofconv.Fill: flattens nested objects with dots, in sorted order, into ctx. */
-function fill(ctx, prefix, attrs, depth) {
+/** The reason ctx is over a context limit (Context.LimitError), or null. */
+function overLimit(ctx, count) {
+  if (ctx.size > MAX_CONTEXT_ATTRIBUTES) return contextError("", `more than ${MAX_CONTEXT_ATTRIBUTES} attributes`);
+  if (count.items > MAX_CONTEXT_LIST_ITEMS) return contextError("", `more than ${MAX_CONTEXT_LIST_ITEMS} list items`);
+  return null;
+}
+
+/**
+ * ofconv.Fill: flattens nested objects with dots, in sorted order, into ctx, counting list
+ * items in count.items; refuses a context over the limits as soon as it passes them.
+ */
+function fill(ctx, prefix, attrs, depth, count) {
   if (depth >= MAX_CONTEXT_DEPTH) {
     return contextError(prefix.endsWith(".") ? prefix.slice(0, -1) : prefix, `objects nested deeper than ${MAX_CONTEXT_DEPTH} levels`);
   }
@@ -487,7 +507,7 @@ function fill(ctx, prefix, attrs, depth) {
     if (name === "") return contextError(full, "empty attribute name");
     const raw = attrs.get(name);
     if (raw instanceof Map) {
-      const err = fill(ctx, full + ".", raw, depth + 1);
+      const err = fill(ctx, full + ".", raw, depth + 1, count);
       if (err) return err;
       continue;
     }
@@ -496,6 +516,9 @@ function fill(ctx, prefix, attrs, depth) {
     if (v === null) continue;
     if (ctx.has(full)) return contextError(full, "given twice (as a dotted name and inside an object)");
     ctx.set(full, v);
+    if (Array.isArray(v)) count.items += v.length;
+    const over = overLimit(ctx, count);
+    if (over) return over;
   }
   return null;
 }

@@ -62,6 +62,10 @@ func invalid(attr, reason string) *ContextError {
 //   - a non-empty string targetingKey is kept as targetingKey and also set as userId when
 //     the context has no userId.
 //
+// A context over the evaluator's limits (evaluator.MaxContextAttributes attributes,
+// evaluator.MaxContextListItems list items, counted after flattening, userId included) is
+// an INVALID_CONTEXT *ContextError, reported as soon as flattening passes the limit.
+//
 // Anything else — a name given twice (as "user.plan" and inside "user"), an empty name, a
 // non-finite number, a nested list, an unsupported Go type, a non-string targetingKey —
 // is an INVALID_CONTEXT *ContextError, and ctx is left empty.
@@ -81,6 +85,10 @@ func Fill(ctx *evaluator.Context, attrs map[string]any) error {
 		}
 		if ctx.Get(BucketingAttribute).Kind() == evaluator.Null {
 			ctx.Set(BucketingAttribute, tk)
+			if reason := ctx.LimitError(); reason != "" {
+				ctx.Reset()
+				return invalid("", reason)
+			}
 		}
 	default:
 		ctx.Reset()
@@ -122,6 +130,11 @@ func fill(ctx *evaluator.Context, prefix string, attrs map[string]any, depth int
 			return invalid(full, "given twice (as a dotted name and inside an object)")
 		}
 		ctx.Set(full, v)
+		// The limits apply while flattening: a context of many attributes is refused at
+		// the first one over, whatever follows.
+		if reason := ctx.LimitError(); reason != "" {
+			return invalid("", reason)
+		}
 	}
 	return nil
 }

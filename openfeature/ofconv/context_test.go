@@ -165,3 +165,46 @@ func TestHTTPStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestFillLimits(t *testing.T) {
+	attrs := func(n int) map[string]any {
+		m := make(map[string]any, n)
+		for i := range n {
+			m["a"+strconv.Itoa(i)] = float64(i)
+		}
+		return m
+	}
+	nested := attrs(evaluator.MaxContextAttributes - 1)
+	nested["user"] = map[string]any{"plan": "pro", "tier": "gold"}
+	withKey := attrs(evaluator.MaxContextAttributes - 1)
+	withKey[TargetingKey] = "u1"
+	for _, tc := range []struct {
+		name  string
+		attrs map[string]any
+		want  string // "" for no error
+	}{
+		{"attributes at the limit", attrs(evaluator.MaxContextAttributes), ""},
+		{"attributes over the limit", attrs(8700), "context: more than 1024 attributes"},
+		{"over the limit once flattened", nested, "context: more than 1024 attributes"},
+		{"over the limit with userId from targetingKey", withKey, "context: more than 1024 attributes"},
+		{"list items at the limit", map[string]any{"l": make([]string, evaluator.MaxContextListItems)}, ""},
+		{"list items over the limit", map[string]any{"l": make([]string, 4000), "m": make([]string, 97)}, "context: more than 4096 list items"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := evaluator.NewContext()
+			err := Fill(ctx, tc.attrs)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || err.Error() != tc.want || err.(*ContextError).Code != evaluator.ErrInvalidContext {
+				t.Fatalf("error %v, want INVALID_CONTEXT %q", err, tc.want)
+			}
+			if ctx.Len() != 0 {
+				t.Errorf("context keeps %d attributes", ctx.Len())
+			}
+		})
+	}
+}

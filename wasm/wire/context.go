@@ -7,12 +7,15 @@ import (
 	"github.com/edgeflag/edgeflag/evaluator"
 )
 
-// AppendContext appends the binary encoding of ctx to dst. It allocates only when dst has
-// to grow.
+// AppendContext appends the binary encoding of ctx to dst, leaving out the attributes set to
+// Null (which the module would leave unset). It allocates only when dst has to grow.
 func AppendContext(dst []byte, ctx *evaluator.Context) []byte {
 	dst = append(dst, Marker)
-	dst = appendUvarint(dst, uint64(len(ctx.Names())))
+	dst = appendUvarint(dst, uint64(ctx.Len()))
 	for name, v := range ctx.All() {
+		if v.Kind() == evaluator.Null {
+			continue
+		}
 		dst = appendString(dst, name)
 		if v.Kind() == evaluator.ListKind {
 			items := v.Items()

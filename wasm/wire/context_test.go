@@ -172,3 +172,21 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// Attributes set to Null are left out of the encoding, so that they count against no
+// limit: a context of MaxAttributes attributes and a null one is accepted.
+func TestAppendContextLeavesOutNulls(t *testing.T) {
+	ctx := evaluator.NewContext()
+	for i := range MaxAttributes {
+		ctx.SetNumber("a"+strconv.Itoa(i), 1)
+	}
+	ctx.Set("targetingKey", evaluator.Value{})
+	var d Decoder
+	got := evaluator.NewContext()
+	if err := d.Decode(AppendContext(nil, ctx), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Len() != MaxAttributes || len(got.Names()) != MaxAttributes {
+		t.Errorf("decoded %d attributes, want %d", len(got.Names()), MaxAttributes)
+	}
+}

@@ -19,6 +19,11 @@
 // one; a null attribute is left unset. The package builds for GOOS=wasip1 and avoids fmt.
 package wire
 
+import (
+	"github.com/edgeflag/edgeflag/evaluator"
+	"github.com/edgeflag/edgeflag/snapshot"
+)
+
 // Marker is the first byte of a binary context. JSON never starts with it.
 const Marker = 0xEC
 
@@ -32,13 +37,14 @@ const (
 	TagList   = 5
 )
 
-// Limits the module enforces. Larger inputs get an error result, never a trap.
+// Limits the module enforces. Larger inputs get an error result, never a trap. The
+// context limits are the evaluator's, which hosts apply while reading a context.
 const (
-	MaxSnapshotSize = 32 << 20 // bytes of an encoded snapshot
-	MaxContextSize  = 64 << 10 // bytes of an encoded context (hosts apply it to JSON too)
-	MaxKeySize      = 256      // bytes of a flag key
-	MaxAttributes   = 1024     // attributes of one context
-	MaxListItems    = 4096     // items of all lists of one context together
+	MaxSnapshotSize = snapshot.MaxSize               // bytes of an encoded snapshot (what the compiler and publisher allow)
+	MaxContextSize  = evaluator.MaxContextSize       // bytes of an encoded context (hosts apply it to JSON too)
+	MaxKeySize      = 256                            // bytes of a flag key
+	MaxAttributes   = evaluator.MaxContextAttributes // attributes of one context
+	MaxListItems    = evaluator.MaxContextListItems  // items of all lists of one context together
 )
 
 // Flag bits of an evaluation call.
