@@ -535,4 +535,33 @@ func TestController(t *testing.T) {
 			t.Errorf("after the restarted stage: %+v, want proceed to 50%%", d)
 		}
 	})
+
+	t.Run("ring stages walk the ladder", func(t *testing.T) {
+		f := newFixture(t, prom.URL, start)
+		ring := func() string {
+			ptr, _, err := publish.ReadPointer(context.Background(), f.st, "production")
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj, err := f.st.Get(context.Background(), store.SnapshotKey(ptr.Snapshot), store.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := snapshot.Decode(obj.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fl := s.Flags[s.FlagIndex("ringed")]
+			return fl.Rings[fl.ReleaseRing].Name
+		}
+		if d := f.tick(t, at(0))["ringed"]; d.Serve.String() != "ring canary" || ring() != "canary" {
+			t.Fatalf("start: %+v, serving ring %s", d, ring())
+		}
+		if d := f.tick(t, at(10))["ringed"]; d.Action != publish.DecisionProceed || ring() != "early-majority" {
+			t.Fatalf("after the first stage: %+v, serving ring %s", d, ring())
+		}
+		if d := f.tick(t, at(20))["ringed"]; d.Status != publish.RolloutCompleted || ring() != "everyone" {
+			t.Fatalf("after the second stage: %+v, serving ring %s", d, ring())
+		}
+	})
 }
