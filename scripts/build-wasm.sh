@@ -13,9 +13,9 @@ GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -buildvcs=false -
 	-o "$out" github.com/edgeflag/edgeflag/wasm/guest
 raw=$(wc -c <"$out")
 gz=$(gzip -9 -c "$out" | wc -c)
-budget=600000
+budget=640000
 printf '%s: %d bytes raw, %d bytes gzip -9 (%d KB), sha256 %s\n' "$out" "$raw" "$gz" $((gz / 1000)) \
 	"$(sha256sum "$out" | cut -d' ' -f1)"
 if [ "$gz" -gt "$budget" ]; then
-	printf 'note: %d KB gzip is over the 600 KB budget of the module (docs/benchmarks.md)\n' $((gz / 1000))
+	printf 'note: %d KB gzip is over the 640 KB budget of the module (docs/benchmarks.md)\n' $((gz / 1000))
 fi
