@@ -231,15 +231,7 @@ func (h *Handler) kill(w http.ResponseWriter, r *http.Request, who, key string, 
 	if !h.checkEnvironment(w, req.Environment) {
 		return
 	}
-	switch {
-	case kill && req.Reason == "":
-		writeError(w, http.StatusBadRequest, "missing_field", `"reason" is required: say why the flag is killed`)
-		return
-	case len(req.Reason) > MaxReasonLength:
-		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf(`"reason" is longer than %d characters`, MaxReasonLength))
-		return
-	case !flagKeyPattern.MatchString(key):
-		writeError(w, http.StatusNotFound, "unknown_flag", fmt.Sprintf("no flag %q: flag keys are lower-case letters, digits, '.', '_' and '-'", key))
+	if !checkChange(w, key, req.Reason, kill, "say why the flag is killed") {
 		return
 	}
 	var res *publish.KillResult
@@ -260,6 +252,23 @@ func (h *Handler) kill(w http.ResponseWriter, r *http.Request, who, key string, 
 		Snapshot:         res.Pointer.Snapshot,
 		KillStateVersion: res.State.Version,
 	})
+}
+
+// checkChange answers 400 for a missing (when required) or overlong reason and 404 for a
+// malformed flag key, and reports whether the change may go on.
+func checkChange(w http.ResponseWriter, key, reason string, required bool, why string) bool {
+	switch {
+	case required && reason == "":
+		writeError(w, http.StatusBadRequest, "missing_field", `"reason" is required: `+why)
+		return false
+	case len(reason) > MaxReasonLength:
+		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf(`"reason" is longer than %d characters`, MaxReasonLength))
+		return false
+	case !flagKeyPattern.MatchString(key):
+		writeError(w, http.StatusNotFound, "unknown_flag", fmt.Sprintf("no flag %q: flag keys are lower-case letters, digits, '.', '_' and '-'", key))
+		return false
+	}
+	return true
 }
 
 // publishRequest is the body of POST /publish.

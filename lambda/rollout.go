@@ -63,15 +63,7 @@ func (h *Handler) rolloutAction(w http.ResponseWriter, r *http.Request, who, key
 		return
 	}
 	req.Reason = strings.TrimSpace(req.Reason)
-	switch {
-	case req.Reason == "":
-		writeError(w, http.StatusBadRequest, "missing_field", `"reason" is required: say why the rollout is changed by hand`)
-		return
-	case len(req.Reason) > MaxReasonLength:
-		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf(`"reason" is longer than %d characters`, MaxReasonLength))
-		return
-	case !flagKeyPattern.MatchString(key):
-		writeError(w, http.StatusNotFound, "unknown_flag", fmt.Sprintf("no flag %q: flag keys are lower-case letters, digits, '.', '_' and '-'", key))
+	if !checkChange(w, key, req.Reason, true, "say why the rollout is changed by hand") {
 		return
 	}
 	d, err := h.controller().Act(r.Context(), req.Environment, key, action, req.Reason, who)

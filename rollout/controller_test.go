@@ -169,9 +169,8 @@ func (f *fixture) tick(t *testing.T, at time.Time) map[string]publish.RolloutDec
 	return out
 }
 
-// served returns what the served snapshot serves for a flag: its rollout percentage (-1
-// when not a percentage) and whether it is enabled and killed.
-func (f *fixture) served(t *testing.T, flag string) (percentage float64, enabled, killed bool) {
+// servedFlag returns the served snapshot's flag.
+func (f *fixture) servedFlag(t *testing.T, flag string) snapshot.Flag {
 	t.Helper()
 	ptr, _, err := publish.ReadPointer(context.Background(), f.st, "production")
 	if err != nil {
@@ -189,7 +188,14 @@ func (f *fixture) served(t *testing.T, flag string) (percentage float64, enabled
 	if i == snapshot.NoIndex {
 		t.Fatalf("the served snapshot has no flag %q", flag)
 	}
-	fl := s.Flags[i]
+	return s.Flags[i]
+}
+
+// served returns what the served snapshot serves for a flag: its rollout percentage (-1
+// when not a percentage) and whether it is enabled and killed.
+func (f *fixture) served(t *testing.T, flag string) (percentage float64, enabled, killed bool) {
+	t.Helper()
+	fl := f.servedFlag(t, flag)
 	percentage = -1
 	if fl.Rollout.Portion.Kind == snapshot.PortionPercentage {
 		percentage = float64(fl.Rollout.Portion.Threshold) * 100 / snapshot.BucketCount
@@ -539,19 +545,7 @@ func TestController(t *testing.T) {
 	t.Run("ring stages walk the ladder", func(t *testing.T) {
 		f := newFixture(t, prom.URL, start)
 		ring := func() string {
-			ptr, _, err := publish.ReadPointer(context.Background(), f.st, "production")
-			if err != nil {
-				t.Fatal(err)
-			}
-			obj, err := f.st.Get(context.Background(), store.SnapshotKey(ptr.Snapshot), store.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := snapshot.Decode(obj.Data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fl := s.Flags[s.FlagIndex("ringed")]
+			fl := f.servedFlag(t, "ringed")
 			return fl.Rings[fl.ReleaseRing].Name
 		}
 		if d := f.tick(t, at(0))["ringed"]; d.Serve.String() != "ring canary" || ring() != "canary" {
