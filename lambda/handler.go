@@ -215,11 +215,18 @@ type killRequest struct {
 
 // KillResponse is the answer to a kill or unkill.
 type KillResponse struct {
-	Environment      string `json:"environment"`
-	Flag             string `json:"flag"`
-	Killed           bool   `json:"killed"`
-	Snapshot         string `json:"snapshot"` // the snapshot version serving the change
+	Environment string `json:"environment"`
+	Flag        string `json:"flag"`
+	Killed      bool   `json:"killed"`
+	// Snapshot is the snapshot version made from exactly the kill state the change
+	// wrote (KillStateVersion): the audit record's after.snapshot.
+	Snapshot         string `json:"snapshot"`
 	KillStateVersion int64  `json:"killStateVersion"`
+	// ServedSnapshot is what the environment's pointer names after the change, made
+	// from kill state ServedKillStateVersion: Snapshot, or a later one when concurrent
+	// changes were served first.
+	ServedSnapshot         string `json:"servedSnapshot"`
+	ServedKillStateVersion int64  `json:"servedKillStateVersion"`
 }
 
 func (h *Handler) kill(w http.ResponseWriter, r *http.Request, who, key string, kill bool) {
@@ -246,11 +253,13 @@ func (h *Handler) kill(w http.ResponseWriter, r *http.Request, who, key string, 
 		return
 	}
 	writeJSON(w, http.StatusOK, KillResponse{
-		Environment:      res.Environment,
-		Flag:             res.Flag,
-		Killed:           res.Killed,
-		Snapshot:         res.Pointer.Snapshot,
-		KillStateVersion: res.State.Version,
+		Environment:            res.Environment,
+		Flag:                   res.Flag,
+		Killed:                 res.Killed,
+		Snapshot:               res.Audit.After.Snapshot,
+		KillStateVersion:       res.State.Version,
+		ServedSnapshot:         res.Pointer.Snapshot,
+		ServedKillStateVersion: res.Pointer.KillStateVersion,
 	})
 }
 

@@ -25,7 +25,9 @@ const (
 )
 
 // AuditRecord is one change to an environment, stored once under
-// <env>/audit/<time>-<random>.json and never rewritten.
+// <env>/audit/<time>-<suffix>.json and never rewritten. Keys sort in time order; the
+// records of kills and unkills, whose times grow with the kill state version, sort in
+// write order (docs/store-layout.md).
 type AuditRecord struct {
 	Environment string    `json:"environment"`
 	Action      string    `json:"action"`
@@ -41,6 +43,13 @@ type AuditRecord struct {
 	RolloutStateVersion int64 `json:"rolloutStateVersion,omitempty"`
 	// Rollout is the decision of a rollout change (ActionRollout).
 	Rollout *RolloutDecision `json:"rollout,omitempty"`
+	// ServedSnapshot is set on a kill or unkill when concurrent changes were served
+	// before this one alone: it is the snapshot the pointer named after the republish,
+	// made from the later kill state version ServedKillStateVersion. After.Snapshot,
+	// made from exactly this change's kill state, was then stored but may never have
+	// been served.
+	ServedSnapshot         string `json:"servedSnapshot,omitempty"`
+	ServedKillStateVersion int64  `json:"servedKillStateVersion,omitempty"`
 	// Error is set when the change was made but a later step (the republish) failed.
 	Error string `json:"error,omitempty"`
 }

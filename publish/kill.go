@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
@@ -17,9 +18,11 @@ type KillResult struct {
 	Killed bool
 	// State is the kill state the change wrote.
 	State KillState
-	// Pointer is the environment's pointer after the republish.
+	// Pointer is the environment's pointer after the republish. Its kill state version
+	// is State.Version, or higher when concurrent changes were served first.
 	Pointer Pointer
-	// Audit is the record written for the change.
+	// Audit is the record written for the change. Audit.After.Snapshot is the snapshot
+	// made from exactly State (docs/store-layout.md, "Audit records").
 	Audit AuditRecord
 }
 
@@ -71,22 +74,28 @@ func (p *Publisher) setKill(ctx context.Context, env, flag string, kill bool, re
 	if !kill && killedInSource {
 		return nil, fmt.Errorf("%w: %q in %q says killed: true; change the flag file and publish", ErrKilledInSource, flag, env)
 	}
-	at := p.now()
-	var before []string
-	var state *KillState
+	var prev, state *KillState
+	var at time.Time
 	for attempt := 0; ; attempt++ {
 		var etag string
 		state, etag, err = ReadKillState(ctx, p.Store, env)
 		if err != nil {
 			return nil, err
 		}
-		before = state.KilledFlags()
+		prev = state.clone()
+		// The change's time is after the previous change's, whatever this clock says,
+		// so that kill audit records sort by time in write order.
+		at = p.now()
+		if !at.After(state.UpdatedAt) {
+			at = state.UpdatedAt.Add(time.Nanosecond)
+		}
 		if kill {
 			state.Killed[flag] = Kill{Reason: reason, By: who, At: at}
 		} else {
 			delete(state.Killed, flag)
 		}
 		state.Version++
+		state.UpdatedAt = at
 		err = writeJSON(ctx, p.Store, store.KillStateKey(env), state, casOptions(etag, etag != ""))
 		if err == nil {
 			break
@@ -110,7 +119,7 @@ func (p *Publisher) setKill(ctx context.Context, env, flag string, kill bool, re
 		Who:              who,
 		Why:              reason,
 		At:               at,
-		Before:           AuditSide{Killed: before},
+		Before:           AuditSide{Killed: prev.KilledFlags()},
 		After:            AuditSide{Killed: state.KilledFlags()},
 		KillStateVersion: state.Version,
 	}
@@ -125,19 +134,86 @@ func (p *Publisher) setKill(ctx context.Context, env, flag string, kill bool, re
 		return cur.Base, cur.History, cur.KillStateVersion >= state.Version, nil
 	})
 	result := &KillResult{Environment: env, Flag: flag, Killed: kill, State: *state}
+	var describeErr error
 	if moveErr == nil {
 		result.Pointer = res.Pointer
-		rec.After.Base, rec.After.Snapshot = res.Pointer.Base, res.Pointer.Snapshot
-		if res.Previous != nil {
-			rec.Before.Base, rec.Before.Snapshot = res.Previous.Base, res.Previous.Snapshot
+		if describeErr = p.describeChange(ctx, &rec, res, prev, state); describeErr != nil {
+			rec.Error = "the snapshots of the change could not be made: " + describeErr.Error()
 		}
 	} else {
 		rec.Error = "republish failed: " + moveErr.Error()
 	}
-	auditErr := p.writeAudit(ctx, &rec)
+	// The key holds the version, so that the record is written once, and the time,
+	// which grows with the version, so that keys sort in write order.
+	auditErr := p.writeAuditAs(ctx, &rec, fmt.Sprintf("k%019d", state.Version))
 	result.Audit = rec
-	if moveErr != nil {
+	switch {
+	case moveErr != nil:
 		return result, fmt.Errorf("publish: %s of %q recorded (kill state version %d) but the republish failed: %w", action, flag, state.Version, moveErr)
+	case describeErr != nil:
+		return result, fmt.Errorf("publish: %s of %q served (kill state version %d) but its snapshots could not be recorded: %w", action, flag, state.Version, describeErr)
 	}
 	return result, auditErr
+}
+
+// describeChange fills the snapshots of rec, the audit record of a kill or unkill that
+// changed the kill state from prev to next and was then republished (res): the
+// snapshots made from the base the pointer serves after the republish, with exactly the
+// kill state before and after the change. When the pointer was made from next, its
+// snapshot is the after side; when concurrent changes were served before this one alone
+// (the pointer's kill state version is higher), the snapshot of exactly next is made and
+// stored here, and rec names the served one in ServedSnapshot.
+func (p *Publisher) describeChange(ctx context.Context, rec *AuditRecord, res *Result, prev, next *KillState) error {
+	ptr := res.Pointer
+	env := ptr.Environment
+	var (
+		baseData []byte
+		rollouts *RolloutState
+	)
+	snapshotOf := func(ks *KillState) (string, error) {
+		if baseData == nil {
+			var err error
+			if baseData, err = p.loadBase(ctx, env, ptr.Base); err != nil {
+				return "", err
+			}
+			if rollouts, _, err = ReadRolloutState(ctx, p.Store, env); err != nil {
+				return "", err
+			}
+		}
+		s, err := snapshot.Decode(baseData)
+		if err != nil {
+			return "", fmt.Errorf("publish: %w: %s: %w", ErrInvalidSnapshot, ptr.Base, err)
+		}
+		served, _ := merge(baseData, s, ks, rollouts)
+		if err := checkSize("snapshot of base "+ptr.Base+" with the kill and rollout state", served); err != nil {
+			return "", err
+		}
+		hash, err := snapshot.Hash(served)
+		if err != nil {
+			return "", err
+		}
+		return hash, putImmutable(ctx, p.Store, store.SnapshotKey(hash), served)
+	}
+
+	rec.After.Base, rec.Before.Base = ptr.Base, ptr.Base
+	if ptr.KillStateVersion == next.Version {
+		rec.After.Snapshot = ptr.Snapshot
+	} else {
+		hash, err := snapshotOf(next)
+		if err != nil {
+			return err
+		}
+		rec.After.Snapshot = hash
+		rec.ServedSnapshot, rec.ServedKillStateVersion = ptr.Snapshot, ptr.KillStateVersion
+	}
+	if pv := res.Previous; pv != nil && pv.KillStateVersion == prev.Version && pv.Base == ptr.Base {
+		rec.Before.Snapshot = pv.Snapshot
+		return nil
+	}
+	hash, err := snapshotOf(prev)
+	if err != nil {
+		return err
+	}
+	rec.Before.Snapshot = hash
+	return nil
 }

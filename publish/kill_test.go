@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/publish/publishtest"
@@ -190,10 +190,15 @@ func checkKillHistory(t *testing.T, p *publish.Publisher, env string, n int) {
 	if len(kills) != n {
 		t.Fatalf("%d kill/unkill audit records, want %d", len(kills), n)
 	}
-	sort.Slice(kills, func(i, j int) bool { return kills[i].KillStateVersion < kills[j].KillStateVersion })
 	for i, r := range kills {
 		if r.KillStateVersion != int64(i+1) {
-			t.Fatalf("audit versions are not 1..%d: position %d has %d", n, i, r.KillStateVersion)
+			t.Fatalf("audit records are not in write order (versions 1..%d): position %d has %d", n, i, r.KillStateVersion)
+		}
+		if got := killedIn(t, p, r.After.Snapshot); !slices.Equal(got, r.After.Killed) {
+			t.Errorf("version %d: after.snapshot kills %v, the change left %v", r.KillStateVersion, got, r.After.Killed)
+		}
+		if i > 0 && r.Before.Snapshot != kills[i-1].After.Snapshot {
+			t.Errorf("version %d starts from snapshot %s, version %d ended with %s", r.KillStateVersion, r.Before.Snapshot, i, kills[i-1].After.Snapshot)
 		}
 		if i > 0 && !slices.Equal(r.Before.Killed, kills[i-1].After.Killed) {
 			t.Errorf("version %d starts from %v, but version %d ended with %v", r.KillStateVersion, r.Before.Killed, i, kills[i-1].After.Killed)
@@ -214,6 +219,66 @@ func checkKillHistory(t *testing.T, p *publish.Publisher, env string, n int) {
 		if f.Killed != slices.Contains(state.KilledFlags(), f.Key) {
 			t.Errorf("served snapshot: %s Killed = %v", f.Key, f.Killed)
 		}
+	}
+}
+
+// killedIn returns the killed flags of the stored snapshot hash, sorted.
+func killedIn(t *testing.T, p *publish.Publisher, hash string) []string {
+	t.Helper()
+	obj, err := p.Store.Get(context.Background(), store.SnapshotKey(hash), store.GetOptions{})
+	if err != nil {
+		t.Fatalf("snapshot %s: %v", hash, err)
+	}
+	if h := hashOf(t, obj.Data); h != hash {
+		t.Fatalf("snapshots/%s.snap holds snapshot %s", hash, h)
+	}
+	s, err := snapshot.Decode(obj.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := []string{}
+	for _, f := range s.Flags {
+		if f.Killed {
+			killed = append(killed, f.Key)
+		}
+	}
+	return killed
+}
+
+// TestKillAuditInWriteOrderWhateverTheClock makes kills with a clock that stands still
+// and then goes back: the audit trail still lists them in write order, with times that
+// grow with the kill state version.
+func TestKillAuditInWriteOrderWhateverTheClock(t *testing.T) {
+	ctx := context.Background()
+	for name, p := range publishers(t) {
+		t.Run(name, func(t *testing.T) {
+			mustPublish(t, p, publishtest.Snapshot("production", "r1", 1, "checkout", "search"))
+			for i, at := range []time.Time{clock, clock, clock.Add(-time.Hour), clock.Add(-time.Second)} {
+				p.Now = func() time.Time { return at }
+				flag := []string{"checkout", "search"}[i%2]
+				if _, err := p.Kill(ctx, "production", flag, fmt.Sprintf("call %d", i), "oncall"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			records, err := p.Audit(ctx, "production")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var last time.Time
+			for i, r := range records[1:] {
+				if r.KillStateVersion != int64(i+1) || !r.At.After(last) {
+					t.Errorf("position %d: version %d at %s, after %s", i, r.KillStateVersion, r.At, last)
+				}
+				last = r.At
+			}
+			state, _, err := publish.ReadKillState(ctx, p.Store, "production")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !state.UpdatedAt.Equal(last) {
+				t.Errorf("kill state updatedAt %s, last record at %s", state.UpdatedAt, last)
+			}
+		})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"time"
 
@@ -48,6 +49,20 @@ type KillState struct {
 	// so the audit trail orders changes exactly even when clocks do not.
 	Version int64           `json:"version"`
 	Killed  map[string]Kill `json:"killed"`
+	// UpdatedAt is the time of the last change. Each change's time is after the one
+	// before it, even across writers whose clocks disagree, so audit records of kills
+	// sort by time exactly as they do by version.
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+}
+
+// clone returns a copy of s that shares nothing with it.
+func (s *KillState) clone() *KillState {
+	c := *s
+	c.Killed = maps.Clone(s.Killed)
+	if c.Killed == nil {
+		c.Killed = map[string]Kill{}
+	}
+	return &c
 }
 
 // Kill records why and by whom a flag was killed.

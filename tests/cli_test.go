@@ -34,6 +34,7 @@ func TestCLI(t *testing.T) {
 	t.Run("simulate", func(t *testing.T) { testCLISimulate(t, bin) })
 	t.Run("lint", func(t *testing.T) { testCLILint(t, bin) })
 	t.Run("check", func(t *testing.T) { testCLICheck(t, bin) })
+	t.Run("escapes", func(t *testing.T) { testCLIEscapes(t, bin) })
 }
 
 // cliBinary is the built edgeflag command.

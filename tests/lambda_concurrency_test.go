@@ -2,11 +2,11 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +14,7 @@ import (
 	"github.com/edgeflag/edgeflag/lambda"
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/publish/publishtest"
+	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
 	"github.com/edgeflag/edgeflag/store/s3test"
 )
@@ -38,11 +39,12 @@ func lambdaInstances(t testing.TB, n int, open func() store.Store) []string {
 }
 
 // lambdaConcurrentKills sends calls kill and unkill requests at once, spread over the
-// instances, and fails on any answer but 200.
-func lambdaConcurrentKills(t testing.TB, urls []string, flags []string, calls int) {
+// instances, fails on any answer but 200, and returns the answers.
+func lambdaConcurrentKills(t testing.TB, urls []string, flags []string, calls int) []lambda.KillResponse {
 	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, calls)
+	answers := make([]lambda.KillResponse, calls)
 	for i := range calls {
 		wg.Go(func() {
 			flag := flags[i%len(flags)]
@@ -62,9 +64,13 @@ func lambdaConcurrentKills(t testing.TB, urls []string, flags []string, calls in
 				errs <- err
 				return
 			}
-			resp.Body.Close()
+			defer resp.Body.Close()
 			if resp.StatusCode != 200 {
 				errs <- fmt.Errorf("%s %s: %d", action, flag, resp.StatusCode)
+				return
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&answers[i]); err != nil {
+				errs <- fmt.Errorf("%s %s: %w", action, flag, err)
 			}
 		})
 	}
@@ -73,12 +79,39 @@ func lambdaConcurrentKills(t testing.TB, urls []string, flags []string, calls in
 	for err := range errs {
 		t.Fatal(err)
 	}
+	return answers
+}
+
+// servedKilled reads snapshots/<hash>.snap from st, checks that it hashes to its name,
+// and returns its killed flags, sorted.
+func servedKilled(t *testing.T, st store.Store, hash string) []string {
+	t.Helper()
+	obj, err := st.Get(context.Background(), store.SnapshotKey(hash), store.GetOptions{})
+	if err != nil {
+		t.Fatalf("snapshot %s: %v", hash, err)
+	}
+	if h, err := snapshot.Hash(obj.Data); err != nil || h != hash {
+		t.Fatalf("snapshots/%s.snap hashes to %s (%v)", hash, h, err)
+	}
+	s, err := snapshot.Decode(obj.Data)
+	if err != nil {
+		t.Fatalf("snapshot %s: %v", hash, err)
+	}
+	killed := []string{}
+	for _, f := range s.Flags {
+		if f.Killed {
+			killed = append(killed, f.Key)
+		}
+	}
+	return killed
 }
 
 // TestConcurrentKillsOverHTTP sends 100 kill and unkill requests at once to ten API
 // instances sharing a store, for the S3 store and the directory store: no update may be
 // lost. The kill state is the last write, the audit trail has all 100 changes with
-// versions 1..100 that chain, and the pointer serves the final state.
+// versions 1..100 that chain, in that order, and the pointer serves the final state.
+// Every record's before and after snapshots, and every answer's snapshot, carry exactly
+// the kill state of their version: no earlier and no later change.
 func TestConcurrentKillsOverHTTP(t *testing.T) {
 	const calls = 100
 	flags := []string{"new-checkout", "search-ring", "pricing", "banner"}
@@ -101,7 +134,7 @@ func TestConcurrentKillsOverHTTP(t *testing.T) {
 			if _, err := publish.New(st).Publish(ctx, publishtest.Snapshot("production", "r1", 1, flags...), "ci"); err != nil {
 				t.Fatal(err)
 			}
-			lambdaConcurrentKills(t, lambdaInstances(t, 10, open), flags, calls)
+			answers := lambdaConcurrentKills(t, lambdaInstances(t, 10, open), flags, calls)
 
 			state, _, err := publish.ReadKillState(ctx, st, "production")
 			if err != nil {
@@ -120,13 +153,43 @@ func TestConcurrentKillsOverHTTP(t *testing.T) {
 			if len(changes) != calls || state.Version != calls {
 				t.Fatalf("%d audit records, kill state version %d; want %d and %d", len(changes), state.Version, calls, calls)
 			}
-			sort.Slice(changes, func(i, j int) bool { return changes[i].KillStateVersion < changes[j].KillStateVersion })
+			// The audit trail lists the changes in write order: by kill state version.
 			for i, r := range changes {
 				if r.KillStateVersion != int64(i+1) {
-					t.Fatalf("audit versions are not 1..%d: position %d has version %d", calls, i, r.KillStateVersion)
+					t.Fatalf("audit records out of write order: position %d has version %d", i, r.KillStateVersion)
 				}
 				if i > 0 && !slices.Equal(r.Before.Killed, changes[i-1].After.Killed) {
 					t.Errorf("version %d started from %v, version %d left %v", i+1, r.Before.Killed, i, changes[i-1].After.Killed)
+				}
+				if i > 0 && r.Before.Snapshot != changes[i-1].After.Snapshot {
+					t.Errorf("version %d started from snapshot %s, version %d left %s", i+1, r.Before.Snapshot, i, changes[i-1].After.Snapshot)
+				}
+				if r.Error != "" {
+					t.Errorf("version %d: %s", i+1, r.Error)
+				}
+				if got := servedKilled(t, st, r.After.Snapshot); !slices.Equal(got, r.After.Killed) {
+					t.Errorf("version %d (%s %s): after.snapshot %s kills %v, the change left %v",
+						i+1, r.Action, r.Flag, r.After.Snapshot, got, r.After.Killed)
+				}
+				if got := servedKilled(t, st, r.Before.Snapshot); !slices.Equal(got, r.Before.Killed) {
+					t.Errorf("version %d (%s %s): before.snapshot %s kills %v, the change started from %v",
+						i+1, r.Action, r.Flag, r.Before.Snapshot, got, r.Before.Killed)
+				}
+			}
+			seen := map[int64]bool{}
+			for _, a := range answers {
+				v := a.KillStateVersion
+				if v < 1 || v > calls || seen[v] {
+					t.Errorf("answer for %s names kill state version %d (twice, or out of 1..%d)", a.Flag, v, calls)
+					continue
+				}
+				seen[v] = true
+				r := changes[v-1]
+				if a.Flag != r.Flag || a.Killed != (r.Action == publish.ActionKill) || a.Snapshot != r.After.Snapshot {
+					t.Errorf("answer %+v does not match the audit record of version %d: %s %s snapshot %s", a, v, r.Action, r.Flag, r.After.Snapshot)
+				}
+				if a.Killed != slices.Contains(servedKilled(t, st, a.Snapshot), a.Flag) {
+					t.Errorf("answer for version %d: %s killed=%v, but its snapshot %s says otherwise", v, a.Flag, a.Killed, a.Snapshot)
 				}
 			}
 			if last := changes[calls-1]; !slices.Equal(last.After.Killed, state.KilledFlags()) {

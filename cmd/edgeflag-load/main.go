@@ -22,6 +22,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/edgeflag/edgeflag/internal/termsafe"
 )
 
 func main() {
@@ -36,7 +38,14 @@ const (
 )
 
 // run is the command: it parses args, loads the target and prints the report.
+//
+// Its output is escaped (package termsafe): an answer or a URL with control characters
+// cannot recolour or rewrite the terminal.
 func run(args []string, stdout, stderr io.Writer) int {
+	safeOut, safeErr := termsafe.NewWriter(stdout), termsafe.NewWriter(stderr)
+	defer safeOut.Flush()
+	defer safeErr.Flush()
+	stdout, stderr = safeOut, safeErr
 	cfg, err := parseConfig(args, stderr)
 	if err != nil {
 		if err != errHelp {

@@ -14,6 +14,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/edgeflag/edgeflag/internal/termsafe"
 )
 
 // Exit codes.
@@ -96,7 +98,25 @@ func lookup(name string) *command {
 }
 
 // Run runs one command line (without the program name) and returns the exit code.
+//
+// Everything written to env's Stdout and Stderr is escaped on the way out (package
+// termsafe): control characters and bidirectional-text overrides in file names, flag
+// files, store values and answers are printed as \x1b or \u202e, so they cannot recolour
+// or rewrite the terminal or a CI log. The CLI's own colour codes and progress bar are
+// written as they are.
 func Run(env *Env, args []string) int {
+	term := termsafe.NewMarker()
+	stdout, stderr := term.NewWriter(env.Stdout), term.NewWriter(env.Stderr)
+	safe := *env
+	safe.Stdout, safe.Stderr = stdout, stderr
+	code := run(&safe, term, args)
+	_ = stdout.Flush()
+	_ = stderr.Flush()
+	return code
+}
+
+// run is Run on an Env whose output escapes.
+func run(env *Env, term *termsafe.Marker, args []string) int {
 	if len(args) == 0 {
 		printOverview(env.Stderr)
 		return ExitUsage
@@ -109,7 +129,7 @@ func Run(env *Env, args []string) int {
 				fmt.Fprintf(env.Stderr, "edgeflag help: unknown command %q\n", args[1])
 				return ExitUsage
 			}
-			r := &runner{env: env, cmd: c}
+			r := &runner{env: env, cmd: c, term: term}
 			r.printHelp(env.Stdout, r.newFlags())
 			return ExitOK
 		}
@@ -125,7 +145,7 @@ func Run(env *Env, args []string) int {
 		printOverview(env.Stderr)
 		return ExitUsage
 	}
-	return c.run(&runner{env: env, cmd: c}, args[1:])
+	return c.run(&runner{env: env, cmd: c, term: term}, args[1:])
 }
 
 func printOverview(w io.Writer) {

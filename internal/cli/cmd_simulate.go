@@ -232,6 +232,7 @@ type progressBar struct {
 	w     io.Writer
 	start time.Time
 	drawn bool
+	cr    string // a carriage return, marked as the CLI's own
 }
 
 // progressBar returns a bar for mode auto (only on a terminal), always or never; nil
@@ -240,7 +241,7 @@ func (r *runner) progressBar(mode string) *progressBar {
 	if mode == "never" || (mode == "auto" && !r.env.StderrTerminal) {
 		return nil
 	}
-	return &progressBar{w: r.env.Stderr, start: time.Now()}
+	return &progressBar{w: r.env.Stderr, start: time.Now(), cr: r.control("\r")}
 }
 
 const barWidth = 30
@@ -253,7 +254,7 @@ func (p *progressBar) update(done, total int64) {
 	frac := float64(done) / float64(max(total, 1))
 	filled := int(frac * barWidth)
 	bar := strings.Repeat("█", filled) + strings.Repeat("░", barWidth-filled)
-	fmt.Fprintf(p.w, "\rsimulating %s %3d%%  %s/%s evaluations", bar, int(frac*100), thousands(int(done)), thousands(int(total)))
+	fmt.Fprintf(p.w, "%ssimulating %s %3d%%  %s/%s evaluations", p.cr, bar, int(frac*100), thousands(int(done)), thousands(int(total)))
 	p.drawn = true
 }
 

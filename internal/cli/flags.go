@@ -8,12 +8,17 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+
+	"github.com/edgeflag/edgeflag/internal/termsafe"
 )
 
 // runner runs one command: it owns the command's flag set and its output helpers.
 type runner struct {
 	env *Env
 	cmd *command
+	// term marks the control sequences the CLI writes itself (colour, a progress bar's
+	// carriage return): env's Stdout and Stderr escape all others (package termsafe).
+	term *termsafe.Marker
 }
 
 // newFlags returns an empty flag set for the command that reports errors instead of

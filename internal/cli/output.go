@@ -32,12 +32,22 @@ const (
 	styleCyan   = "36"
 )
 
-// paint wraps s in an ANSI style when colour is on.
+// paint wraps s in an ANSI style when colour is on. The codes are marked as the CLI's
+// own, so the output layer writes them; control characters in s are escaped.
 func (r *runner) paint(style, s string) string {
 	if !r.env.Color || s == "" {
 		return s
 	}
-	return "\x1b[" + style + "m" + s + "\x1b[0m"
+	return r.control("\x1b["+style+"m") + s + r.control("\x1b[0m")
+}
+
+// control marks seq, a control sequence of the CLI's own (never input), to be written
+// as it is by the output layer, which escapes every other control character.
+func (r *runner) control(seq string) string {
+	if r.term == nil {
+		return seq
+	}
+	return r.term.Control(seq)
 }
 
 // table lays out aligned columns separated by two spaces. Cells must not contain colour

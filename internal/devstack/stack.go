@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/edgeserver"
+	"github.com/edgeflag/edgeflag/internal/termsafe"
 	"github.com/edgeflag/edgeflag/lambda"
 	"github.com/edgeflag/edgeflag/ofrep"
 	"github.com/edgeflag/edgeflag/poller"
@@ -132,7 +133,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	s := &Stack{cfg: cfg, url: "http://" + ln.Addr().String(), st: st, pub: publish.New(st),
-		files: store.Handler(st), log: &eventLog{w: cfg.Out}}
+		files: store.Handler(st), log: &eventLog{w: termsafe.NewWriter(cfg.Out)}}
 	fail := func(err error) (*Stack, error) {
 		ln.Close()
 		if s.ev != nil {
@@ -399,6 +400,9 @@ func plural(n int) string {
 }
 
 // eventLog prints timestamped lines; safe for concurrent use.
+// eventLog writes dev's events, one line each. Its writer escapes control characters
+// (file names, flag keys, API reasons and store values end up in events), so that an
+// event cannot recolour or rewrite the terminal.
 type eventLog struct {
 	mu sync.Mutex
 	w  io.Writer
