@@ -27,9 +27,12 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/edgeflag/edgeflag/compiler"
 	"github.com/edgeflag/edgeflag/edgeserver"
+	"github.com/edgeflag/edgeflag/internal/dashboard"
 	"github.com/edgeflag/edgeflag/lambda"
 	"github.com/edgeflag/edgeflag/ofrep"
 	"github.com/edgeflag/edgeflag/poller"
@@ -63,6 +66,9 @@ type Config struct {
 	// Token is the kill-switch API's bearer token, at least lambda.MinTokenLength
 	// characters; empty generates one.
 	Token string
+	// ReadOnlyToken, if set, is a token that may only read (the API's GETs and the
+	// dashboard without its actions).
+	ReadOnlyToken string
 	// Module is the WASM evaluator module (see LoadModule).
 	Module []byte
 	// CacheDir keeps wazero's compiled machine code between runs ("" compiles every time).
@@ -99,6 +105,8 @@ type Stack struct {
 	// Written by Start, then only by the watcher goroutine.
 	last      fingerprint
 	flags     []string // flag keys of the last good build
+	// project is the last good build, for the dashboard (read by its requests).
+	project atomic.Pointer[compiler.Project]
 	edgeError string   // the edge's poll error last printed
 }
 
@@ -146,7 +154,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return fail(err)
 	}
-	api, err := lambda.New(lambda.Config{Store: st, Token: cfg.Token, TokenActor: cfg.Actor + " (bearer token)"})
+	api, err := lambda.New(lambda.Config{Store: st, Token: cfg.Token, ReadOnlyToken: cfg.ReadOnlyToken,
+		TokenActor: cfg.Actor + " (bearer token)", Dashboard: s.dashboardConfig()})
 	if err != nil {
 		return fail(err)
 	}
@@ -266,7 +275,8 @@ func (s *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveIndex(w, r)
 	case strings.HasPrefix(p, "/snapshots/") || strings.HasSuffix(p, "/current.json"):
 		s.files.ServeHTTP(w, r)
-	case p == "/flags" || strings.HasPrefix(p, "/flags/") || p == "/publish":
+	case p == "/flags" || strings.HasPrefix(p, "/flags/") || p == "/publish" ||
+		p == "/dashboard" || strings.HasPrefix(p, dashboard.Prefix):
 		s.api.ServeHTTP(w, r)
 	default:
 		s.edge.ServeHTTP(w, r)
@@ -326,6 +336,7 @@ func (s *Stack) rebuild(ctx context.Context, fp fingerprint) {
 		return
 	}
 	s.flags = b.flags
+	s.project.Store(b.project)
 	has := false
 	for i, env := range b.environments {
 		has = has || env == s.cfg.Environment
