@@ -209,17 +209,14 @@ func (h *Handler) checkPost(w http.ResponseWriter, r *http.Request, s *session) 
 	return true
 }
 
-// setCookie writes the session cookie (empty value and past expiry: delete it).
+// setCookie writes the session cookie; an empty value deletes it.
 func setCookie(w http.ResponseWriter, value string, expires time.Time) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: value, Path: Prefix, Expires: expires,
-		MaxAge: maxAge(value, expires), HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
-}
-
-func maxAge(value string, expires time.Time) int {
+	maxAge := int(SessionLifetime.Seconds())
 	if value == "" {
-		return -1
+		maxAge = -1
 	}
-	return int(time.Until(expires).Seconds())
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: value, Path: Prefix, Expires: expires,
+		MaxAge: maxAge, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
 }
 
 // login shows the form (GET) or checks a token and starts a session (POST).
