@@ -203,6 +203,7 @@ func TestKillAndUnkill(t *testing.T) {
 			t.Errorf("the flag page after the kill lacks %q", want)
 		}
 	}
+	f.now = f.now.Add(time.Minute) // the audit trail sorts by time
 	resp = f.post(t, cookie, "/dashboard/flags/checkout/unkill", url.Values{"csrf": {csrf}, "env": {env}, "reason": {"fixed"}, "confirm": {"yes"}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("unkill: %s %s", resp.Status, readBody(t, resp))
