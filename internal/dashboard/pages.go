@@ -69,12 +69,21 @@ func (h *Handler) pickEnv(ctx context.Context, r *http.Request) (string, []strin
 		if len(envs) == 0 {
 			return "", nil, fmt.Errorf("%w: nothing has been published to the store yet", publish.ErrUnknownEnvironment)
 		}
-		return envs[0], envs, nil
+		return defaultEnvironment(envs), envs, nil
 	}
 	if !store.ValidEnvironment(env) || (len(envs) > 0 && !slices.Contains(envs, env)) {
 		return "", envs, fmt.Errorf("%w %q (this dashboard shows %s)", publish.ErrUnknownEnvironment, env, strings.Join(envs, ", "))
 	}
 	return env, envs, nil
+}
+
+// defaultEnvironment is the one shown first: production if there is one, else the last
+// (projects list their environments from the inside out).
+func defaultEnvironment(envs []string) string {
+	if slices.Contains(envs, "production") {
+		return "production"
+	}
+	return envs[len(envs)-1]
 }
 
 func (h *Handler) listPage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -274,7 +283,7 @@ func stagesOf(ro *rollout.FlagStatus) []stageView {
 		}
 		sv.Duration = "until promoted"
 		if !st.Infinite {
-			sv.Duration = time.Duration(st.Duration).String()
+			sv.Duration = "for " + shortDuration(time.Duration(st.Duration))
 		}
 		for _, c := range st.Criteria {
 			sv.Criteria = append(sv.Criteria, c.Metric+" "+c.Threshold+" (else "+c.OnFail+")")
@@ -282,6 +291,18 @@ func stagesOf(ro *rollout.FlagStatus) []stageView {
 		out = append(out, sv)
 	}
 	return out
+}
+
+// shortDuration writes 30m rather than 30m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // rolloutActions are the actions that apply to a rollout's status.
