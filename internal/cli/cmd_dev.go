@@ -90,7 +90,7 @@ func runDev(r *runner, args []string) int {
 	stack, err := devstack.Start(ctx, devstack.Config{
 		Dir: r.path(*dir), Environment: environment, Store: location, Addr: *addr, Token: *token,
 		ReadOnlyToken: r.getenv(envReadOnlyToken),
-		Module: module.Wasm, CacheDir: mod.cache(r), Out: r.env.Stdout,
+		Module:        module.Wasm, CacheDir: mod.cache(r), Out: r.env.Stdout,
 	})
 	if err != nil {
 		return r.fail(err)

@@ -343,7 +343,7 @@ func compareRows(checks []publish.CriterionCheck, plan *rollout.Plan) []compareR
 			d := *c.New - *c.Old
 			row.Diff = signed(d, m.Unit)
 			if *c.Old != 0 {
-				row.Diff += fmt.Sprintf(" (%+.1f%%)", d / math.Abs(*c.Old) * 100)
+				row.Diff += fmt.Sprintf(" (%+.1f%%)", d/math.Abs(*c.Old)*100)
 			}
 			worse := (m.Direction == rollout.HigherIsBetter && d < 0) || (m.Direction != rollout.HigherIsBetter && d > 0)
 			switch {

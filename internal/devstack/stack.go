@@ -103,11 +103,11 @@ type Stack struct {
 	wg     sync.WaitGroup
 
 	// Written by Start, then only by the watcher goroutine.
-	last      fingerprint
-	flags     []string // flag keys of the last good build
+	last  fingerprint
+	flags []string // flag keys of the last good build
 	// project is the last good build, for the dashboard (read by its requests).
-	project atomic.Pointer[compiler.Project]
-	edgeError string   // the edge's poll error last printed
+	project   atomic.Pointer[compiler.Project]
+	edgeError string // the edge's poll error last printed
 }
 
 // Start opens the store, listens, compiles and publishes the flag directory, starts the
