@@ -91,7 +91,7 @@ func TestDashboardThroughHTTPAPIEvents(t *testing.T) {
 		ev.RequestContext.HTTP.Method = method
 		return ev
 	}
-	resp, err := h.HandleHTTPEvent(ctx, event("GET", "/dashboard/", "", nil))
+	resp, err := h.HandleHTTPEvent(ctx, event("GET", "/dashboard/flags", "", nil))
 	if err != nil || resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Headers["Location"], "/dashboard/login") {
 		t.Fatalf("the dashboard without a session: %v %d %v", err, resp.StatusCode, resp.Headers)
 	}
@@ -106,7 +106,7 @@ func TestDashboardThroughHTTPAPIEvents(t *testing.T) {
 		}
 	}
 	session, _, _ := strings.Cut(resp.Cookies[0], ";")
-	resp, err = h.HandleHTTPEvent(ctx, event("GET", "/dashboard/", "", []string{"other=1", session}))
+	resp, err = h.HandleHTTPEvent(ctx, event("GET", "/dashboard/flags", "", []string{"other=1", session}))
 	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, "Flags in production") || !strings.Contains(resp.Body, "new-checkout") {
 		t.Fatalf("the dashboard with the session: %v %d\n%s", err, resp.StatusCode, resp.Body)
 	}

@@ -270,7 +270,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 // safeNext keeps a post-login redirect inside the dashboard.
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, Prefix) || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
-		return Prefix
+		return ListPath
 	}
 	return next
 }

@@ -48,6 +48,9 @@ import (
 // Prefix is the path the dashboard is served under.
 const Prefix = "/dashboard/"
 
+// ListPath is the flag list's path.
+const ListPath = Prefix + "flags"
+
 // MinTokenLength is the shortest token Config accepts (the kill-switch API's minimum).
 const MinTokenLength = 16
 
@@ -190,11 +193,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header())
 	rest, ok := strings.CutPrefix(r.URL.Path, Prefix)
 	if !ok {
-		if r.URL.Path == strings.TrimSuffix(Prefix, "/") {
-			http.Redirect(w, r, Prefix, http.StatusSeeOther)
+		if r.URL.Path != strings.TrimSuffix(Prefix, "/") {
+			h.notFound(w, r)
 			return
 		}
-		h.notFound(w, r)
+		rest = ""
+	}
+	if rest == "" {
+		// /dashboard and /dashboard/ lead to the list, whose path API Gateway routes
+		// without depending on a trailing slash.
+		target := ListPath
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
 		return
 	}
 	switch {
@@ -218,7 +230,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
-	case rest == "":
+	case rest == "flags":
 		if methods(w, r, http.MethodGet, http.MethodHead) {
 			h.listPage(w, r, sess)
 		}

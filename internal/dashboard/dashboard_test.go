@@ -69,19 +69,21 @@ func TestAuthentication(t *testing.T) {
 		status   int
 		location string // prefix
 	}{
-		{"no session: the list sends a browser to the login", request{path: "/dashboard/"}, http.StatusSeeOther, "/dashboard/login?next="},
+		{"no session: the list sends a browser to the login", request{path: "/dashboard/flags"}, http.StatusSeeOther, "/dashboard/login?next="},
 		{"no session: a flag page too", request{path: "/dashboard/flags/checkout?env=production"}, http.StatusSeeOther, "/dashboard/login?next="},
 		{"no session: the state is 401", request{path: "/dashboard/state?env=production"}, http.StatusUnauthorized, ""},
 		{"no session: the chart is 401", request{path: "/dashboard/flags/checkout/chart.svg?env=production"}, http.StatusUnauthorized, ""},
+		{"the dashboard's root leads to the list", request{path: "/dashboard?env=staging", cookie: "x"}, http.StatusSeeOther, "/dashboard/flags?env=staging"},
+		{"so does its root with a slash", request{path: "/dashboard/"}, http.StatusSeeOther, "/dashboard/flags"},
 		{"the login page is open", request{path: "/dashboard/login"}, http.StatusOK, ""},
 		{"the static files are open", request{path: "/dashboard/static/app.js"}, http.StatusOK, ""},
-		{"a full session reads", request{path: "/dashboard/", cookie: full}, http.StatusOK, ""},
-		{"a read-only session reads", request{path: "/dashboard/", cookie: ro}, http.StatusOK, ""},
-		{"a tampered cookie is no session", request{path: "/dashboard/", cookie: tamperedRO}, http.StatusSeeOther, "/dashboard/login"},
-		{"a garbage cookie is no session", request{path: "/dashboard/", cookie: "djF8cnd8OTk5OTk5OTk5OXx4fA.sig"}, http.StatusSeeOther, "/dashboard/login"},
+		{"a full session reads", request{path: "/dashboard/flags", cookie: full}, http.StatusOK, ""},
+		{"a read-only session reads", request{path: "/dashboard/flags", cookie: ro}, http.StatusOK, ""},
+		{"a tampered cookie is no session", request{path: "/dashboard/flags", cookie: tamperedRO}, http.StatusSeeOther, "/dashboard/login"},
+		{"a garbage cookie is no session", request{path: "/dashboard/flags", cookie: "djF8cnd8OTk5OTk5OTk5OXx4fA.sig"}, http.StatusSeeOther, "/dashboard/login"},
 		{"a bearer token reads", request{path: "/dashboard/state?env=production", header: map[string]string{"Authorization": "Bearer " + readOnlyToken}}, http.StatusOK, ""},
 		{"a wrong bearer token does not", request{path: "/dashboard/state?env=production", header: map[string]string{"Authorization": "Bearer wrong-token-0123456789"}}, http.StatusUnauthorized, ""},
-		{"an unknown environment", request{path: "/dashboard/?env=nowhere", cookie: full}, http.StatusNotFound, ""},
+		{"an unknown environment", request{path: "/dashboard/flags?env=nowhere", cookie: full}, http.StatusNotFound, ""},
 		{"an unknown flag", request{path: "/dashboard/flags/nope?env=production", cookie: full}, http.StatusNotFound, ""},
 		{"an unknown page", request{path: "/dashboard/nope", cookie: full}, http.StatusNotFound, ""},
 	}
@@ -109,7 +111,7 @@ func TestAuthentication(t *testing.T) {
 	t.Run("a session ends", func(t *testing.T) {
 		f.now = f.now.Add(dashboard.SessionLifetime + time.Minute)
 		defer func() { f.now = f.now.Add(-dashboard.SessionLifetime - time.Minute) }()
-		if resp := f.do(t, request{path: "/dashboard/", cookie: full}); resp.StatusCode != http.StatusSeeOther {
+		if resp := f.do(t, request{path: "/dashboard/flags", cookie: full}); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("an expired session: %s", resp.Status)
 		}
 	})
@@ -278,9 +280,9 @@ func TestPages(t *testing.T) {
 		want    []string
 		notWant []string
 	}{
-		{"the list", "/dashboard/", []string{"Flags in production", ">checkout<", ">search<", ">search-ring<", "stage 1/3 running", "ring canary → on (5%)", "on to 25%, else off", `data-key="checkout"`, `<span id="shown">3</span> of 3 flags`, "read-only"}, []string{"Kill "}},
-		{"a search", "/dashboard/?env=production&q=ring", []string{`data-key="search-ring"`, `<span id="shown">1</span> of 3 flags`}, []string{`data-key="checkout"`}},
-		{"a filter", "/dashboard/?env=production&filter=rollouts", []string{`data-key="checkout"`, `<span id="shown">1</span> of 3 flags`}, []string{`data-key="search"`}},
+		{"the list", "/dashboard/flags", []string{"Flags in production", ">checkout<", ">search<", ">search-ring<", "stage 1/3 running", "ring canary → on (5%)", "on to 25%, else off", `data-key="checkout"`, `<span id="shown">3</span> of 3 flags`, "read-only"}, []string{"Kill "}},
+		{"a search", "/dashboard/flags?env=production&q=ring", []string{`data-key="search-ring"`, `<span id="shown">1</span> of 3 flags`}, []string{`data-key="checkout"`}},
+		{"a filter", "/dashboard/flags?env=production&filter=rollouts", []string{`data-key="checkout"`, `<span id="shown">1</span> of 3 flags`}, []string{`data-key="search"`}},
 		{"a flag with a rollout", "/dashboard/flags/checkout?env=production", []string{
 			"Rollout: stage 1 of 3", "New against old", "error_rate", "p99_latency", "431 ms", "402 ms", "&#43;29 ms (&#43;7.2%)", "worse",
 			"chart.svg?env=production", "Who gets what", "Of 2000 simulated users", "Read-only: log in with the full-access token", "start"},
