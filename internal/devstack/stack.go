@@ -400,9 +400,14 @@ func (l *eventLog) write(text string) {
 	_, _ = io.WriteString(l.w, text)
 }
 
-// logRequests logs each kill-switch API request with its answer.
+// logRequests logs each kill-switch API request with its answer, and the dashboard's
+// changes (not its pages, files and once-a-second state polls).
 func logRequests(h http.Handler, log *eventLog) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, dashboard.Prefix) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			h.ServeHTTP(w, r)
+			return
+		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(rec, r)
 		log.printf("api: %s %s → %d", r.Method, r.URL.RequestURI(), rec.status)
