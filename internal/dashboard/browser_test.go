@@ -50,14 +50,22 @@ func artifactsDir(t *testing.T) string {
 	return dir
 }
 
+// chromiumPath finds Debian's Chromium.
+func chromiumPath() (string, bool) {
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path, true
+		}
+	}
+	return "", false
+}
+
 // chromium returns the browser's path. Without one the test fails in CI (CI=true) and
 // is skipped elsewhere.
 func chromium(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
+	if path, ok := chromiumPath(); ok {
+		return path
 	}
 	if os.Getenv("CI") == "true" {
 		t.Fatal("chromium is not installed: scripts/setup.sh installs it (scripts/install-chromium.sh)")
@@ -148,20 +156,27 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// browserContext starts a headless Chromium (as root: without its sandbox) and returns
+// a tab's context, bounded to a minute.
+func browserContext(path string) (context.Context, context.CancelFunc) {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 1000))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(alloc)
+	ctx, cancelTime := context.WithTimeout(ctx, 60*time.Second)
+	return ctx, func() {
+		cancelTime()
+		cancelTab()
+		cancelAlloc()
+	}
+}
+
 // browser starts a headless Chromium and returns a tab's context.
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	path := chromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 900))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(alloc)
-	ctx, cancelTime := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() {
-		cancelTime()
-		cancelTab()
-		cancelAlloc()
-	})
+	ctx, cancel := browserContext(path)
+	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 1000)); err != nil { // start the browser now
 		t.Fatalf("starting %s: %v", path, err)
 	}

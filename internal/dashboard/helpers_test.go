@@ -68,6 +68,12 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
+	return newFixtureWith(t, "checkout", "search", "search-ring")
+}
+
+// newFixtureWith is newFixture with other flags (checkout among them).
+func newFixtureWith(t testing.TB, flags ...string) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, t.TempDir())
 	if err != nil {
@@ -81,7 +87,7 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := publishtest.Snapshot(env, "abc123", 1, "checkout", "search", "search-ring")
+	base := publishtest.Snapshot(env, "abc123", 1, flags...)
 	if _, err := f.pub.PublishWithPlan(ctx, base, plan, "ci"); err != nil {
 		t.Fatal(err)
 	}
