@@ -119,6 +119,7 @@ type Handler struct {
 	static http.Handler
 	cache  *snapCache
 	sims   sync.Map // simulation results by snapshot+flag
+	shares shareCounter
 }
 
 // New checks cfg and returns its Handler.
@@ -158,7 +159,8 @@ func New(cfg Config) (*Handler, error) {
 	pub := publish.New(cfg.Store)
 	pub.Now = cfg.Now
 	return &Handler{cfg: cfg, pub: pub, log: log, tmpl: tmpl,
-		static: http.StripPrefix(Prefix+"static/", http.FileServerFS(sub)), cache: newSnapCache(cfg.Store)}, nil
+		static: http.StripPrefix(Prefix+"static/", http.FileServerFS(sub)), cache: newSnapCache(cfg.Store),
+		shares: shareCounter{byEnv: map[string]*shareSet{}, running: map[string]bool{}}}, nil
 }
 
 // controller is the rollout controller on the dashboard's store.

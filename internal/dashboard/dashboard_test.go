@@ -280,7 +280,7 @@ func TestPages(t *testing.T) {
 		want    []string
 		notWant []string
 	}{
-		{"the list", "/dashboard/flags", []string{"Flags in production", ">checkout<", ">search<", ">search-ring<", "stage 1/3 running", "ring canary → on (5%)", "on to 25%, else off", `data-key="checkout"`, `<span id="shown">3</span> of 3 flags`, "read-only"}, []string{"Kill "}},
+		{"the list", "/dashboard/flags", []string{"Flags in production", ">checkout<", ">search<", ">search-ring<", "stage 1/3 running", "ring canary → on (5%)", "on to 25%, else off", `data-key="checkout"`, `<span id="shown">3</span> of 3 flags`, "read-only", "Who gets what", "<td>off 90% · on 10%</td>"}, []string{"Kill "}},
 		{"a search", "/dashboard/flags?env=production&q=ring", []string{`data-key="search-ring"`, `<span id="shown">1</span> of 3 flags`}, []string{`data-key="checkout"`}},
 		{"a filter", "/dashboard/flags?env=production&filter=rollouts", []string{`data-key="checkout"`, `<span id="shown">1</span> of 3 flags`}, []string{`data-key="search"`}},
 		{"a flag with a rollout", "/dashboard/flags/checkout?env=production", []string{
@@ -360,5 +360,31 @@ func TestChart(t *testing.T) {
 	resp = f.do(t, request{path: "/dashboard/flags/search/chart.svg?env=production", cookie: cookie})
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("chart of a flag without stages: %s, want 404", resp.Status)
+	}
+}
+
+func TestLargeProjectsAreCountedInTheBackground(t *testing.T) {
+	f := newFixtureWith(t, manyFlags(250)...)
+	cookie := f.login(t, readOnlyToken, "")
+	first := readBody(t, f.do(t, request{path: "/dashboard/flags?env=production", cookie: cookie}))
+	if !strings.Contains(first, "counting…") {
+		t.Fatal("the first list of a large project does not say it is counting")
+	}
+	resp := f.do(t, request{path: "/dashboard/state?env=production", cookie: cookie})
+	etag := resp.Header.Get("ETag")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp := f.do(t, request{path: "/dashboard/state?env=production", cookie: cookie, header: map[string]string{"If-None-Match": etag}})
+		if resp.StatusCode == http.StatusOK {
+			break // the counts are ready: the page's script reloads its regions
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the state never said the counts were ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	list := readBody(t, f.do(t, request{path: "/dashboard/flags?env=production", cookie: cookie}))
+	if strings.Contains(list, "counting…") || !regexp.MustCompile(`<td>(on|off) \d+% · (on|off) \d+%</td>`).MatchString(list) {
+		t.Fatal("the list lacks the counts once they are ready")
 	}
 }

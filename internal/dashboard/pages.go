@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/edgeflag/edgeflag/internal/checklist"
@@ -56,6 +57,8 @@ type listPage struct {
 	Total    int
 	Project  bool
 	Activity []publish.AuditRecord
+	Shares   *shareSet
+	Users    int
 }
 
 // pickEnv returns the requested environment, or the first one.
@@ -113,6 +116,7 @@ func (h *Handler) listPage(w http.ResponseWriter, r *http.Request, sess *session
 		page:   page{Title: "Flags in " + env, Sess: sess, Env: env, Envs: envs, Live: Prefix + "state?env=" + env},
 		Status: v.Status, Edge: h.edge(env, v.Status.Snapshot), Query: q.Get("q"), Filter: filter, Filters: Filters,
 		Rows: filterRows(all, q.Get("q"), filter), Total: len(all), Project: proj != nil, Activity: activity,
+		Shares: h.listShares(env, v), Users: ListSimulatedUsers,
 	}
 	h.render(w, r, http.StatusOK, "list", p)
 }
@@ -408,6 +412,90 @@ func (h *Handler) simulate(v *envView, key string) (*simulate.Report, error) {
 	return rep, nil
 }
 
+// ListSimulatedUsers is the population of the list's "who gets what" column.
+const ListSimulatedUsers = 1000
+
+// syncShareFlags is the largest project whose list counts are made while the page
+// waits; larger ones are counted in the background (about 1 ms per flag), and the page
+// shows the previous counts until the state endpoint says the new ones are ready.
+const syncShareFlags = 200
+
+// shareSet is the list's counts for one snapshot of an environment.
+type shareSet struct {
+	Snapshot string
+	At       time.Time
+	Shares   map[string]string
+}
+
+// shareCounter keeps the latest counts per environment and counts in the background.
+type shareCounter struct {
+	mu      sync.Mutex
+	byEnv   map[string]*shareSet
+	running map[string]bool // environment+snapshot being counted
+}
+
+// latest returns the newest counts of an environment (nil: none yet).
+func (c *shareCounter) latest(env string) *shareSet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byEnv[env]
+}
+
+// listShares returns the counts to show for what an environment serves: fresh ones, or
+// (for a large project whose counting is under way) the previous ones.
+func (h *Handler) listShares(env string, v *envView) *shareSet {
+	c := &h.shares
+	now := h.cfg.Now()
+	c.mu.Lock()
+	cur := c.byEnv[env]
+	if cur != nil && cur.Snapshot == v.Status.Snapshot && now.Sub(cur.At) < simulationTTL {
+		c.mu.Unlock()
+		return cur
+	}
+	id := env + "\x00" + v.Status.Snapshot
+	if len(v.Snapshot.Flags) > syncShareFlags {
+		if !c.running[id] {
+			c.running[id] = true
+			go func() {
+				set := countShares(v, now)
+				c.mu.Lock()
+				delete(c.running, id)
+				c.byEnv[env] = set
+				c.mu.Unlock()
+			}()
+		}
+		c.mu.Unlock()
+		return cur
+	}
+	c.mu.Unlock()
+	set := countShares(v, now)
+	c.mu.Lock()
+	c.byEnv[env] = set
+	c.mu.Unlock()
+	return set
+}
+
+// countShares counts, for every flag, which variant ListSimulatedUsers synthetic users
+// get at now: "on 25% · off 75%".
+func countShares(v *envView, now time.Time) *shareSet {
+	set := &shareSet{Snapshot: v.Status.Snapshot, At: now, Shares: make(map[string]string, len(v.Snapshot.Flags))}
+	pop := &simulate.Synthetic{N: ListSimulatedUsers}
+	for i := range v.Snapshot.Flags {
+		key := v.Snapshot.Flags[i].Key
+		rep, err := simulate.Run(v.Snapshot, key, pop, simulate.Options{At: now, Workers: 1})
+		if err != nil {
+			set.Shares[key] = "—"
+			continue
+		}
+		var parts []string
+		for _, c := range rep.Variants {
+			parts = append(parts, c.Name+" "+strconv.FormatFloat(c.Percent, 'f', 0, 64)+"%")
+		}
+		set.Shares[key] = strings.Join(parts, " · ")
+	}
+	return set
+}
+
 // maxSourceLines bounds the flag file shown.
 const maxSourceLines = 400
 
@@ -438,6 +526,8 @@ type liveState struct {
 	Rollout          string `json:"rollout"`
 	Edge             string `json:"edge,omitempty"`
 	EdgeStale        bool   `json:"edgeStale,omitempty"`
+	// Counts is the snapshot the list's "who gets what" counts are of.
+	Counts string `json:"counts,omitempty"`
 }
 
 // state answers GET state?env=E: a small JSON document with an ETag, answered 304 to a
@@ -462,6 +552,9 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 	ls := liveState{Environment: env, Snapshot: ptr.Snapshot, KillStateVersion: ptr.KillStateVersion, Rollout: roTag}
 	if e := h.edge(env, ptr.Snapshot); e != nil {
 		ls.Edge, ls.EdgeStale = e.Snapshot, e.Stale
+	}
+	if set := h.shares.latest(env); set != nil {
+		ls.Counts = set.Snapshot
 	}
 	data, _ := json.Marshal(ls)
 	sum := sha256.Sum256(data)
