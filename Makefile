@@ -141,7 +141,7 @@ lambda-local:
 ## bench-dashboard: the release dashboard's page weight and first render with 1,000 flags
 ## (the browser benchmark needs Chromium: scripts/install-chromium.sh).
 bench-dashboard:
-	$(GO) test ./internal/dashboard -run '^$$' -bench . -benchtime 20x
+	$(GO) test ./internal/dashboard -run '^$$' -bench . -benchtime 10x
 
 ## bench-publish: the numbers of docs/benchmarks.md.
 bench-publish:
