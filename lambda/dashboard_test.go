@@ -87,7 +87,8 @@ func TestDashboardThroughHTTPAPIEvents(t *testing.T) {
 	ctx := context.Background()
 	event := func(method, path, body string, cookies []string) events.APIGatewayV2HTTPRequest {
 		ev := events.APIGatewayV2HTTPRequest{RawPath: path, Body: body, Cookies: cookies,
-			Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "host": "api.example", "sec-fetch-site": "same-origin"}}
+			Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "host": "api.example",
+				"origin": "https://api.example", "sec-fetch-site": "same-origin"}}
 		ev.RequestContext.HTTP.Method = method
 		return ev
 	}
@@ -106,6 +107,11 @@ func TestDashboardThroughHTTPAPIEvents(t *testing.T) {
 		}
 	}
 	session, _, _ := strings.Cut(resp.Cookies[0], ";")
+	forged := event("POST", "/dashboard/logout", "", []string{session})
+	forged.Headers["origin"], forged.Headers["sec-fetch-site"] = "https://evil.example", "cross-site"
+	if resp, err := h.HandleHTTPEvent(ctx, forged); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a cross-site POST through API Gateway: %v %d %s", err, resp.StatusCode, resp.Body)
+	}
 	resp, err = h.HandleHTTPEvent(ctx, event("GET", "/dashboard/flags", "", []string{"other=1", session}))
 	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, "Flags in production") || !strings.Contains(resp.Body, "new-checkout") {
 		t.Fatalf("the dashboard with the session: %v %d\n%s", err, resp.StatusCode, resp.Body)

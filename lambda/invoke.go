@@ -88,6 +88,12 @@ func (h *Handler) HandleHTTPEvent(ctx context.Context, ev events.APIGatewayV2HTT
 	for name, value := range ev.Headers {
 		req.Header.Set(name, value)
 	}
+	// The Host header becomes the request's Host (the dashboard checks Origin against it).
+	if host := req.Header.Get("Host"); host != "" {
+		req.Host = host
+	} else if ev.RequestContext.DomainName != "" {
+		req.Host = ev.RequestContext.DomainName
+	}
 	if len(ev.Cookies) > 0 {
 		// Payload format 2.0 carries the request's cookies apart from its headers.
 		req.Header.Set("Cookie", strings.Join(ev.Cookies, "; "))

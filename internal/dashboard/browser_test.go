@@ -211,11 +211,19 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 func waitFor(t *testing.T, ctx context.Context, what, js string, timeout time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(timeout))); err != nil {
-		body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
-		t.Fatalf("waiting for %s: %v\npage:\n%s", what, err, body)
+	for {
+		// Evaluated again every 20 ms; an error (the page navigating away from under the
+		// expression) counts as not yet.
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+js+`)`))
+		if err == nil && ok {
+			return time.Since(start)
+		}
+		if time.Since(start) > timeout {
+			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+			t.Fatalf("waiting for %s (%v): last error %v\npage:\n%s", what, timeout, err, body)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return time.Since(start)
 }
 
 // login logs the browser in.
@@ -406,8 +414,22 @@ func TestBrowserRefusesWrongTokensAndForgedPosts(t *testing.T) {
 </form><script>document.getElementById("f").submit()</script>`, base)
 	}))
 	defer evil.Close()
-	do(t, ctx, "visit the other site", chromedp.Navigate(evil.URL))
-	waitFor(t, ctx, "the refusal", `location.href.includes("/dashboard/flags/new-checkout-flow/kill") && document.body.innerText.includes("cross_site")`, 10*time.Second)
+	// The other site's page submits its form as it loads: the tab then navigates to the
+	// dashboard's answer (waited for by the tab's URL, as the page's own JavaScript
+	// context goes away with the navigation).
+	_ = chromedp.Do(ctx, chromedp.Navigate(evil.URL))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		if strings.Contains(loc, "/dashboard/flags/new-checkout-flow/kill") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the forged form did not reach the dashboard: the tab is at %s", loc)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	waitFor(t, ctx, "the refusal", `document.readyState === "complete" && document.body.innerText.includes("cross_site")`, 10*time.Second)
 	if got := ofrepVariant(t, base, "new-checkout-flow", employee); got != "on" {
 		t.Fatalf("after the forged post the edge serves %s", got)
 	}

@@ -216,6 +216,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !methods(w, r, http.MethodGet, http.MethodHead) {
 			return
 		}
+		if strings.HasSuffix(rest, "/") {
+			h.notFound(w, r) // no directory listings
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		h.static.ServeHTTP(w, r)
 		return
