@@ -224,6 +224,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if !methods(w, r, http.MethodGet, http.MethodHead, http.MethodPost) {
 		return
 	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "invalid_form", "reading the form: "+err.Error())
+		return
+	}
 	next := safeNext(r.FormValue("next"))
 	if r.Method != http.MethodPost {
 		h.render(w, r, http.StatusOK, "login", &loginPage{page: page{Title: "Log in"}, Next: next,

@@ -108,6 +108,20 @@ func TestAuthentication(t *testing.T) {
 			t.Fatalf("login with a wrong token: %s, cookies %v\n%s", resp.Status, resp.Cookies(), body)
 		}
 	})
+	t.Run("an oversized login form is refused", func(t *testing.T) {
+		resp := f.do(t, request{method: "POST", path: "/dashboard/login", form: url.Values{"token": {strings.Repeat("x", 20<<10)}}})
+		if resp.StatusCode != http.StatusBadRequest || len(resp.Cookies()) != 0 {
+			t.Fatalf("a 20 KB login form: %s", resp.Status)
+		}
+	})
+	t.Run("a post-login redirect stays in the dashboard", func(t *testing.T) {
+		for _, next := range []string{"https://evil.example/", "//evil.example/x", "/flags", "/dashboard/\\evil"} {
+			resp := f.do(t, request{method: "POST", path: "/dashboard/login", form: url.Values{"token": {fullToken}, "next": {next}}})
+			if loc := resp.Header.Get("Location"); loc != dashboard.ListPath {
+				t.Errorf("next %q leads to %q, want %s", next, loc, dashboard.ListPath)
+			}
+		}
+	})
 	t.Run("a session ends", func(t *testing.T) {
 		f.now = f.now.Add(dashboard.SessionLifetime + time.Minute)
 		defer func() { f.now = f.now.Add(-dashboard.SessionLifetime - time.Minute) }()
