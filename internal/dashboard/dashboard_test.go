@@ -299,7 +299,7 @@ func TestPages(t *testing.T) {
 		{"a filter", "/dashboard/flags?env=production&filter=rollouts", []string{`data-key="checkout"`, `<span id="shown">1</span> of 3 flags`}, []string{`data-key="search"`}},
 		{"a flag with a rollout", "/dashboard/flags/checkout?env=production", []string{
 			"Rollout: stage 1 of 3", "New against old", "error_rate", "p99_latency", "431 ms", "402 ms", "&#43;29 ms (&#43;7.2%)", "worse",
-			"chart.svg?env=production", "Who gets what", "Of 2000 simulated users", "Read-only: log in with the full-access token", "start"},
+			"chart.svg?env=production", "Who gets what", "Of 2,000 simulated users", "Read-only: log in with the full-access token", "start"},
 			[]string{`id="kill-button"`, `name="csrf"`}},
 		{"a flag with a ring", "/dashboard/flags/search-ring?env=production", []string{"canary", "Released", "The flag directory is not available here"}, nil},
 	}

@@ -58,7 +58,7 @@ type listPage struct {
 	Project  bool
 	Activity []publish.AuditRecord
 	Shares   *shareSet
-	Users    int
+	Users    string
 }
 
 // pickEnv returns the requested environment, or the first one.
@@ -116,7 +116,7 @@ func (h *Handler) listPage(w http.ResponseWriter, r *http.Request, sess *session
 		page:   page{Title: "Flags in " + env, Sess: sess, Env: env, Envs: envs, Live: Prefix + "state?env=" + env},
 		Status: v.Status, Edge: h.edge(env, v.Status.Snapshot), Query: q.Get("q"), Filter: filter, Filters: Filters,
 		Rows: filterRows(all, q.Get("q"), filter), Total: len(all), Project: proj != nil, Activity: activity,
-		Shares: h.listShares(env, v), Users: ListSimulatedUsers,
+		Shares: h.listShares(env, v), Users: thousands(ListSimulatedUsers),
 	}
 	h.render(w, r, http.StatusOK, "list", p)
 }
@@ -475,6 +475,15 @@ func (h *Handler) listShares(env string, v *envView) *shareSet {
 	return set
 }
 
+// thousands writes n with thousands separators: 10,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
 // countShares counts, for every flag, which variant ListSimulatedUsers synthetic users
 // get at now: "on 25% · off 75%".
 func countShares(v *envView, now time.Time) *shareSet {
@@ -489,7 +498,9 @@ func countShares(v *envView, now time.Time) *shareSet {
 		}
 		var parts []string
 		for _, c := range rep.Variants {
-			parts = append(parts, c.Name+" "+strconv.FormatFloat(c.Percent, 'f', 0, 64)+"%")
+			if c.Users > 0 {
+				parts = append(parts, c.Name+" "+strconv.FormatFloat(c.Percent, 'f', 0, 64)+"%")
+			}
 		}
 		set.Shares[key] = strings.Join(parts, " · ")
 	}
@@ -648,10 +659,11 @@ var funcs = template.FuncMap{
 		}
 		return strconv.Itoa(int(d.Hours()/24)) + " days ago"
 	},
-	"pct":   pct,
-	"serve": func(s publish.RolloutServe) string { return s.String() },
-	"stage": func(i int) int { return i + 1 },
-	"query": func(s string) template.URL { return template.URL(urlQueryEscape(s)) },
+	"pct":       pct,
+	"thousands": thousands,
+	"serve":     func(s publish.RolloutServe) string { return s.String() },
+	"stage":     func(i int) int { return i + 1 },
+	"query":     func(s string) template.URL { return template.URL(urlQueryEscape(s)) },
 	"killed": func(a publish.AuditSide) string {
 		if len(a.Killed) == 0 {
 			return "none"
