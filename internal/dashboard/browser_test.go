@@ -409,6 +409,8 @@ func TestBrowserRefusesWrongTokensAndForgedPosts(t *testing.T) {
 	base := s.URL()
 
 	// A wrong token sees nothing.
+	do(t, ctx, "open the login", chromedp.Navigate(base+"/dashboard/login"), chromedp.WaitVisible(chromedp.ID("token")))
+	checkLabels(t, ctx, "the login page")
 	browserLogin(t, ctx, base, "not-the-token-0123456789", "mallory")
 	body := eval[string](t, ctx, `document.body.innerText`)
 	if !strings.Contains(body, "That token is not valid here.") || strings.Contains(body, "new-checkout-flow") {
