@@ -336,6 +336,11 @@ func TestBrowserKillSwitch(t *testing.T) {
 	submit(t, ctx, `tr[data-key="new-checkout-flow"] a`)
 	waitFor(t, ctx, "the flag page", `document.getElementById("kill-button") !== null`, 10*time.Second)
 	checkLabels(t, ctx, "the flag page")
+	source := eval[string](t, ctx, `document.querySelector("section[aria-label=Source]").innerText`)
+	marked := eval[string](t, ctx, `document.querySelector("pre.source .here").innerText`)
+	if !strings.Contains(source, "flags/checkout/new-checkout-flow.yaml:8") || !strings.Contains(marked, "key: new-checkout-flow") {
+		t.Errorf("the flag as written in git: %q, marked line %q", source[:min(len(source), 300)], marked)
+	}
 
 	do(t, ctx, "fill in the kill form", chromedp.SendKeys(chromedp.ID("kill-reason"), "payments break at 12:06"),
 		chromedp.Click(chromedp.ID("kill-confirm")))

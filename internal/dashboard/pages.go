@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/internal/checklist"
+	"github.com/edgeflag/edgeflag/internal/gitsrc"
 	"github.com/edgeflag/edgeflag/internal/simulate"
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/rollout"
@@ -175,6 +177,11 @@ type sourceView struct {
 	Line  int
 	Lines []sourceLine
 	Note  string
+	// Commit and CommitTime are the last commit that changed the file ("" outside git or
+	// before its first commit); Dirty is set when its directory has uncommitted changes.
+	Commit     string
+	CommitTime time.Time
+	Dirty      bool
 }
 
 type sourceLine struct {
@@ -517,6 +524,12 @@ func readSource(pf *projectFlag) *sourceView {
 	if err != nil {
 		sv.Note = "cannot read the file: " + err.Error()
 		return sv
+	}
+	if repo, err := gitsrc.Open(filepath.Dir(pf.File)); err == nil {
+		if c, ok, err := repo.LastChange(pf.File); err == nil && ok {
+			sv.Commit, sv.CommitTime = c.Hash, c.Time
+		}
+		sv.Dirty, _ = repo.Dirty()
 	}
 	for i, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
 		if i >= maxSourceLines {
