@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -346,7 +347,20 @@ func TestStateFollowsChanges(t *testing.T) {
 	if resp := f.do(t, request{path: "/dashboard/state?env=production", cookie: cookie, header: map[string]string{"If-None-Match": etag}}); resp.StatusCode != http.StatusNotModified {
 		t.Fatalf("state unchanged: %s, want 304", resp.Status)
 	}
+	// A page carries the state it was rendered with, so its script sees a change made
+	// between the rendering and its first poll.
+	for _, path := range []string{"/dashboard/flags?env=production", "/dashboard/flags/checkout?env=production"} {
+		page := readBody(t, f.do(t, request{path: path, cookie: cookie}))
+		now := f.do(t, request{path: "/dashboard/state?env=production", cookie: cookie}).Header.Get("ETag")
+		if !strings.Contains(page, `data-etag="`+html.EscapeString(now)+`"`) {
+			t.Errorf("%s does not carry the state's ETag %s", path, now)
+		}
+	}
 	if _, err := f.pub.Kill(context.Background(), env, "search", "test", "someone else"); err != nil {
+		t.Fatal(err)
+	}
+	etag = f.do(t, request{path: "/dashboard/state?env=production", cookie: cookie}).Header.Get("ETag")
+	if _, err := f.pub.Kill(context.Background(), env, "checkout", "test", "someone else"); err != nil {
 		t.Fatal(err)
 	}
 	resp = f.do(t, request{path: "/dashboard/state?env=production", cookie: cookie, header: map[string]string{"If-None-Match": etag}})

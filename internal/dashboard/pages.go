@@ -34,8 +34,10 @@ type page struct {
 	Sess  *session
 	Env   string
 	Envs  []string
-	// Live is the state URL the script polls ("" : the page does not follow changes).
+	// Live is the state URL the script polls ("" : the page does not follow changes), and
+	// ETag the state's ETag when the page was rendered.
 	Live string
+	ETag string
 }
 
 // CanWrite reports whether the page may show the actions.
@@ -98,6 +100,7 @@ func (h *Handler) listPage(w http.ResponseWriter, r *http.Request, sess *session
 		h.errorPage(w, r, sess, statusOf(err), "No such environment", err.Error())
 		return
 	}
+	etag := h.pageETag(ctx, env)
 	v, err := h.readEnv(ctx, env)
 	if err != nil {
 		h.errorPage(w, r, sess, statusOf(err), "Cannot read "+env, err.Error())
@@ -115,7 +118,7 @@ func (h *Handler) listPage(w http.ResponseWriter, r *http.Request, sess *session
 		h.log.Warn("dashboard: audit", "error", err.Error())
 	}
 	p := &listPage{
-		page:   page{Title: "Flags in " + env, Sess: sess, Env: env, Envs: envs, Live: Prefix + "state?env=" + env},
+		page:   page{Title: "Flags in " + env, Sess: sess, Env: env, Envs: envs, Live: Prefix + "state?env=" + env, ETag: etag},
 		Status: v.Status, Edge: h.edge(env, v.Status.Snapshot), Query: q.Get("q"), Filter: filter, Filters: Filters,
 		Rows: filterRows(all, q.Get("q"), filter), Total: len(all), Project: proj != nil, Activity: activity,
 		Shares: h.listShares(env, v), Users: thousands(ListSimulatedUsers),
@@ -215,6 +218,7 @@ func (h *Handler) flagPage(w http.ResponseWriter, r *http.Request, sess *session
 		h.errorPage(w, r, sess, statusOf(err), "No such environment", err.Error())
 		return
 	}
+	etag := h.pageETag(ctx, env)
 	v, err := h.readEnv(ctx, env)
 	if err != nil {
 		h.errorPage(w, r, sess, statusOf(err), "Cannot read "+env, err.Error())
@@ -235,7 +239,7 @@ func (h *Handler) flagPage(w http.ResponseWriter, r *http.Request, sess *session
 	}
 	p := &flagPage{
 		page: page{Title: key + " in " + env, Sess: sess, Env: env, Envs: envs,
-			Live: Prefix + "state?env=" + env + "&flag=" + key},
+			Live: Prefix + "state?env=" + env + "&flag=" + key, ETag: etag},
 		Key: key, Row: row, Status: v.Status, Edge: h.edge(env, v.Status.Snapshot), Done: doneText[r.URL.Query().Get("done")],
 		Off: variantName(f, f.OffVariant),
 	}
@@ -432,6 +436,9 @@ type shareSet struct {
 	Snapshot string
 	At       time.Time
 	Shares   map[string]string
+	// Background is set for counts made in the background: the live state then names
+	// their snapshot, so open pages reload when they are ready.
+	Background bool
 }
 
 // shareCounter keeps the latest counts per environment and counts in the background.
@@ -465,6 +472,7 @@ func (h *Handler) listShares(env string, v *envView) *shareSet {
 			c.running[id] = true
 			go func() {
 				set := countShares(v, now)
+				set.Background = true
 				c.mu.Lock()
 				delete(c.running, id)
 				c.byEnv[env] = set
@@ -550,12 +558,47 @@ type liveState struct {
 	Rollout          string `json:"rollout"`
 	Edge             string `json:"edge,omitempty"`
 	EdgeStale        bool   `json:"edgeStale,omitempty"`
-	// Counts is the snapshot the list's "who gets what" counts are of.
+	// Counts is the snapshot the list's "who gets what" counts are of, when they are
+	// counted in the background (a large project).
 	Counts string `json:"counts,omitempty"`
 }
 
+// liveETag reads the state of an environment that the pages show and returns it with
+// its ETag, which changes when anything shown changes.
+func (h *Handler) liveETag(ctx context.Context, env string) ([]byte, string, error) {
+	ptr, _, err := publish.ReadPointer(ctx, h.cfg.Store, env)
+	if err != nil {
+		return nil, "", err
+	}
+	_, roTag, err := publish.ReadRolloutState(ctx, h.cfg.Store, env)
+	if err != nil {
+		return nil, "", err
+	}
+	ls := liveState{Environment: env, Snapshot: ptr.Snapshot, KillStateVersion: ptr.KillStateVersion, Rollout: roTag}
+	if e := h.edge(env, ptr.Snapshot); e != nil {
+		ls.Edge, ls.EdgeStale = e.Snapshot, e.Stale
+	}
+	if set := h.shares.latest(env); set != nil && set.Background {
+		ls.Counts = set.Snapshot
+	}
+	data, _ := json.Marshal(ls)
+	sum := sha256.Sum256(data)
+	return data, `"` + hex.EncodeToString(sum[:12]) + `"`, nil
+}
+
+// pageETag is the live state's ETag as a page is rendered, read before the page's data
+// so that a change made while it renders still shows as a change to the page's script.
+func (h *Handler) pageETag(ctx context.Context, env string) string {
+	_, etag, err := h.liveETag(ctx, env)
+	if err != nil {
+		return ""
+	}
+	return etag
+}
+
 // state answers GET state?env=E: a small JSON document with an ETag, answered 304 to a
-// matching If-None-Match. The page's script polls it and reloads its live parts on change.
+// matching If-None-Match. The page's script polls it, starting from the ETag the page was
+// rendered with, and reloads its live parts on a change.
 func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	env, _, err := h.pickEnv(ctx, r)
@@ -563,26 +606,11 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, statusOf(err), "unknown_environment", err.Error())
 		return
 	}
-	ptr, _, err := publish.ReadPointer(ctx, h.cfg.Store, env)
+	data, etag, err := h.liveETag(ctx, env)
 	if err != nil {
 		writeJSONError(w, statusOf(err), "unreadable", err.Error())
 		return
 	}
-	_, roTag, err := publish.ReadRolloutState(ctx, h.cfg.Store, env)
-	if err != nil {
-		writeJSONError(w, statusOf(err), "unreadable", err.Error())
-		return
-	}
-	ls := liveState{Environment: env, Snapshot: ptr.Snapshot, KillStateVersion: ptr.KillStateVersion, Rollout: roTag}
-	if e := h.edge(env, ptr.Snapshot); e != nil {
-		ls.Edge, ls.EdgeStale = e.Snapshot, e.Stale
-	}
-	if set := h.shares.latest(env); set != nil {
-		ls.Counts = set.Snapshot
-	}
-	data, _ := json.Marshal(ls)
-	sum := sha256.Sum256(data)
-	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "no-cache")
 	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == etag {

@@ -43,7 +43,8 @@
       });
   }
 
-  var etag = null;
+  // The state the page was rendered with: a change made since shows on the first poll.
+  var etag = body.getAttribute("data-etag") || null;
   function poll() {
     var headers = etag ? { "If-None-Match": etag } : {};
     fetch(live, { credentials: "same-origin", headers: headers, cache: "no-store" })
