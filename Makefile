@@ -21,7 +21,7 @@ FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext .
 
 .PHONY: all setup build run test standalone-check test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
         bench-compiler bench-edge wasm edge-worker evaluator-wasm-check flags-validate flags-check flags-review flags-publish \
-        schema-editor-check lambda lambda-local build-KillSwitchFunction build-RolloutControllerFunction bench-publish bench-load load cli-golden docs-test clean
+        schema-editor-check lambda lambda-local build-KillSwitchFunction build-RolloutControllerFunction bench-publish bench-load bench-dashboard load cli-golden docs-test clean
 
 all: build
 
@@ -140,6 +140,11 @@ build-KillSwitchFunction:
 EVENT ?= events/flags-get.json
 lambda-local:
 	STORE=$(STORE) FLAGS_DIR=$(FLAGS_DIR) bash scripts/lambda-local.sh $(EVENT)
+
+## bench-dashboard: the release dashboard's page weight and first render with 1,000 flags
+## (the browser benchmark needs Chromium: scripts/install-chromium.sh).
+bench-dashboard:
+	$(GO) test ./internal/dashboard -run '^$$' -bench . -benchtime 10x
 
 ## bench-publish: the numbers of docs/benchmarks.md.
 bench-publish:

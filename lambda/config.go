@@ -15,6 +15,8 @@ const (
 	EnvStore        = "EDGEFLAG_STORE"        // store location: s3://bucket/prefix or a directory
 	EnvEnvironments = "EDGEFLAG_ENVIRONMENTS" // comma-separated environments the API serves
 	EnvToken        = "EDGEFLAG_TOKEN"        // optional bearer token (local use)
+	// EnvReadOnlyToken is an optional bearer token that may only read (dashboard viewers).
+	EnvReadOnlyToken = "EDGEFLAG_READONLY_TOKEN"
 )
 
 // FromEnv builds a Handler from environment variables (looked up with getenv), as the
@@ -39,6 +41,6 @@ func FromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("lambda: rollout controller: %w", err)
 	}
-	return New(Config{Store: st, Environments: envs, Token: getenv(EnvToken), Logger: log,
+	return New(Config{Store: st, Environments: envs, Token: getenv(EnvToken), ReadOnlyToken: getenv(EnvReadOnlyToken), Logger: log,
 		Providers: rc.Providers, Notifier: rc.Notifier})
 }

@@ -21,7 +21,11 @@
 //
 // Every request must be authenticated: by API Gateway's IAM authorizer (the caller's
 // ARN arrives in the event and is the audit trail's "who"), or by the bearer token of
-// Config.Token. A request with neither is refused with 401 before anything is read.
+// Config.Token. A request with neither is refused with 401 before anything is read. The
+// read-only token of Config.ReadOnlyToken may only GET: anything else gets 403.
+//
+// Under /dashboard/ the handler serves the release dashboard (internal/dashboard), which
+// logs browsers in with the same tokens and keeps its own session cookie.
 package lambda
 
 import (
@@ -39,6 +43,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeflag/edgeflag/compiler"
+	"github.com/edgeflag/edgeflag/internal/dashboard"
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/rollout"
 	"github.com/edgeflag/edgeflag/store"
@@ -63,8 +69,13 @@ type Config struct {
 	// Token, if set, is a bearer token accepted in place of an IAM identity (local use).
 	// At least MinTokenLength characters.
 	Token string
+	// ReadOnlyToken, if set, is a bearer token that may only read: GET requests, and the
+	// dashboard without its actions. At least MinTokenLength characters, not Token.
+	ReadOnlyToken string
 	// TokenActor names bearer-token callers in the audit trail (default "bearer-token").
 	TokenActor string
+	// Dashboard adds what the host knows beyond the store to the release dashboard.
+	Dashboard DashboardConfig
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
 	// Logger receives one line per request and per S3 record (default: discard).
@@ -76,11 +87,24 @@ type Config struct {
 	Notifier rollout.Notifier
 }
 
+// DashboardConfig is what `edgeflag dev` tells the dashboard beyond the store; the
+// Lambda leaves it empty.
+type DashboardConfig struct {
+	// Environments lists the environments shown when Config.Environments is empty.
+	Environments func() []string
+	// Project returns the flag directory's last good build (owners, expiry, checklist,
+	// file and line of each flag).
+	Project func() *compiler.Project
+	// Edge reports what the local edge serves in an environment.
+	Edge func(env string) (dashboard.EdgeState, bool)
+}
+
 // Handler serves the kill-switch API. It is safe for concurrent use.
 type Handler struct {
-	cfg Config
-	pub *publish.Publisher
-	log *slog.Logger
+	cfg  Config
+	pub  *publish.Publisher
+	log  *slog.Logger
+	dash *dashboard.Handler
 }
 
 // New checks cfg and returns its Handler.
@@ -96,6 +120,12 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Token != "" && len(cfg.Token) < MinTokenLength {
 		return nil, fmt.Errorf("lambda: the bearer token must be at least %d characters", MinTokenLength)
 	}
+	if cfg.ReadOnlyToken != "" && len(cfg.ReadOnlyToken) < MinTokenLength {
+		return nil, fmt.Errorf("lambda: the read-only token must be at least %d characters", MinTokenLength)
+	}
+	if cfg.ReadOnlyToken != "" && cfg.ReadOnlyToken == cfg.Token {
+		return nil, errors.New("lambda: the read-only token must differ from the full-access token")
+	}
 	if cfg.TokenActor == "" {
 		cfg.TokenActor = "bearer-token"
 	}
@@ -108,7 +138,22 @@ func New(cfg Config) (*Handler, error) {
 	}
 	pub := publish.New(cfg.Store)
 	pub.Now = cfg.Now
-	return &Handler{cfg: cfg, pub: pub, log: log}, nil
+	h := &Handler{cfg: cfg, pub: pub, log: log}
+	envs := cfg.Dashboard.Environments
+	if len(cfg.Environments) > 0 {
+		envs = func() []string { return cfg.Environments }
+	}
+	dash, err := dashboard.New(dashboard.Config{
+		Store: cfg.Store, Environments: envs, Token: cfg.Token, ReadOnlyToken: cfg.ReadOnlyToken,
+		TokenActor: cfg.TokenActor, Caller: func(r *http.Request) string { arn, _ := r.Context().Value(callerKey{}).(string); return arn },
+		Providers: cfg.Providers, Notifier: cfg.Notifier, Project: cfg.Dashboard.Project, Edge: cfg.Dashboard.Edge,
+		Now: cfg.Now, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.dash = dash
+	return h, nil
 }
 
 // callerKey is the context key of the IAM caller set by the Lambda adapter.
@@ -120,23 +165,25 @@ func withCaller(ctx context.Context, arn string) context.Context {
 	return context.WithValue(ctx, callerKey{}, arn)
 }
 
-// caller returns who made the request, or "" when it is not authenticated.
-func (h *Handler) caller(r *http.Request) string {
+// caller returns who made the request, or "" when it is not authenticated, and whether
+// the caller may only read (the read-only token).
+func (h *Handler) caller(r *http.Request) (who string, readOnly bool) {
 	if arn, _ := r.Context().Value(callerKey{}).(string); arn != "" {
-		return arn
-	}
-	if h.cfg.Token == "" {
-		return ""
+		return arn, false
 	}
 	auth := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(auth, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ""
+		return "", false
 	}
-	if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(h.cfg.Token)) != 1 {
-		return ""
+	token = strings.TrimSpace(token)
+	switch {
+	case h.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(h.cfg.Token)) == 1:
+		return h.cfg.TokenActor, false
+	case h.cfg.ReadOnlyToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(h.cfg.ReadOnlyToken)) == 1:
+		return h.cfg.TokenActor + " (read-only)", true
 	}
-	return h.cfg.TokenActor
+	return "", false
 }
 
 var flagKeyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
@@ -145,8 +192,18 @@ var flagKeyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	who := h.caller(r)
-	h.serve(rec, r, who)
+	if r.URL.Path == "/dashboard" || strings.HasPrefix(r.URL.Path, dashboard.Prefix) {
+		// The dashboard authenticates by itself: its login page must be reachable.
+		h.dash.ServeHTTP(rec, r)
+		h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+		return
+	}
+	who, readOnly := h.caller(r)
+	if readOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeError(rec, http.StatusForbidden, "read_only", "the read-only token may only read (GET): use the full-access token or IAM to change anything")
+	} else {
+		h.serve(rec, r, who)
+	}
 	h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 		"who", who, "duration", time.Since(start))
 }

@@ -88,6 +88,16 @@ func (h *Handler) HandleHTTPEvent(ctx context.Context, ev events.APIGatewayV2HTT
 	for name, value := range ev.Headers {
 		req.Header.Set(name, value)
 	}
+	// The Host header becomes the request's Host (the dashboard checks Origin against it).
+	if host := req.Header.Get("Host"); host != "" {
+		req.Host = host
+	} else if ev.RequestContext.DomainName != "" {
+		req.Host = ev.RequestContext.DomainName
+	}
+	if len(ev.Cookies) > 0 {
+		// Payload format 2.0 carries the request's cookies apart from its headers.
+		req.Header.Set("Cookie", strings.Join(ev.Cookies, "; "))
+	}
 	req.ContentLength = int64(len(body))
 	req.RemoteAddr = ev.RequestContext.HTTP.SourceIP
 	w := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
@@ -98,6 +108,11 @@ func (h *Handler) HandleHTTPEvent(ctx context.Context, ev events.APIGatewayV2HTT
 		Body:       w.body.String(),
 	}
 	for name, values := range w.header {
+		if name == "Set-Cookie" {
+			// Cookies go in their own field: joining them with commas would break them.
+			resp.Cookies = values
+			continue
+		}
 		resp.Headers[name] = strings.Join(values, ", ")
 	}
 	return resp, nil

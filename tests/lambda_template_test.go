@@ -208,7 +208,8 @@ func TestTemplateFunction(t *testing.T) {
 		t.Errorf("EDGEFLAG_STORE: %v", err)
 	}
 
-	// Events: the four routes with IAM auth and payload 2.0, and the base upload.
+	// Events: the four routes with IAM auth and payload 2.0, the dashboard's route (its own
+	// login, no IAM), and the base upload.
 	var routes []string
 	var s3Events int
 	for name, ev := range fn.Events {
@@ -219,7 +220,11 @@ func TestTemplateFunction(t *testing.T) {
 				t.Fatalf("event %s: not an HttpApi event", name)
 			}
 			routes = append(routes, deref(p.Method)+" "+deref(p.Path))
-			if deref(p.ApiId) != "ref:KillSwitchApi" || p.Auth == nil || deref(p.Auth.Authorizer) != "AWS_IAM" || deref(p.PayloadFormatVersion) != "2.0" {
+			wantAuth := "AWS_IAM"
+			if strings.HasPrefix(deref(p.Path), "/dashboard/") {
+				wantAuth = "NONE"
+			}
+			if deref(p.ApiId) != "ref:KillSwitchApi" || p.Auth == nil || deref(p.Auth.Authorizer) != wantAuth || deref(p.PayloadFormatVersion) != "2.0" {
 				t.Errorf("event %s: api %q auth %v payload %q", name, deref(p.ApiId), p.Auth, deref(p.PayloadFormatVersion))
 			}
 		case "S3":
@@ -243,7 +248,7 @@ func TestTemplateFunction(t *testing.T) {
 		}
 	}
 	sort.Strings(routes)
-	wantRoutes := []string{"GET /flags", "GET /rollouts", "POST /flags/{key}/kill", "POST /flags/{key}/rollout/{action}", "POST /flags/{key}/unkill", "POST /publish"}
+	wantRoutes := []string{"ANY /dashboard/{proxy+}", "GET /flags", "GET /rollouts", "POST /flags/{key}/kill", "POST /flags/{key}/rollout/{action}", "POST /flags/{key}/unkill", "POST /publish"}
 	if !slices.Equal(routes, wantRoutes) || s3Events != 1 {
 		t.Errorf("routes %v and %d S3 events, want %v and 1", routes, s3Events, wantRoutes)
 	}

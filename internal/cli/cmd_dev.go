@@ -18,6 +18,9 @@ import (
 // reads the same one).
 const envToken = "EDGEFLAG_TOKEN"
 
+// envReadOnlyToken is the read-only token's variable (dashboard viewers; GETs only).
+const envReadOnlyToken = "EDGEFLAG_READONLY_TOKEN"
+
 var devCommand = &command{
 	name:    "dev",
 	summary: "run the whole system locally: compile, publish, kill-switch API and edge",
@@ -32,7 +35,9 @@ Runs everything on 127.0.0.1, in one process, with no AWS account:
   - serves on one address the store (as CloudFront serves the bucket), the kill-switch
     API (the same handler as the Lambda, with a bearer token) and the edge: the WASM
     evaluator under wazero, with OFREP, GET /evaluate and GET /healthz, polling the store
-    every second.
+    every second;
+  - serves the release dashboard under /dashboard/ (log in with the token; a read-only
+    token in $EDGEFLAG_READONLY_TOKEN can look but not act).
 
 It prints the address, the token and curl commands to try, then one line per event
 (publish, edge swap, kill-switch call, problem). Ctrl-C (or SIGTERM) stops it.
@@ -95,7 +100,8 @@ func runDev(r *runner, args []string) int {
 	}
 	stack, err := devstack.Start(ctx, devstack.Config{
 		Dir: r.path(*dir), Environment: environment, Store: location, Addr: *addr, Token: *token,
-		Module: module.Wasm, CacheDir: mod.cache(r), Out: r.env.Stdout,
+		ReadOnlyToken: r.getenv(envReadOnlyToken),
+		Module:        module.Wasm, CacheDir: mod.cache(r), Out: r.env.Stdout,
 		RolloutInterval: interval, Providers: rc.Providers, Notifier: rc.Notifier,
 	})
 	if err != nil {

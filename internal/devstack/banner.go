@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/edgeflag/edgeflag/internal/dashboard"
+	"github.com/edgeflag/edgeflag/lambda"
 )
 
 // exampleFlag is the flag the printed commands use when the project has it.
@@ -40,6 +43,7 @@ func (s *Stack) banner(token string) string {
 	auth := fmt.Sprintf("-H 'Authorization: Bearer %s'", token)
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nedgeflag dev: %s  (flags: %s, environment: %s, store: %s)\n\n", u, s.cfg.Dir, env, s.cfg.Store)
+	fmt.Fprintf(&b, "  dashboard       %s%s  (log in with the token below)\n", u, dashboard.Prefix)
 	fmt.Fprintf(&b, "  edge (wazero)   POST /ofrep/v1/evaluate/flags/{key}, POST /ofrep/v1/evaluate/flags,\n")
 	fmt.Fprintf(&b, "                  GET /evaluate, GET /healthz; polls the store every %s\n", s.cfg.EdgePollInterval)
 	fmt.Fprintf(&b, "  kill switches   GET /flags, POST /flags/{key}/kill, POST /flags/{key}/unkill, POST /publish\n")
@@ -59,3 +63,27 @@ func (s *Stack) banner(token string) string {
 		s.cfg.Dir, s.cfg.EdgePollInterval+s.cfg.WatchInterval, s.cfg.WatchInterval, s.cfg.EdgePollInterval)
 	return b.String()
 }
+
+// dashboardConfig tells the release dashboard the project's environments, its last good
+// build (owners, expiry, checklist, file and line) and what the edge serves.
+func (s *Stack) dashboardConfig() lambda.DashboardConfig {
+	return lambda.DashboardConfig{
+		Environments: func() []string {
+			if p := s.project.Load(); p != nil {
+				return p.Environments
+			}
+			return nil
+		},
+		Project: s.project.Load,
+		Edge: func(env string) (dashboard.EdgeState, bool) {
+			if env != s.cfg.Environment {
+				return dashboard.EdgeState{}, false
+			}
+			v := s.edge.Source().Version()
+			return dashboard.EdgeState{Snapshot: v.Snapshot, Revision: v.Revision, Stale: v.Stale}, true
+		},
+	}
+}
+
+// DashboardURL returns the release dashboard's address.
+func (s *Stack) DashboardURL() string { return s.url + dashboard.Prefix }

@@ -27,9 +27,12 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/edgeflag/edgeflag/compiler"
 	"github.com/edgeflag/edgeflag/edgeserver"
+	"github.com/edgeflag/edgeflag/internal/dashboard"
 	"github.com/edgeflag/edgeflag/internal/termsafe"
 	"github.com/edgeflag/edgeflag/lambda"
 	"github.com/edgeflag/edgeflag/ofrep"
@@ -66,6 +69,9 @@ type Config struct {
 	// Token is the kill-switch API's bearer token, at least lambda.MinTokenLength
 	// characters; empty generates one.
 	Token string
+	// ReadOnlyToken, if set, is a token that may only read (the API's GETs and the
+	// dashboard without its actions).
+	ReadOnlyToken string
 	// Module is the WASM evaluator module (see LoadModule).
 	Module []byte
 	// CacheDir keeps wazero's compiled machine code between runs ("" compiles every time).
@@ -112,9 +118,11 @@ type Stack struct {
 	envs  []string // the environments of the last good build (the rollout loop reads them)
 
 	// Written by Start, then only by the watcher goroutine.
-	last      fingerprint
-	flags     []string // flag keys of the last good build
-	edgeError string   // the edge's poll error last printed
+	last  fingerprint
+	flags []string // flag keys of the last good build
+	// project is the last good build, for the dashboard (read by its requests).
+	project   atomic.Pointer[compiler.Project]
+	edgeError string // the edge's poll error last printed
 }
 
 // Start opens the store, listens, compiles and publishes the flag directory, starts the
@@ -161,7 +169,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return fail(err)
 	}
-	api, err := lambda.New(lambda.Config{Store: st, Token: cfg.Token, TokenActor: cfg.Actor + " (bearer token)",
+	api, err := lambda.New(lambda.Config{Store: st, Token: cfg.Token, ReadOnlyToken: cfg.ReadOnlyToken,
+		TokenActor: cfg.Actor + " (bearer token)", Dashboard: s.dashboardConfig(),
 		Providers: cfg.Providers, Notifier: cfg.Notifier})
 	if err != nil {
 		return fail(err)
@@ -292,7 +301,8 @@ func (s *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveIndex(w, r)
 	case strings.HasPrefix(p, "/snapshots/") || strings.HasSuffix(p, "/current.json"):
 		s.files.ServeHTTP(w, r)
-	case p == "/flags" || strings.HasPrefix(p, "/flags/") || p == "/publish":
+	case p == "/flags" || strings.HasPrefix(p, "/flags/") || p == "/publish" ||
+		p == "/dashboard" || strings.HasPrefix(p, dashboard.Prefix):
 		s.api.ServeHTTP(w, r)
 	default:
 		s.edge.ServeHTTP(w, r)
@@ -355,6 +365,7 @@ func (s *Stack) rebuild(ctx context.Context, fp fingerprint) {
 	s.envMu.Lock()
 	s.envs = b.environments
 	s.envMu.Unlock()
+	s.project.Store(b.project)
 	has := false
 	for i, env := range b.environments {
 		has = has || env == s.cfg.Environment
@@ -421,9 +432,14 @@ func (l *eventLog) write(text string) {
 	_, _ = io.WriteString(l.w, text)
 }
 
-// logRequests logs each kill-switch API request with its answer.
+// logRequests logs each kill-switch API request with its answer, and the dashboard's
+// changes (not its pages, files and once-a-second state polls).
 func logRequests(h http.Handler, log *eventLog) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, dashboard.Prefix) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			h.ServeHTTP(w, r)
+			return
+		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(rec, r)
 		log.printf("api: %s %s → %d", r.Method, r.URL.RequestURI(), rec.status)

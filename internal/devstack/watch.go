@@ -72,6 +72,7 @@ type build struct {
 	snapshots    [][]byte // encoded, one per environment
 	plans        [][]byte // the rollout plans, one per environment
 	flags        []string // flag keys, sorted
+	project      *compiler.Project
 	problems     compiler.ErrorList
 }
 
@@ -83,7 +84,7 @@ func compile(dir, revision string, buildTime int64) build {
 	if err != nil {
 		return build{problems: asErrorList(dir, err)}
 	}
-	b := build{environments: p.Environments}
+	b := build{environments: p.Environments, project: p}
 	for _, f := range p.Flags {
 		b.flags = append(b.flags, f.Key)
 	}
