@@ -28,9 +28,9 @@ type vectors struct {
 	// PrivateKeys are test keys, only for regenerating the file.
 	PrivateKeys []string `json:"privateKeys"`
 	// PublicKeys is the keyring every case is verified with.
-	PublicKeys string   `json:"publicKeys"`
-	KeyIDs     []string `json:"keyIds"`
-	Cases      []vector `json:"cases"`
+	PublicKeys string    `json:"publicKeys"`
+	KeyIDs     []string  `json:"keyIds"`
+	Cases      []vector  `json:"cases"`
 	DER        []derCase `json:"der"`
 }
 
