@@ -83,6 +83,7 @@ func init() {
 		rolloutCommand,
 		devCommand,
 		edgeCommand,
+		keygenCommand,
 	}
 }
 
