@@ -41,6 +41,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/rollout"
+	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/store"
 )
 
@@ -74,6 +75,9 @@ type Config struct {
 	Providers map[string]rollout.Provider
 	// Notifier is told about each rollout PAUSE and ROLLBACK (nil: nobody).
 	Notifier rollout.Notifier
+	// Signer, if set, signs every pointer the handler moves (kill, unkill, publish,
+	// republish on upload, rollout): the KMS key of template.yaml in the Lambda.
+	Signer signing.Signer
 }
 
 // Handler serves the kill-switch API. It is safe for concurrent use.
@@ -108,6 +112,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	pub := publish.New(cfg.Store)
 	pub.Now = cfg.Now
+	pub.Signer = cfg.Signer
 	return &Handler{cfg: cfg, pub: pub, log: log}, nil
 }
 

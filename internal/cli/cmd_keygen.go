@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/edgeflag/edgeflag/publish"
@@ -114,7 +115,7 @@ func (r *runner) writePublicKey(pub *ecdsa.PublicKey, file string) int {
 
 // signingKeyFlag adds --signing-key to a command that moves pointers.
 func signingKeyFlag(fset *flag.FlagSet) *string {
-	return fset.String("signing-key", "", "sign the pointer with the private key in this `file` (edgeflag keygen; default $"+envSigningKey+"; none: unsigned)")
+	return fset.String("signing-key", "", "sign the pointer with the private key in this `file` (edgeflag keygen), or with an AWS KMS key as kms:<key id, ARN or alias> (default $"+envSigningKey+"; none: unsigned)")
 }
 
 // signer loads the signing key of --signing-key, else $EDGEFLAG_SIGNING_KEY; nil when
@@ -126,6 +127,14 @@ func (r *runner) signer(flagValue string) (signing.Signer, error) {
 	}
 	if path == "" {
 		return nil, nil
+	}
+	if keyID, ok := strings.CutPrefix(path, "kms:"); ok {
+		ctx := context.Background()
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return kmssigner.NewFromConfig(ctx, cfg, keyID)
 	}
 	s, err := signing.LoadKeyFile(r.path(path))
 	if err != nil {
