@@ -28,6 +28,7 @@ import (
 	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/ofrep"
 	"github.com/edgeflag/edgeflag/poller"
+	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/wasm/host"
 )
 
@@ -67,6 +68,10 @@ type Config struct {
 	// OnPoll, if set, is called after every poll of the store with its error (nil when it
 	// succeeded).
 	OnPoll func(err error)
+	// Keys, if set, are the public keys pointers must be signed with (poller.Config.Keys):
+	// an unsigned, tampered, cross-environment or replayed pointer is refused, the last
+	// good snapshot kept, and the reason shown in /healthz (lastError).
+	Keys *signing.Keyring
 }
 
 // Server is the edge server. It is safe for concurrent use.
@@ -111,6 +116,7 @@ func New(cfg Config) (*Server, error) {
 		Client:      cfg.Client,
 		Apply:       s.apply,
 		OnPoll:      cfg.OnPoll,
+		Keys:        cfg.Keys,
 		OnStale: func(stale bool) {
 			s.src.SetStale(stale)
 			if cfg.OnStale != nil {
@@ -253,9 +259,14 @@ type Health struct {
 	LastSuccess         *time.Time `json:"lastSuccess,omitempty"`
 	SecondsSinceSuccess *float64   `json:"secondsSinceSuccess,omitempty"`
 	LastError           string     `json:"lastError,omitempty"`
-	Polls               int        `json:"polls"`
-	Failures            int        `json:"failures"`
-	Swaps               int        `json:"swaps"`
+	// Signatures is "required" when the server verifies pointers (Config.Keys), else
+	// "off"; PointerVersion and KeyID are those of the pointer served (when signed).
+	Signatures     string `json:"signatures"`
+	PointerVersion int64  `json:"pointerVersion,omitempty"`
+	KeyID          string `json:"keyId,omitempty"`
+	Polls          int    `json:"polls"`
+	Failures       int    `json:"failures"`
+	Swaps          int    `json:"swaps"`
 }
 
 // Health reports the snapshot served and the poller's state.
@@ -264,6 +275,10 @@ func (s *Server) Health() Health {
 	v := s.src.Version()
 	h := Health{Status: "ok", Environment: s.cfg.Environment, Snapshot: v.Snapshot, Revision: v.Revision,
 		Flags: s.src.Flags(), Stale: st.Stale, Polls: st.Polls, Failures: st.Failures, Swaps: st.Swaps}
+	h.Signatures, h.PointerVersion, h.KeyID = "off", st.Pointer.Version, st.Pointer.KeyID
+	if s.cfg.Keys != nil {
+		h.Signatures = "required"
+	}
 	switch {
 	case v.Snapshot == "":
 		h.Status = "starting"

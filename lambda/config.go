@@ -6,7 +6,10 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/edgeflag/edgeflag/internal/rolloutcfg"
+	"github.com/edgeflag/edgeflag/signing"
+	"github.com/edgeflag/edgeflag/signing/kmssigner"
 	"github.com/edgeflag/edgeflag/store"
 )
 
@@ -17,6 +20,11 @@ const (
 	EnvToken        = "EDGEFLAG_TOKEN"        // optional bearer token (local use)
 	// EnvReadOnlyToken is an optional bearer token that may only read (dashboard viewers).
 	EnvReadOnlyToken = "EDGEFLAG_READONLY_TOKEN"
+	// EnvSigningKeyID names the AWS KMS key (ECC_NIST_P256, SIGN_VERIFY) that signs every
+	// pointer the function moves; EnvSigningKeyFile a local key file instead (local use).
+	// Neither: pointers are unsigned.
+	EnvSigningKeyID   = "EDGEFLAG_SIGNING_KEY_ID"
+	EnvSigningKeyFile = "EDGEFLAG_SIGNING_KEY"
 )
 
 // FromEnv builds a Handler from environment variables (looked up with getenv), as the
@@ -41,6 +49,37 @@ func FromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("lambda: rollout controller: %w", err)
 	}
+	signer, err := signerFromEnv(ctx, getenv)
+	if err != nil {
+		return nil, err
+	}
 	return New(Config{Store: st, Environments: envs, Token: getenv(EnvToken), ReadOnlyToken: getenv(EnvReadOnlyToken), Logger: log,
-		Providers: rc.Providers, Notifier: rc.Notifier})
+		Providers: rc.Providers, Notifier: rc.Notifier, Signer: signer})
+}
+
+// signerFromEnv returns the KMS signer of EDGEFLAG_SIGNING_KEY_ID (its public key read
+// once, at start), the local key of EDGEFLAG_SIGNING_KEY, or nil.
+func signerFromEnv(ctx context.Context, getenv func(string) string) (signing.Signer, error) {
+	keyID, file := getenv(EnvSigningKeyID), getenv(EnvSigningKeyFile)
+	switch {
+	case keyID != "" && file != "":
+		return nil, fmt.Errorf("lambda: set %s or %s, not both", EnvSigningKeyID, EnvSigningKeyFile)
+	case keyID != "":
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("lambda: %s: %w", EnvSigningKeyID, err)
+		}
+		s, err := kmssigner.NewFromConfig(ctx, cfg, keyID)
+		if err != nil {
+			return nil, fmt.Errorf("lambda: %s: %w", EnvSigningKeyID, err)
+		}
+		return s, nil
+	case file != "":
+		s, err := signing.LoadKeyFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("lambda: %s: %w", EnvSigningKeyFile, err)
+		}
+		return s, nil
+	}
+	return nil, nil
 }

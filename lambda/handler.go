@@ -47,6 +47,7 @@ import (
 	"github.com/edgeflag/edgeflag/internal/dashboard"
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/rollout"
+	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/store"
 )
 
@@ -85,6 +86,9 @@ type Config struct {
 	Providers map[string]rollout.Provider
 	// Notifier is told about each rollout PAUSE and ROLLBACK (nil: nobody).
 	Notifier rollout.Notifier
+	// Signer, if set, signs every pointer the handler moves (kill, unkill, publish,
+	// republish on upload, rollout): the KMS key of template.yaml in the Lambda.
+	Signer signing.Signer
 }
 
 // DashboardConfig is what `edgeflag dev` tells the dashboard beyond the store; the
@@ -138,13 +142,14 @@ func New(cfg Config) (*Handler, error) {
 	}
 	pub := publish.New(cfg.Store)
 	pub.Now = cfg.Now
+	pub.Signer = cfg.Signer
 	h := &Handler{cfg: cfg, pub: pub, log: log}
 	envs := cfg.Dashboard.Environments
 	if len(cfg.Environments) > 0 {
 		envs = func() []string { return cfg.Environments }
 	}
 	dash, err := dashboard.New(dashboard.Config{
-		Store: cfg.Store, Environments: envs, Token: cfg.Token, ReadOnlyToken: cfg.ReadOnlyToken,
+		Store: cfg.Store, Signer: cfg.Signer, Environments: envs, Token: cfg.Token, ReadOnlyToken: cfg.ReadOnlyToken,
 		TokenActor: cfg.TokenActor, Caller: func(r *http.Request) string { arn, _ := r.Context().Value(callerKey{}).(string); return arn },
 		Providers: cfg.Providers, Notifier: cfg.Notifier, Project: cfg.Dashboard.Project, Edge: cfg.Dashboard.Edge,
 		Now: cfg.Now, Logger: log,

@@ -6,6 +6,10 @@
 // the host keeps its last good snapshot; when no poll has succeeded for longer than the
 // grace period, the poller reports the host as stale, and hosts then answer with reason
 // STALE. See docs/store-layout.md for the objects it reads.
+//
+// With Config.Keys the pointer must also be signed (package signing) for the poller's
+// environment by one of the keys, and must not be older than the pointer served: a
+// tampered, cross-environment or replayed pointer is refused the same way.
 package poller
 
 import (
@@ -19,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/snapshot"
 )
 
@@ -40,7 +45,15 @@ type Pointer struct {
 	Revision    string   `json:"revision,omitempty"`
 	Killed      []string `json:"killed,omitempty"`
 	PublishedAt string   `json:"publishedAt,omitempty"`
+	// Version grows with every pointer move; KeyID and Signature sign the environment,
+	// the snapshot hash and the version (package signing). Empty in unsigned stores.
+	Version   int64  `json:"version,omitempty"`
+	KeyID     string `json:"keyId,omitempty"`
+	Signature string `json:"signature,omitempty"`
 }
+
+// ErrOlderVersion is the error of a pointer older than the one served: a replay.
+var ErrOlderVersion = errors.New("older than the pointer this edge serves")
 
 // Config configures a Poller. BaseURL, Environment and Apply are required.
 type Config struct {
@@ -62,6 +75,12 @@ type Config struct {
 	Interval, Grace, Timeout time.Duration
 	// Client makes the requests (default http.DefaultClient).
 	Client *http.Client
+	// Keys, if set, makes signatures required: a pointer must be signed by one of these
+	// keys for Environment, and must not be older (by version) than the pointer served.
+	// A pointer that fails is refused like a corrupt snapshot: the last good snapshot
+	// stays, the poll fails with the reason, and the host turns stale after Grace. Nil
+	// accepts unsigned pointers and checks no signature.
+	Keys *signing.Keyring
 }
 
 // Status is what a Poller knows.
@@ -178,8 +197,9 @@ func (p *Poller) checkStale() bool {
 
 func (p *Poller) poll(ctx context.Context) error {
 	p.mu.Lock()
-	etag, current := p.etag, p.st.Pointer.Snapshot
+	etag, served, loaded := p.etag, p.st.Pointer, p.st.Loaded
 	p.mu.Unlock()
+	current := served.Snapshot
 
 	url := p.cfg.BaseURL + "/" + p.cfg.Environment + "/current.json"
 	body, newETag, status, err := p.get(ctx, url, etag, maxPointerSize)
@@ -201,6 +221,11 @@ func (p *Poller) poll(ctx context.Context) error {
 	}
 	if !isHash(ptr.Snapshot) {
 		return fmt.Errorf("poller: %s: snapshot %q is not a SHA-256 hex digest", url, ptr.Snapshot)
+	}
+	if p.cfg.Keys != nil {
+		if err := checkSigned(p.cfg.Keys, p.cfg.Environment, &ptr, &served, loaded); err != nil {
+			return fmt.Errorf("poller: %s refused: %w", url, err)
+		}
 	}
 	if ptr.Snapshot != current {
 		snapURL := p.cfg.BaseURL + "/snapshots/" + ptr.Snapshot + ".snap"
@@ -229,6 +254,27 @@ func (p *Poller) poll(ctx context.Context) error {
 	p.st.Pointer = ptr
 	p.st.Loaded = true
 	p.mu.Unlock()
+	return nil
+}
+
+// checkSigned checks ptr's signature with keys, for env, and that ptr is not older than
+// served (when a pointer is loaded). The environment is the edge's own, not the one the
+// pointer names: a pointer of another environment cannot verify.
+func checkSigned(keys *signing.Keyring, env string, ptr, served *Pointer, loaded bool) error {
+	if err := keys.Verify(env, ptr.Snapshot, ptr.Version, signing.Signature{KeyID: ptr.KeyID, Value: ptr.Signature}); err != nil {
+		return err
+	}
+	if !loaded {
+		return nil // a fresh edge takes the first valid pointer it sees
+	}
+	switch {
+	case ptr.Version < served.Version:
+		return fmt.Errorf("%w: version %d (snapshot %s), the edge serves version %d (snapshot %s)",
+			ErrOlderVersion, ptr.Version, ptr.Snapshot, served.Version, served.Snapshot)
+	case ptr.Version == served.Version && ptr.Snapshot != served.Snapshot:
+		return fmt.Errorf("%w: version %d names snapshot %s, the edge serves snapshot %s as that version",
+			ErrOlderVersion, ptr.Version, ptr.Snapshot, served.Snapshot)
+	}
 	return nil
 }
 

@@ -35,6 +35,14 @@ type Pointer struct {
 	// History lists the bases served before Base, newest first, at most HistoryLength:
 	// what `rollback` without a target goes back to.
 	History []string `json:"history,omitempty"`
+	// Version counts the environment's pointer moves: every write adds one (the
+	// compare-and-swap of the move makes it grow strictly). Edges that verify signatures
+	// refuse a pointer older than the one they serve.
+	Version int64 `json:"version,omitempty"`
+	// KeyID and Signature sign "Environment serves Snapshot as Version" (package
+	// signing), when the Publisher has a Signer; both are empty otherwise.
+	KeyID     string `json:"keyId,omitempty"`
+	Signature string `json:"signature,omitempty"`
 }
 
 // HistoryLength bounds Pointer.History. Older bases stay in the store; roll back to them

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
 )
@@ -34,6 +35,9 @@ type Publisher struct {
 	Store store.Store
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Signer, if set, signs every pointer this Publisher writes (see sign.go); nil
+	// writes unsigned pointers.
+	Signer signing.Signer
 }
 
 // New returns a Publisher for st.
@@ -339,7 +343,7 @@ func (p *Publisher) move(ctx context.Context, env, plan string, choose choice) (
 			return nil, err
 		}
 		if cur != nil && cur.Snapshot == hash && cur.Base == base && slices.Equal(cur.History, history) &&
-			cur.Plan == planHash && cur.RolloutStateVersion >= rollouts.Version {
+			cur.Plan == planHash && cur.RolloutStateVersion >= rollouts.Version && p.signedAsWanted(cur) {
 			return &Result{Environment: env, Pointer: *cur, Previous: cur}, nil
 		}
 		if err := putImmutable(ctx, p.Store, store.SnapshotKey(hash), served); err != nil {
@@ -356,6 +360,10 @@ func (p *Publisher) move(ctx context.Context, env, plan string, choose choice) (
 			RolloutStateVersion: rollouts.Version,
 			PublishedAt:         p.now(),
 			History:             history,
+		}
+		// Signed snapshots (sign.go): the version only grows, and the signature covers it.
+		if err := p.sign(ctx, cur, &next); err != nil {
+			return nil, err
 		}
 		err = writeJSON(ctx, p.Store, store.PointerKey(env), &next, casOptions(etag, cur != nil))
 		if err == nil {

@@ -101,7 +101,7 @@ func TestPublishThenPublishAgainChangesNothing(t *testing.T) {
 			if !res.Changed || res.Previous != nil {
 				t.Fatalf("first publish: Changed %v, Previous %v", res.Changed, res.Previous)
 			}
-			want := publish.Pointer{Environment: "production", Snapshot: h, Base: h, Revision: "r1", Killed: []string{}, PublishedAt: clock}
+			want := publish.Pointer{Environment: "production", Snapshot: h, Base: h, Revision: "r1", Killed: []string{}, PublishedAt: clock, Version: 1}
 			if fmt.Sprintf("%+v", res.Pointer) != fmt.Sprintf("%+v", want) {
 				t.Errorf("pointer = %+v\nwant      %+v", res.Pointer, want)
 			}

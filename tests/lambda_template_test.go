@@ -60,6 +60,20 @@ func lambdaTemplate(t *testing.T) *cloudformation.Template {
 		}
 		return nil
 	}
+	// Fn::GetAtt resolves to "getatt:Resource.Attribute".
+	getAtt := func(name string, input any, template any) any {
+		switch v := input.(type) {
+		case string:
+			return "getatt:" + v
+		case []any:
+			parts := make([]string, len(v))
+			for i, p := range v {
+				parts[i], _ = p.(string)
+			}
+			return "getatt:" + strings.Join(parts, ".")
+		}
+		return nil
+	}
 	// Fn::Sub resolves ${X} with the Ref above (goformation's own Sub would not).
 	variable := regexp.MustCompile(`\$\{([.:0-9A-Za-z]+)\}`)
 	sub := func(name string, input any, template any) any {
@@ -77,7 +91,7 @@ func lambdaTemplate(t *testing.T) *cloudformation.Template {
 		})
 	}
 	tpl, err := goformation.ParseYAMLWithOptions(data, &intrinsics.ProcessorOptions{
-		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{"Ref": ref, "Fn::Sub": sub},
+		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{"Ref": ref, "Fn::Sub": sub, "Fn::GetAtt": getAtt},
 	})
 	if err != nil {
 		t.Fatalf("goformation: %v", err)
@@ -295,7 +309,9 @@ func TestTemplateFunctionPolicies(t *testing.T) {
 			lambdaBucketARN + "/*/rollout-state.json",
 			lambdaBucketARN + "/*/audit/*",
 		},
-		"sns:Publish": {"ref:RolloutAlertsTopic"},
+		"sns:Publish":      {"ref:RolloutAlertsTopic"},
+		"kms:Sign":         {"getatt:SigningKey.Arn"},
+		"kms:GetPublicKey": {"getatt:SigningKey.Arn"},
 	}
 	if len(granted) != len(want) {
 		t.Errorf("granted actions %v, want exactly %v", granted, want)
@@ -514,6 +530,8 @@ func TestTemplateRolloutController(t *testing.T) {
 		},
 		"cloudwatch:GetMetricData": {"*"},
 		"sns:Publish":              {"ref:RolloutAlertsTopic"},
+		"kms:Sign":                 {"getatt:SigningKey.Arn"},
+		"kms:GetPublicKey":         {"getatt:SigningKey.Arn"},
 	}
 	for action, resources := range want {
 		if !slices.Equal(granted[action], resources) {
@@ -523,6 +541,58 @@ func TestTemplateRolloutController(t *testing.T) {
 	for action := range granted {
 		if _, ok := want[action]; !ok && action != "aps:QueryMetrics" {
 			t.Errorf("unexpected action %s", action)
+		}
+	}
+}
+
+// TestTemplateSigningKey: the KMS key signs with ECDSA P-256, its key policy grants
+// nobody kms:Sign outright (IAM grants it to the functions and the CI role only), and the
+// functions are told its ARN.
+func TestTemplateSigningKey(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(cliRepoRoot(t), "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		t.Fatal(err)
+	}
+	doc := root.Content[0]
+	key := yamlPath(t, doc, "Resources", "SigningKey", "Properties")
+	if v := yamlPath(t, key, "KeySpec").Value; v != "ECC_NIST_P256" {
+		t.Errorf("KeySpec %s", v)
+	}
+	if v := yamlPath(t, key, "KeyUsage").Value; v != "SIGN_VERIFY" {
+		t.Errorf("KeyUsage %s", v)
+	}
+	var policy struct {
+		Statement []struct {
+			Sid       string
+			Principal map[string]any
+			Action    any
+			Condition map[string]map[string]string
+		}
+	}
+	if err := yamlPath(t, key, "KeyPolicy").Decode(&policy); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range policy.Statement {
+		if p, _ := st.Principal["AWS"].(string); p == "*" || st.Principal["AWS"] == nil {
+			t.Errorf("statement %s: principal %v", st.Sid, st.Principal)
+		}
+		for _, a := range lambdaStrings(st.Action) {
+			if a == "kms:*" || a == "kms:Decrypt" || a == "kms:Verify" {
+				t.Errorf("statement %s grants %s", st.Sid, a)
+			}
+			if a == "kms:Sign" && (st.Condition["StringEquals"]["kms:SigningAlgorithm"] != "ECDSA_SHA_256" || st.Condition["StringEquals"]["kms:MessageType"] != "DIGEST") {
+				t.Errorf("statement %s: kms:Sign without the algorithm and digest conditions", st.Sid)
+			}
+		}
+	}
+	for _, fn := range []string{"KillSwitchFunction", "RolloutControllerFunction"} {
+		v := yamlPath(t, doc, "Resources", fn, "Properties", "Environment", "Variables", "EDGEFLAG_SIGNING_KEY_ID")
+		if v.Tag != "!GetAtt" || v.Value != "SigningKey.Arn" {
+			t.Errorf("%s: EDGEFLAG_SIGNING_KEY_ID = %s %s", fn, v.Tag, v.Value)
 		}
 	}
 }

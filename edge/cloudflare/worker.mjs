@@ -8,6 +8,10 @@
 //   EDGEFLAG_ENVIRONMENT      the environment whose pointer to follow (default production)
 //   EDGEFLAG_POLL_INTERVAL_MS how often to check the pointer (default 5000)
 //   EDGEFLAG_GRACE_MS         after this long without a successful poll, results are STALE (default 60000)
+//   EDGEFLAG_PUBLIC_KEYS      PEM "PUBLIC KEY" blocks (edgeflag keygen; two while rotating keys):
+//                             pointers must then be signed for EDGEFLAG_ENVIRONMENT by one of them
+//                             and be no older than the one served, else they are refused and the
+//                             last good snapshot kept (unset: signatures are not checked)
 //   EDGEFLAG_ORIGIN_URL       origin to forward to. Unset: on Cloudflare (a route; request.cf
 //                             names the data center) the request goes on to its own URL, which Cloudflare sends to
 //                             the origin; elsewhere (workerd, `make edge-worker`) there is no
@@ -19,6 +23,10 @@
 //                             or a JSON array; unset: no authentication (use a secret binding)
 //   EDGEFLAG_OFREP_ALLOW_ORIGIN  CORS Access-Control-Allow-Origin for browser providers (e.g. *)
 //   EDGEFLAG_OFREP_REASONS    "spec" (default) or "openfeature", see ../shared/ofrep.mjs
+//
+// GET /.edgeflag/health answers the poller's state (the Go edge's /healthz): the pointer
+// served, whether signatures are required, and the last poll error (why a pointer was
+// refused); 503 until a snapshot is loaded. Poll errors are also logged (console.warn).
 import wasmModule from "../../bin/edgeflag.wasm";
 import {
   DEFAULT_REQUEST_CONFIG,
@@ -30,6 +38,9 @@ import {
 import { OFREPHandler, parseAPIKeys, readBodyStream } from "../shared/ofrep.mjs";
 import { SnapshotPoller } from "../shared/poller.mjs";
 import { instantiateWithShim } from "../shared/wasi.mjs";
+
+/** The path of the poller's state. */
+const HEALTH_PATH = "/.edgeflag/health";
 
 // One evaluator and poller per isolate, created on the first request: workerd refuses
 // compiling and random values at global scope.
@@ -53,6 +64,7 @@ function createEdge(env) {
     environment: setting(env, "EDGEFLAG_ENVIRONMENT", "production"),
     interval: Number(setting(env, "EDGEFLAG_POLL_INTERVAL_MS", 5000)),
     grace: Number(setting(env, "EDGEFLAG_GRACE_MS", 60000)),
+    publicKeys: setting(env, "EDGEFLAG_PUBLIC_KEYS", ""),
     apply: (bytes) => evaluator.load(bytes),
   });
   const ofrep =
@@ -161,6 +173,7 @@ export default {
       await poller.inflight;
     }
     const url = new URL(request.url);
+    if (url.pathname === HEALTH_PATH) return json(poller.status(), poller.loaded ? 200 : 503);
     if (edge.ofrep?.owns(url.pathname)) return serveOFREP(edge, request, url);
     if (!poller.loaded) {
       return json({ errorCode: "GENERAL", errorMessage: "no snapshot loaded: " + String(poller.lastError?.message) }, 503);

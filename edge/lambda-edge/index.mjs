@@ -11,15 +11,24 @@
 //   pollIntervalMs  how often to check the pointer (default 5000)
 //   graceMs         after this long without a successful poll, results are STALE (default 60000)
 //   wasmPath        the module (default bin/edgeflag.wasm two levels up, the repository layout)
+//   publicKeys      PEM "PUBLIC KEY" blocks (edgeflag keygen, or the KMS key's; two while
+//                   rotating): pointers must be signed for the environment by one of them and
+//                   be no older than the one served (verified with node:crypto); absent:
+//                   signatures are not checked
 //   userHeader, userCookie, path   see DEFAULT_REQUEST_CONFIG
 //   ofrep           false leaves /ofrep/ paths to the origin (default true: answered here)
 //   ofrepApiKeys    keys OFREP clients must send (X-API-Key or Bearer); absent: no authentication
 //   ofrepAllowOrigin  CORS Access-Control-Allow-Origin for browser providers (e.g. "*")
 //   ofrepReasons    "spec" (default) or "openfeature", see ../shared/ofrep.mjs
 //
+// GET /.edgeflag/health answers the poller's state: the pointer served, whether signatures
+// are required, and the last poll error (why a pointer was refused); poll errors are also
+// logged (console.warn, in CloudWatch Logs).
+//
 // OFREP requests are POSTs: the distribution's cache behavior must allow POST, and the
 // function's viewer-request association must include the body (IncludeBody: true), which
 // CloudFront then hands over base64-encoded in request.body.data, truncated past 40 KB.
+import { webcrypto } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { WASI } from "node:wasi";
 import {
@@ -31,6 +40,9 @@ import {
 } from "../shared/edgeflag.mjs";
 import { BodyTooLarge, BodyUnavailable, OFREPHandler, parseAPIKeys } from "../shared/ofrep.mjs";
 import { SnapshotPoller } from "../shared/poller.mjs";
+
+/** The path of the poller's state. */
+const HEALTH_PATH = "/.edgeflag/health";
 
 /** Instantiates the module bytes under node:wasi and returns an Evaluator. */
 export async function instantiate(wasmBytes) {
@@ -62,6 +74,8 @@ export async function createEdge(config) {
     environment: config.environment,
     interval: config.pollIntervalMs,
     grace: config.graceMs,
+    publicKeys: Array.isArray(config.publicKeys) ? config.publicKeys.join("\n") : (config.publicKeys ?? ""),
+    subtle: webcrypto.subtle,
     apply: (bytes) => evaluator.load(bytes),
   });
   const ofrep =
@@ -142,6 +156,9 @@ export async function handle(edge, event) {
   const { evaluator, poller, config } = edge;
   const request = event.Records[0].cf.request;
   if (poller.due()) await poller.poll();
+  if (request.uri === HEALTH_PATH) {
+    return respond(poller.loaded ? "200" : "503", poller.loaded ? "OK" : "Service Unavailable", poller.status());
+  }
   if (edge.ofrep?.owns(request.uri)) return serveOFREP(edge, request);
   if (!poller.loaded) {
     return respond("503", "Service Unavailable", {

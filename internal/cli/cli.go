@@ -85,6 +85,7 @@ func init() {
 		rolloutCommand,
 		devCommand,
 		edgeCommand,
+		keygenCommand,
 	}
 }
 

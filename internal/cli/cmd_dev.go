@@ -58,6 +58,7 @@ func runDev(r *runner, args []string) int {
 	loc := fs.String("store", devstack.DefaultStore, "the store `location`: a directory or s3://bucket/prefix")
 	token := fs.String("token", "", "the kill-switch API's bearer `token`, at least 16 characters (default $"+envToken+", else a random one)")
 	rolloutEvery := fs.Duration("rollout-interval", 0, "how often the rollout controller checks staged rollouts (default 10s when $EDGEFLAG_PROMETHEUS_URL or $EDGEFLAG_CLOUDWATCH_REGION names a metric provider, else off); alerts go to $EDGEFLAG_WEBHOOK_URL")
+	signingKey := fs.String("signing-key", "", "sign every pointer with the private key in this `file` (edgeflag keygen) and make the edge require it (default $"+envSigningKey+"; none: unsigned)")
 	mod := addModuleFlags(fs)
 	if _, code, done := r.parse(fs, args, 0, 0); done {
 		return code
@@ -82,6 +83,10 @@ func runDev(r *runner, args []string) int {
 		location = r.path(location)
 	}
 
+	signer, err := r.signer(*signingKey)
+	if err != nil {
+		return r.usageFail(usagef("--signing-key: %v", err))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	module, err := mod.load(ctx, r)
@@ -102,7 +107,7 @@ func runDev(r *runner, args []string) int {
 		Dir: r.path(*dir), Environment: environment, Store: location, Addr: *addr, Token: *token,
 		ReadOnlyToken: r.getenv(envReadOnlyToken),
 		Module:        module.Wasm, CacheDir: mod.cache(r), Out: r.env.Stdout,
-		RolloutInterval: interval, Providers: rc.Providers, Notifier: rc.Notifier,
+		RolloutInterval: interval, Providers: rc.Providers, Notifier: rc.Notifier, Signer: signer,
 	})
 	if err != nil {
 		return r.fail(err)

@@ -20,6 +20,7 @@ import (
 	"github.com/edgeflag/edgeflag/internal/devstack"
 	"github.com/edgeflag/edgeflag/ofrep"
 	"github.com/edgeflag/edgeflag/poller"
+	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/store"
 	"github.com/edgeflag/edgeflag/wasm/host"
 )
@@ -65,6 +66,11 @@ $` + envOFREPAPIKeys + ` (comma-separated), the Worker's names for them. The use
 header must be set by a trusted layer in front (the load balancer), which drops the
 client's own.
 
+With --public-key (or $` + envPublicKeys + `) every pointer must be signed for --env by
+one of the keys and be no older than the one served: an unsigned, tampered,
+cross-environment or replayed pointer is refused, the last good snapshot kept, the
+reason logged and shown in /healthz (lastError), and answers turn stale after --grace.
+
 It prints the address it listens on first, then one line per event: snapshot loaded,
 poll failures, stale and fresh again. SIGINT or SIGTERM stops it, letting requests in
 flight finish for up to 10 s.
@@ -87,6 +93,7 @@ type edgeConfig struct {
 	pollTimeout time.Duration
 	instances   int
 	apiKeys     []string
+	keys        *signing.Keyring
 	ofrep       ofrep.Options
 	request     edgeserver.RequestConfig
 	module      moduleFlags
@@ -127,6 +134,8 @@ func parseEdge(r *runner, args []string) (cfg *edgeConfig, code int, done bool) 
 	userCookie := fs.String("user-cookie", "", "the `cookie` carrying the user id when the header is absent (default edgeflag_uid)")
 	var countryHeaders listFlag
 	fs.Var(&countryHeaders, "country-header", "a request `header` carrying the viewer's country, read in order; repeatable (default CF-IPCountry, then CloudFront-Viewer-Country)")
+	var publicKeys listFlag
+	fs.Var(&publicKeys, "public-key", "require pointers signed by the public key in this `file` (PEM, from edgeflag keygen); repeatable: give two while rotating keys (default $"+envPublicKeys+", PEM text; none: signatures are not checked)")
 	mod := addModuleFlags(fs)
 	if _, code, done := r.parse(fs, args, 0, 0); done {
 		return nil, code, true
@@ -153,6 +162,9 @@ func parseEdge(r *runner, args []string) (cfg *edgeConfig, code int, done bool) 
 	keys := []string(apiKeys)
 	if len(keys) == 0 {
 		keys = strings.Split(r.getenv(envOFREPAPIKeys), ",")
+	}
+	if cfg.keys, err = r.publicKeys(publicKeys); err != nil {
+		return fail(err)
 	}
 	for _, k := range keys {
 		if k = strings.TrimSpace(k); k != "" {
@@ -302,7 +314,7 @@ func serveEdge(ctx context.Context, r *runner, cfg *edgeConfig, stop func()) err
 		Evaluator: ev, StoreURL: cfg.storeURL, Environment: cfg.environment,
 		PollInterval: cfg.poll, Grace: cfg.grace, PollTimeout: cfg.pollTimeout,
 		OFREP: cfg.ofrep, Request: cfg.request,
-		OnLoad: e.loaded, OnStale: e.stale, OnPoll: e.polled,
+		OnLoad: e.loaded, OnStale: e.stale, OnPoll: e.polled, Keys: cfg.keys,
 	})
 	if err != nil {
 		return err
@@ -324,6 +336,11 @@ func serveEdge(ctx context.Context, r *runner, cfg *edgeConfig, stop func()) err
 	auth := "open"
 	if len(cfg.apiKeys) > 0 {
 		auth = "with " + plural(len(cfg.apiKeys), "API key")
+	}
+	if cfg.keys != nil {
+		e.log.printf("signatures required: pointers must be signed for %s by key %s", cfg.environment, strings.Join(cfg.keys.KeyIDs(), " or "))
+	} else {
+		e.log.printf("signatures not checked (no --public-key): any pointer in the store is served")
 	}
 	e.log.printf("evaluator module %s (%s bytes), %s; OFREP %s", module.Origin, thousands(len(module.Wasm)), instancesText(cfg.instances), auth)
 

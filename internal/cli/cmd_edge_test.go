@@ -57,6 +57,8 @@ func TestEdgeUsageErrors(t *testing.T) {
 		{"bad user header", []string{store, "--user-header", "x user"}, nil, `"x user" is not a header name`},
 		{"bad country header", []string{store, "--country-header", "Country:"}, nil, `"Country:" is not a header name`},
 		{"bad cookie", []string{store, "--user-cookie", "a=b"}, nil, `--user-cookie "a=b": not a cookie name`},
+		{"missing public key file", []string{store, "--public-key", "/nonexistent/key.pem"}, nil, "--public-key: open /nonexistent/key.pem"},
+		{"public keys not PEM", []string{store}, map[string]string{envStoreURL: "", envPublicKeys: "not a key"}, `$EDGEFLAG_PUBLIC_KEYS: signing: no PEM "PUBLIC KEY" block`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -62,6 +62,7 @@ func runPublish(r *runner, args []string) int {
 	env := fs.String("env", "", "publish only this `environment`")
 	revision := fs.String("revision", "", "the source `revision` recorded in the snapshots (default: the git HEAD commit)")
 	asJSON := fs.Bool("json", false, "print what was published as JSON")
+	signingKey := signingKeyFlag(fs)
 	pos, code, done := r.parse(fs, args, 0, 1)
 	if done {
 		return code
@@ -101,7 +102,10 @@ func runPublish(r *runner, args []string) int {
 	if err != nil {
 		return r.fail(err)
 	}
-	pub := publish.New(st)
+	pub, err := r.publisher(st, *signingKey)
+	if err != nil {
+		return r.fail(fmt.Errorf("%v; nothing published", err))
+	}
 	who := publish.Actor(r.getenv)
 	out := publishOutput{Store: storeName(*loc, st), Revision: info.revision, BuildTime: formatUnix(info.buildTime)}
 	for i, e := range envs {

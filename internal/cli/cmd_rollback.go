@@ -63,6 +63,7 @@ func runRollback(r *runner, args []string) int {
 	env := fs.String("env", "", "the `environment` to roll back (required)")
 	to := fs.String("to", "", "serve this snapshot: a `hash` or a unique prefix of at least 7 hex digits (default: the previous base)")
 	asJSON := fs.Bool("json", false, "print the pointer before and after as JSON")
+	signingKey := signingKeyFlag(fs)
 	if _, code, done := r.parse(fs, args, 0, 0); done {
 		return code
 	}
@@ -78,7 +79,11 @@ func runRollback(r *runner, args []string) int {
 	if err != nil {
 		return r.fail(err)
 	}
-	res, err := publish.New(st).Rollback(ctx, *env, *to, publish.Actor(r.getenv))
+	pub, err := r.publisher(st, *signingKey)
+	if err != nil {
+		return r.fail(err)
+	}
+	res, err := pub.Rollback(ctx, *env, *to, publish.Actor(r.getenv))
 	if err != nil {
 		for _, known := range rollbackErrors {
 			if errors.Is(err, known) {

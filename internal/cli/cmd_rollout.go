@@ -58,6 +58,7 @@ func runRollout(r *runner, args []string) int {
 	env := fs.String("env", "production", "the `environment`; for tick, a comma-separated list (default: every environment of flags/project.yaml)")
 	reason := fs.String("reason", "", "why (required for pause, resume, promote and rollback)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	signingKey := signingKeyFlag(fs)
 	envSet := false
 	for _, a := range args {
 		envSet = envSet || a == "--env" || a == "-env" || strings.HasPrefix(a, "--env=") || strings.HasPrefix(a, "-env=")
@@ -106,7 +107,11 @@ func runRollout(r *runner, args []string) int {
 	if err != nil {
 		return r.fail(err)
 	}
-	ctl := &rollout.Controller{Publisher: publish.New(st), Now: r.env.Now}
+	pub, err := r.publisher(st, *signingKey)
+	if err != nil {
+		return r.fail(err)
+	}
+	ctl := &rollout.Controller{Publisher: pub, Now: r.env.Now}
 	switch sub {
 	case "status":
 		list, err := ctl.Status(ctx, *env, flagKey)

@@ -42,6 +42,7 @@ import (
 	"github.com/edgeflag/edgeflag/compiler"
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/rollout"
+	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/store"
 )
 
@@ -70,6 +71,9 @@ var staticFS embed.FS
 type Config struct {
 	// Store holds the snapshots, pointers, kill and rollout state and audit records.
 	Store store.Store
+	// Signer, when set, signs every pointer the dashboard's actions move (as the
+	// kill-switch API's publisher does).
+	Signer signing.Signer
 	// Environments lists the environments shown, in order. Nil or empty: every
 	// environment published in the store.
 	Environments func() []string
@@ -158,6 +162,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	pub := publish.New(cfg.Store)
 	pub.Now = cfg.Now
+	pub.Signer = cfg.Signer
 	return &Handler{cfg: cfg, pub: pub, log: log, tmpl: tmpl,
 		static: http.StripPrefix(Prefix+"static/", http.FileServerFS(sub)), cache: newSnapCache(cfg.Store),
 		shares: shareCounter{byEnv: map[string]*shareSet{}, running: map[string]bool{}}}, nil

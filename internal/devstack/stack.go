@@ -39,6 +39,7 @@ import (
 	"github.com/edgeflag/edgeflag/poller"
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/rollout"
+	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/store"
 	"github.com/edgeflag/edgeflag/wasm/host"
 )
@@ -97,6 +98,10 @@ type Config struct {
 	Providers map[string]rollout.Provider
 	// Notifier is told about each rollout PAUSE and ROLLBACK (nil: only the event log).
 	Notifier rollout.Notifier
+	// Signer, if set, signs every pointer the stack moves (publish, kill API, rollouts),
+	// and the edge then requires pointers signed by its key: the production setup, with a
+	// local key file (edgeflag keygen) in place of KMS.
+	Signer signing.Signer
 }
 
 // Stack is a running development stack.
@@ -149,12 +154,19 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		}
 		return nil, err
 	}
+	s.pub.Signer = cfg.Signer
+	var keys *signing.Keyring
+	if cfg.Signer != nil {
+		if keys, err = signing.NewKeyring(cfg.Signer.PublicKey()); err != nil {
+			return fail(err)
+		}
+	}
 	if s.ev, err = host.New(ctx, cfg.Module, host.Config{CacheDir: cfg.CacheDir}); err != nil {
 		return fail(fmt.Errorf("the evaluator module: %w", err))
 	}
 	s.edge, err = edgeserver.New(edgeserver.Config{
 		Evaluator: s.ev, StoreURL: s.url, Environment: cfg.Environment, PollInterval: cfg.EdgePollInterval,
-		Grace: poller.DefaultGrace,
+		Grace: poller.DefaultGrace, Keys: keys,
 		OnLoad: func(v ofrep.Version) {
 			s.log.printf("edge: serving %s snapshot %s (revision %s)", v.Environment, short(v.Snapshot), v.Revision)
 		},
@@ -169,7 +181,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return fail(err)
 	}
-	api, err := lambda.New(lambda.Config{Store: st, Token: cfg.Token, ReadOnlyToken: cfg.ReadOnlyToken,
+	api, err := lambda.New(lambda.Config{Store: st, Signer: cfg.Signer, Token: cfg.Token, ReadOnlyToken: cfg.ReadOnlyToken,
 		TokenActor: cfg.Actor + " (bearer token)", Dashboard: s.dashboardConfig(),
 		Providers: cfg.Providers, Notifier: cfg.Notifier})
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/publish"
+	"github.com/edgeflag/edgeflag/signing"
+	"github.com/edgeflag/edgeflag/store"
 )
 
 var (
@@ -254,5 +256,47 @@ func TestStartRefusesBadConfig(t *testing.T) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestStackSigned: with a Signer the stack signs its pointers (the publish at start and a
+// kill through the API) and its edge requires them: a tampered pointer is refused.
+func TestStackSigned(t *testing.T) {
+	key, err := signing.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := startStack(t, Config{Signer: key, Token: "a-token-of-sixteen-chars"})
+	ctx := context.Background()
+	ptr, _, err := publish.ReadPointer(ctx, s.Store(), "production")
+	if err != nil || ptr.KeyID != signing.KeyID(key.PublicKey()) || ptr.Signature == "" {
+		t.Fatalf("pointer %+v, %v", ptr, err)
+	}
+	if got := edgeSnapshot(t, s); got != ptr.Snapshot {
+		t.Fatalf("the edge serves %q, the pointer names %s", got, ptr.Snapshot)
+	}
+	status, _, body := get(t, "POST", s.URL()+"/flags/new-search-algorithm/kill", "a-token-of-sixteen-chars", `{"environment":"production","reason":"r"}`)
+	if status != 200 {
+		t.Fatalf("kill: %d %s", status, body)
+	}
+	killed, _, _ := publish.ReadPointer(ctx, s.Store(), "production")
+	ring, _ := signing.NewKeyring(key.PublicKey())
+	if err := ring.Verify("production", killed.Snapshot, killed.Version, signing.Signature{KeyID: killed.KeyID, Value: killed.Signature}); err != nil || killed.Version <= ptr.Version {
+		t.Fatalf("after the kill: version %d: %v", killed.Version, err)
+	}
+	// Someone with write access to the store points production at the first snapshot again.
+	killed.Snapshot = ptr.Snapshot
+	data, _ := json.Marshal(killed)
+	if _, err := s.Store().Put(ctx, store.PointerKey("production"), data, store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, body = get(t, "GET", s.URL()+"/healthz", "", "")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(body, "signature does not verify") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		_, _, body = get(t, "GET", s.URL()+"/healthz", "", "")
+	}
+	if !strings.Contains(body, "signature does not verify") || !strings.Contains(body, `"signatures":"required"`) {
+		t.Fatalf("/healthz after a tampered pointer: %s", body)
 	}
 }

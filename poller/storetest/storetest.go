@@ -4,6 +4,7 @@
 package storetest
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/snapshot"
 )
 
@@ -65,6 +67,34 @@ func (s *Server) Publish(env string, data []byte) string {
 	})
 	s.Put(env+"/current.json", ptr)
 	return hash
+}
+
+// PublishSigned is Publish with a signed pointer of the given version, as `edgeflag
+// publish` with a signing key writes it. It returns the hash.
+func (s *Server) PublishSigned(env string, data []byte, signer signing.Signer, version int64) string {
+	hash, err := snapshot.Hash(data)
+	if err != nil {
+		panic("storetest: PublishSigned of a non-snapshot: " + err.Error())
+	}
+	sig, err := signing.Sign(context.Background(), signer, env, hash, version)
+	if err != nil {
+		panic("storetest: " + err.Error())
+	}
+	s.Put("snapshots/"+hash+".snap", data)
+	ptr, _ := json.Marshal(map[string]any{
+		"environment": env, "snapshot": hash, "base": hash, "revision": "test",
+		"killed": []string{}, "publishedAt": time.Now().UTC().Format(time.RFC3339),
+		"version": version, "keyId": sig.KeyID, "signature": sig.Value,
+	})
+	s.Put(env+"/current.json", ptr)
+	return hash
+}
+
+// Get returns the object under key (nil if there is none).
+func (s *Server) Get(key string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.objects[key]...)
 }
 
 // SetFault switches the server's behaviour.
