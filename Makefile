@@ -16,7 +16,7 @@ LONG_FUZZTIME ?= 10m
 
 # Fuzz targets as package:target pairs. `make fuzz` runs each briefly (part of `make test`);
 # `make fuzz-long` runs each for LONG_FUZZTIME.
-FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext ./compiler:FuzzCompile ./wasm/wire:FuzzDecode \
+FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext ./compiler:FuzzCompile ./internal/wire:FuzzDecode \
                 ./snapshot:FuzzRegexp ./snapshot:FuzzMurmur3 ./snapshot:FuzzValidJSON ./evaluator:FuzzParseTime ./evaluator:FuzzFold
 
 .PHONY: all setup build run test standalone-check test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
@@ -84,7 +84,7 @@ bench:
 
 ## bench-edge: the WASM module under wazero, and beside the native evaluator.
 bench-edge:
-	$(GO) test -run='^$$' -bench=. -benchmem ./wasm/host ./edgeserver
+	$(GO) test -run='^$$' -bench=. -benchmem ./wasm/host ./internal/edgeserver
 	$(GO) test -run='^$$' -bench='Wasm|Native' -benchmem ./tests
 
 ## wasm: the evaluator module bin/edgeflag.wasm (prints raw and gzip sizes).

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/edgeflag/edgeflag/internal/editdist"
 	"net/url"
 	"regexp"
 	"slices"
@@ -599,7 +598,7 @@ func suggest(s string, candidates []string) string {
 		if c == s {
 			continue
 		}
-		d := editdist.Distance(strings.ToLower(s), strings.ToLower(c))
+		d := EditDistance(strings.ToLower(s), strings.ToLower(c))
 		if best == "" || d < bestD {
 			best, bestD = c, d
 		}

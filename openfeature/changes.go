@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"slices"
 
-	"github.com/edgeflag/edgeflag/internal/snapview"
 	"github.com/edgeflag/edgeflag/snapshot"
+	"github.com/edgeflag/edgeflag/snapview"
 )
 
 // fingerprints returns, for every flag of s, a hash of everything its evaluation depends

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/compiler"
-	"github.com/edgeflag/edgeflag/internal/snapview"
 	"github.com/edgeflag/edgeflag/publish/publishtest"
 	"github.com/edgeflag/edgeflag/snapshot"
+	"github.com/edgeflag/edgeflag/snapview"
 )
 
 // TestStatusRingPercentageAgreesWithDiff publishes the example project and checks that

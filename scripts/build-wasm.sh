@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the WASM evaluator module (wasm/guest) reproducibly and prints its sizes.
 #   scripts/build-wasm.sh [out]      (default bin/edgeflag.wasm; `make wasm` runs this)
-# The flags are the ones of package wasm/wasmbuild, which the tests use: a WASI preview 1
+# The flags are the ones of package internal/wasmbuild, which the tests use: a WASI preview 1
 # reactor, -trimpath, no VCS stamp, no symbol tables, a runtime compiled without inlining
-# (20 KB gzip smaller, no slower: see wasm/wasmbuild). Two builds of the same source give
+# (20 KB gzip smaller, no slower: see internal/wasmbuild). Two builds of the same source give
 # the same bytes (the sha256 printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."

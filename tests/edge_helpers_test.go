@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/compiler"
+	"github.com/edgeflag/edgeflag/internal/wasmbuild"
 	"github.com/edgeflag/edgeflag/snapshot"
-	"github.com/edgeflag/edgeflag/wasm/wasmbuild"
 )
 
 // The edge tests run the evaluator module in the JavaScript runtimes it ships for: Node.js

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeflag/edgeflag/edgeserver"
+	"github.com/edgeflag/edgeflag/internal/edgeserver"
 	"github.com/edgeflag/edgeflag/ofrep"
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/store"

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeflag/edgeflag/edgeserver"
+	"github.com/edgeflag/edgeflag/internal/edgeserver"
 	"github.com/edgeflag/edgeflag/poller/storetest"
 )
 

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeflag/edgeflag/wasm/wasmbuild"
+	"github.com/edgeflag/edgeflag/internal/wasmbuild"
 )
 
 // wasmBudget is the largest the module may be compressed (docs/benchmarks.md). The

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/edgeflag/edgeflag/evaluator"
-	"github.com/edgeflag/edgeflag/wasm/wasmbuild"
-	"github.com/edgeflag/edgeflag/wasm/wire"
+	"github.com/edgeflag/edgeflag/internal/wasmbuild"
+	"github.com/edgeflag/edgeflag/internal/wire"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )

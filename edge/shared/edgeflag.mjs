@@ -1,6 +1,6 @@
 // The edgeflag WASM evaluator for JavaScript runtimes (workerd, Node.js). The module is
 // instantiated by the runtime's own WASI (node:wasi) or by ./wasi.mjs; this file speaks the
-// module's calling convention (see wasm/guest and wasm/wire in the Go sources).
+// module's calling convention (see wasm/guest and internal/wire in the Go sources).
 
 export const ABI_VERSION = 2;
 export const MAX_SNAPSHOT_SIZE = 32 << 20; // snapshot.MaxSize

@@ -9,7 +9,7 @@ import (
 	"github.com/edgeflag/edgeflag/compiler"
 	"github.com/edgeflag/edgeflag/internal/gitsrc"
 	"github.com/edgeflag/edgeflag/internal/snapdiff"
-	"github.com/edgeflag/edgeflag/internal/snapview"
+	"github.com/edgeflag/edgeflag/snapview"
 )
 
 var diffCommand = &command{

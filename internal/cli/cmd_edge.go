@@ -16,8 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/edgeflag/edgeflag/edgeserver"
 	"github.com/edgeflag/edgeflag/internal/devstack"
+	"github.com/edgeflag/edgeflag/internal/edgeserver"
 	"github.com/edgeflag/edgeflag/ofrep"
 	"github.com/edgeflag/edgeflag/poller"
 	"github.com/edgeflag/edgeflag/signing"

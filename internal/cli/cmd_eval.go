@@ -3,7 +3,7 @@ package cli
 import (
 	"flag"
 	"fmt"
-	"github.com/edgeflag/edgeflag/internal/editdist"
+	"github.com/edgeflag/edgeflag/compiler"
 	"io"
 	"slices"
 	"strconv"
@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/evaluator"
-	"github.com/edgeflag/edgeflag/internal/snapview"
 	"github.com/edgeflag/edgeflag/snapshot"
+	"github.com/edgeflag/edgeflag/snapview"
 )
 
 var evalCommand = &command{
@@ -361,7 +361,7 @@ func suggest(key string, s *snapshot.Snapshot) string {
 	best, bestDist := "", len(key)/2+1
 	for i := range s.Flags {
 		k := s.Flags[i].Key
-		d := editdist.Distance(key, k)
+		d := compiler.EditDistance(key, k)
 		if len(key) >= 3 && (strings.Contains(k, key) || containsWords(k, key)) {
 			d = min(d, 1)
 		}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/edgeflag/edgeflag/internal/snapview"
+	"github.com/edgeflag/edgeflag/snapview"
 )
 
 var inspectCommand = &command{

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/edgeflag/edgeflag/wasm/wasmbuild"
+	"github.com/edgeflag/edgeflag/internal/wasmbuild"
 )
 
 // modulePath is the module path of the edgeflag sources.

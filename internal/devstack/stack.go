@@ -31,8 +31,8 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/compiler"
-	"github.com/edgeflag/edgeflag/edgeserver"
 	"github.com/edgeflag/edgeflag/internal/dashboard"
+	"github.com/edgeflag/edgeflag/internal/edgeserver"
 	"github.com/edgeflag/edgeflag/internal/termsafe"
 	"github.com/edgeflag/edgeflag/lambda"
 	"github.com/edgeflag/edgeflag/ofrep"

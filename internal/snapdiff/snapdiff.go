@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/edgeflag/edgeflag/internal/snapview"
+	"github.com/edgeflag/edgeflag/snapview"
 )
 
 // Kinds of change.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeflag/edgeflag/internal/snapview"
+	"github.com/edgeflag/edgeflag/snapview"
 )
 
 func ptr(f float64) *float64 { return &f }

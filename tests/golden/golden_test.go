@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/edgeflag/edgeflag/compiler"
-	"github.com/edgeflag/edgeflag/internal/snapview"
 	"github.com/edgeflag/edgeflag/snapshot"
+	"github.com/edgeflag/edgeflag/snapview"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden snapshots")

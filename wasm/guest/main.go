@@ -37,7 +37,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/snapshot"
-	"github.com/edgeflag/edgeflag/wasm/wire"
+	"github.com/edgeflag/edgeflag/internal/wire"
 )
 
 // module is the instance's state. Everything handed to the host stays reachable from here.

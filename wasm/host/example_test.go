@@ -10,7 +10,7 @@ import (
 	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/wasm/host"
-	"github.com/edgeflag/edgeflag/wasm/wasmbuild"
+	"github.com/edgeflag/edgeflag/internal/wasmbuild"
 )
 
 func Example() {

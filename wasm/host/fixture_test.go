@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/edgeflag/edgeflag/snapshot"
-	"github.com/edgeflag/edgeflag/wasm/wasmbuild"
+	"github.com/edgeflag/edgeflag/internal/wasmbuild"
 )
 
 // module builds the evaluator module once per test binary.

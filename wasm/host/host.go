@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/evaluator"
-	"github.com/edgeflag/edgeflag/wasm/wire"
+	"github.com/edgeflag/edgeflag/internal/wire"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/evaluator"
-	"github.com/edgeflag/edgeflag/wasm/wire"
+	"github.com/edgeflag/edgeflag/internal/wire"
 )
 
 var at = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)

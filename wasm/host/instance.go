@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/edgeflag/edgeflag/evaluator"
-	"github.com/edgeflag/edgeflag/wasm/wire"
+	"github.com/edgeflag/edgeflag/internal/wire"
 	"github.com/tetratelabs/wazero/api"
 )
 

@@ -1,11 +1,11 @@
-package editdist
+package compiler
 
 import (
 	"strings"
 	"testing"
 )
 
-func TestDistance(t *testing.T) {
+func TestEditDistance(t *testing.T) {
 	long := strings.Repeat("a", 70)
 	tests := []struct {
 		a, b string
@@ -20,8 +20,8 @@ func TestDistance(t *testing.T) {
 		{long, "a", 70},
 	}
 	for _, tt := range tests {
-		if got := Distance(tt.a, tt.b); got != tt.want {
-			t.Errorf("Distance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		if got := EditDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("EditDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/edgeflag/edgeflag/evaluator"
-	"github.com/edgeflag/edgeflag/wasm/wire"
+	"github.com/edgeflag/edgeflag/internal/wire"
 )
 
 func ExampleAppendContext() {

@@ -14,7 +14,7 @@ import (
 // The benchmarks measure what the Source adds to the module (reading its JSON back into
 // results) and a whole request through the handler, without the network:
 //
-//	go test -run '^$' -bench . -benchmem ./edgeserver
+//	go test -run '^$' -bench . -benchmem ./internal/edgeserver
 
 func benchSource(b *testing.B) (*Source, *evaluator.Context) {
 	b.Helper()

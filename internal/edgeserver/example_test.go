@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/edgeflag/edgeflag/edgeserver"
+	"github.com/edgeflag/edgeflag/internal/edgeserver"
+	"github.com/edgeflag/edgeflag/internal/wasmbuild"
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
 	"github.com/edgeflag/edgeflag/wasm/host"
-	"github.com/edgeflag/edgeflag/wasm/wasmbuild"
 )
 
 // An edge server on the WASM evaluator, following a directory store served over HTTP the

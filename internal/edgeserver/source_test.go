@@ -7,11 +7,11 @@ import (
 	"testing"
 
 	"github.com/edgeflag/edgeflag/evaluator"
+	"github.com/edgeflag/edgeflag/internal/wire"
 	"github.com/edgeflag/edgeflag/ofrep"
 	"github.com/edgeflag/edgeflag/openfeature/ofconv"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/wasm/host"
-	"github.com/edgeflag/edgeflag/wasm/wire"
 )
 
 // TestSourceMatchesNative holds the WASM source to the native one: every example flag,

@@ -11,11 +11,11 @@ import (
 
 	"github.com/edgeflag/edgeflag/compiler"
 	"github.com/edgeflag/edgeflag/evaluator"
+	"github.com/edgeflag/edgeflag/internal/wasmbuild"
 	"github.com/edgeflag/edgeflag/ofrep"
 	"github.com/edgeflag/edgeflag/poller/storetest"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/wasm/host"
-	"github.com/edgeflag/edgeflag/wasm/wasmbuild"
 )
 
 // module builds the evaluator module once per test binary.
@@ -32,7 +32,7 @@ func module(t testing.TB) []byte {
 // code is cached in the project's .cache/wazero (ignored by git).
 func newHost(t testing.TB) *host.Evaluator {
 	t.Helper()
-	cache, err := filepath.Abs("../.cache/wazero")
+	cache, err := filepath.Abs("../../.cache/wazero")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func newHost(t testing.TB) *host.Evaluator {
 // revision and build time so the bytes do not depend on git.
 func exampleSnapshot(t testing.TB, env string) []byte {
 	t.Helper()
-	snaps, err := compiler.Compile("../flags", compiler.Options{Revision: "example", BuildTime: 1764158400})
+	snaps, err := compiler.Compile("../../flags", compiler.Options{Revision: "example", BuildTime: 1764158400})
 	if err != nil {
 		t.Fatalf("compiling flags/: %v", err)
 	}
