@@ -36,8 +36,8 @@ import (
 	"unsafe"
 
 	"github.com/edgeflag/edgeflag/evaluator"
-	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/internal/wire"
+	"github.com/edgeflag/edgeflag/snapshot"
 )
 
 // module is the instance's state. Everything handed to the host stays reachable from here.
