@@ -144,26 +144,7 @@ func (c *Controller) Tick(ctx context.Context, env string) (*TickResult, error) 
 		next := cloneState(v.state)
 		decisions := c.reconcile(v.plan, v.ptr, next, now)
 		c.check(ctx, env, v.plan, next, now, obs, cache, decisions)
-		changed := false
-		for _, d := range decisions {
-			changed = changed || d.Decision.Action != publish.DecisionHold
-		}
-		if changed {
-			next.Version++
-			for i := range decisions {
-				if decisions[i].Decision.Action != publish.DecisionHold {
-					decisions[i].Decision.Version = next.Version
-					r := next.Flags[decisions[i].Flag]
-					r.History = appendHistory(r.History, decisions[i].Decision)
-				}
-			}
-		}
-		for _, d := range decisions {
-			if r := next.Flags[d.Flag]; r != nil {
-				last := d.Decision
-				r.LastCheck = &last
-			}
-		}
+		record(next, decisions)
 		if len(decisions) == 0 && len(next.Flags) == len(v.state.Flags) && v.etag != "" {
 			return &TickResult{Environment: env, Decisions: []FlagDecision{}, Version: next.Version, Snapshot: v.ptr.Snapshot}, nil
 		}
@@ -186,6 +167,31 @@ func (c *Controller) Tick(ctx context.Context, env string) (*TickResult, error) 
 			res.Republished, res.Snapshot = pres.Changed, pres.Pointer.Snapshot
 		}
 		return res, nil
+	}
+}
+
+// record adds decisions to next: the ones that change something get the next state
+// version and join their flag's history; every one becomes its flag's last check.
+func record(next *publish.RolloutState, decisions []FlagDecision) {
+	changed := false
+	for _, d := range decisions {
+		changed = changed || d.Decision.Action != publish.DecisionHold
+	}
+	if changed {
+		next.Version++
+	}
+	for i := range decisions {
+		d := &decisions[i]
+		r := next.Flags[d.Flag]
+		if r == nil {
+			continue
+		}
+		if d.Decision.Action != publish.DecisionHold {
+			d.Decision.Version = next.Version
+			r.History = appendHistory(r.History, d.Decision)
+		}
+		last := d.Decision
+		r.LastCheck = &last
 	}
 }
 

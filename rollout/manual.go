@@ -50,13 +50,9 @@ func (c *Controller) Act(ctx context.Context, env, flag, action, reason, who str
 		}
 		now := c.now()
 		next := cloneState(v.state)
-		// A rollout the controller has not started yet starts now, then takes the action.
-		c.reconcile(&Plan{Environment: env, Flags: []FlagPlan{*fp}, Metrics: v.plan.Metrics}, &publish.Pointer{}, next, now)
-		for k := range v.state.Flags {
-			if next.Flags[k] == nil {
-				next.Flags[k] = v.state.Flags[k]
-			}
-		}
+		// Rollouts the controller has not started or adapted yet (and killed ones) are
+		// brought in line with the plan first, and those decisions recorded too.
+		record(next, c.reconcile(v.plan, v.ptr, next, now))
 		r := next.Flags[flag]
 		if err := transitionAllowed(r, fp, action); err != nil {
 			return nil, fmt.Errorf("%w: %s of %q in %q: %v", ErrInvalidTransition, action, flag, env, err)
@@ -66,11 +62,9 @@ func (c *Controller) Act(ctx context.Context, env, flag, action, reason, who str
 		if !fp.Stages[r.Stage].Infinite {
 			d.NextCheckAt = r.StageStartedAt.Add(timeDuration(fp.Stages[r.Stage].Duration))
 		}
-		next.Version++
-		d.Version = next.Version
-		r.History = appendHistory(r.History, d)
-		last := d
-		r.LastCheck = &last
+		decision := []FlagDecision{{Environment: env, Flag: flag, Decision: d}}
+		record(next, decision) // a change of its own, after any the plan made
+		d = decision[0].Decision
 		err = publish.WriteRolloutState(ctx, c.Publisher.Store, next, v.etag)
 		if errors.Is(err, store.ErrPreconditionFailed) {
 			if attempt+1 >= maxAttempts {
