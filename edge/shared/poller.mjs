@@ -1,9 +1,90 @@
 // Snapshot distribution for JavaScript edges: poll the store's pointer with If-None-Match,
 // fetch the snapshot it names, check that the bytes hash to that name, and apply it; keep
 // the last good snapshot on any failure and report stale after a grace period. The same
-// rules as the Go package poller (see docs/store-layout.md).
+// rules as the Go package poller (see docs/store-layout.md); the store layout (keys,
+// hashes, environment names, pointers) is the Go package store/layout's, held to the same
+// test vectors (store/layout/testdata/vectors.json).
 
 const HEADER_SIZE = 40; // magic, format version, bucketing version, SHA-256 of the payload
+
+// The store layout (Go: package store/layout).
+/** The largest pointer read, in bytes. */
+export const MAX_POINTER_SIZE = 64 << 10;
+const HASH_PATTERN = /^[0-9a-f]{64}$/;
+const ENV_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Whether h is a content hash: 64 lower-case hex digits. */
+export function validHash(h) {
+  return typeof h === "string" && HASH_PATTERN.test(h);
+}
+
+/** Whether name is an environment name: lower-case letters, digits, '_' and '-', at most 63. */
+export function validEnvironment(name) {
+  return typeof name === "string" && ENV_PATTERN.test(name);
+}
+
+/** An environment's pointer key: <env>/current.json. */
+export function pointerKey(environment) {
+  return `${environment}/current.json`;
+}
+
+/** A served snapshot's key: snapshots/<hash>.snap. */
+export function snapshotKey(hash) {
+  return `snapshots/${hash}.snap`;
+}
+
+const POINTER_STRINGS = ["environment", "snapshot", "base", "revision", "plan", "keyId", "signature", "publishedAt"];
+const POINTER_VERSIONS = ["version", "killStateVersion", "rolloutStateVersion"];
+const POINTER_LISTS = ["killed", "history"];
+
+function refused(message) {
+  return new Error(`not a valid pointer: ${message}`);
+}
+
+/**
+ * Parses and checks a pointer read from environment's pointer key (text or bytes), as Go's
+ * layout.ParsePointer: a JSON object of at most MAX_POINTER_SIZE bytes naming environment,
+ * its snapshot, base and plan (when set) and history entries content hashes, versions whole
+ * and not negative. Unknown fields are ignored; null is an absent field. Throws an Error
+ * "not a valid pointer: ..." naming the field at fault.
+ */
+export function parsePointer(input, environment) {
+  const bytes = typeof input === "string" ? new TextEncoder().encode(input) : input;
+  if (bytes.length > MAX_POINTER_SIZE) throw refused(`larger than ${MAX_POINTER_SIZE} bytes`);
+  let v;
+  try {
+    v = JSON.parse(typeof input === "string" ? input : new TextDecoder().decode(input));
+  } catch (err) {
+    throw refused(err.message);
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw refused("not a JSON object");
+  const p = {};
+  for (const [k, x] of Object.entries(v)) if (x !== null) p[k] = x;
+  for (const k of POINTER_STRINGS) {
+    if (k in p && typeof p[k] !== "string") throw refused(`${k} is not a string`);
+  }
+  for (const k of POINTER_VERSIONS) {
+    if (k in p && !Number.isSafeInteger(p[k])) throw refused(`${k} ${JSON.stringify(p[k])} is not a whole number`);
+    if (p[k] < 0) throw refused(`${k} ${p[k]} is negative`);
+  }
+  for (const k of POINTER_LISTS) {
+    if (k in p && !(Array.isArray(p[k]) && p[k].every((x) => typeof x === "string"))) throw refused(`${k} is not a list of strings`);
+  }
+  if ("publishedAt" in p && !(RFC3339.test(p.publishedAt) && !Number.isNaN(Date.parse(p.publishedAt)))) {
+    throw refused(`publishedAt ${JSON.stringify(p.publishedAt)} is not an RFC 3339 time`);
+  }
+  const env = p.environment ?? "";
+  if (env !== environment) throw refused(`it names environment ${JSON.stringify(env)}, want ${JSON.stringify(environment)}`);
+  if (!validHash(p.snapshot)) throw refused(`snapshot ${JSON.stringify(p.snapshot ?? "")} is not a SHA-256 hex digest`);
+  for (const k of ["base", "plan"]) {
+    if (p[k] && !validHash(p[k])) throw refused(`${k} ${JSON.stringify(p[k])} is not a SHA-256 hex digest`);
+  }
+  for (const [i, h] of (p.history ?? []).entries()) {
+    if (!validHash(h)) throw refused(`history[${i}] ${JSON.stringify(h)} is not a SHA-256 hex digest`);
+  }
+  return p;
+}
 
 /** Lower-case hex of bytes. */
 function hex(bytes) {
@@ -131,7 +212,9 @@ export class SnapshotPoller {
     log = (message) => console.warn(message),
   }) {
     if (!baseURL) throw new Error("poller: baseURL is required");
-    if (!environment || /[/?#]/.test(environment)) throw new Error(`poller: invalid environment ${JSON.stringify(environment)}`);
+    if (!validEnvironment(environment)) {
+      throw new Error(`poller: invalid environment ${JSON.stringify(environment)} (lower-case letters, digits, '_' and '-')`);
+    }
     this.baseURL = baseURL.replace(/\/+$/, "");
     this.environment = environment;
     this.apply = apply;
@@ -207,7 +290,7 @@ export class SnapshotPoller {
   }
 
   async step() {
-    const url = `${this.baseURL}/${this.environment}/current.json`;
+    const url = `${this.baseURL}/${pointerKey(this.environment)}`;
     const resp = await this.get(url, this.etag);
     if (resp.status === 304 && this.etag) {
       this.counts.notModified++;
@@ -217,20 +300,13 @@ export class SnapshotPoller {
     const etag = resp.headers.get("etag") || "";
     let ptr;
     try {
-      ptr = JSON.parse(await resp.text());
+      ptr = parsePointer(new Uint8Array(await resp.arrayBuffer()), this.environment);
     } catch (err) {
-      throw new Error(`poller: ${url}: not a pointer: ${err.message}`);
-    }
-    if (ptr === null || typeof ptr !== "object") throw new Error(`poller: ${url}: not a pointer`);
-    if (ptr.environment !== this.environment) {
-      throw new Error(`poller: ${url} names environment ${JSON.stringify(ptr.environment)}, want ${JSON.stringify(this.environment)}`);
-    }
-    if (typeof ptr.snapshot !== "string" || !/^[0-9a-f]{64}$/.test(ptr.snapshot)) {
-      throw new Error(`poller: ${url}: snapshot ${JSON.stringify(ptr.snapshot)} is not a SHA-256 hex digest`);
+      throw new Error(`poller: ${url}: ${err.message}`);
     }
     if (this.publicKeys) await this.checkSigned(url, ptr);
     if (!this.pointer || ptr.snapshot !== this.pointer.snapshot) {
-      const snapURL = `${this.baseURL}/snapshots/${ptr.snapshot}.snap`;
+      const snapURL = `${this.baseURL}/${snapshotKey(ptr.snapshot)}`;
       const sresp = await this.get(snapURL, "");
       if (sresp.status !== 200) throw new Error(`poller: ${snapURL}: status ${sresp.status}`);
       const bytes = new Uint8Array(await sresp.arrayBuffer());
