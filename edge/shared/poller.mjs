@@ -8,6 +8,11 @@
 const HEADER_SIZE = 40; // magic, format version, bucketing version, SHA-256 of the payload
 
 // The store layout (Go: package store/layout).
+/** The store's Cache-Control max-age of pointers, in seconds (Go: layout.PointerMaxAge). */
+export const POINTER_MAX_AGE = 5;
+/** The Cache-Control of snapshots, which their hash names (Go: layout.CacheImmutable). */
+export const CACHE_IMMUTABLE = "public, max-age=31536000, immutable";
+const SNAPSHOT_CONTENT_TYPE = "application/vnd.edgeflag.snapshot";
 /** The largest pointer read, in bytes. */
 export const MAX_POINTER_SIZE = 64 << 10;
 const HASH_PATTERN = /^[0-9a-f]{64}$/;
@@ -197,7 +202,13 @@ export class SnapshotPoller {
    * interval, grace, timeout: milliseconds (defaults 5 s, 60 s, 5 s);
    * publicKeys: PEM text of the keys pointers must be signed with (unset or "": signatures
    * are not checked); subtle: the WebCrypto implementation (default globalThis.crypto.subtle);
-   * log(message): where a change of the poll's error is reported (default console.warn).
+   * log(message): where a change of the poll's error is reported (default console.warn);
+   * cache: a location-wide cache with the Cache API's match(url) and put(url, response)
+   * (a Worker's caches.default), shared by the isolates of a location: the pointer is read
+   * from it while its copy is younger than cacheTtl seconds (default 5, the store's own
+   * max-age), so about one poll per location per cacheTtl reaches the store; snapshots,
+   * named by their hash, are kept in it as immutable once verified. Unset: every poll asks
+   * the store (a Lambda@Edge function asks CloudFront, which caches the same way).
    */
   constructor({
     baseURL,
@@ -210,6 +221,8 @@ export class SnapshotPoller {
     publicKeys = "",
     subtle = globalThis.crypto?.subtle,
     log = (message) => console.warn(message),
+    cache = null,
+    cacheTtl = POINTER_MAX_AGE,
   }) {
     if (!baseURL) throw new Error("poller: baseURL is required");
     if (!validEnvironment(environment)) {
@@ -224,6 +237,8 @@ export class SnapshotPoller {
     this.fetch = fetch;
     this.subtle = subtle;
     this.log = log;
+    this.cache = cache;
+    this.cacheTtl = cacheTtl;
     // Imported on the first poll (importing is asynchronous); a bad key fails every poll.
     this.publicKeys = publicKeys || "";
     this.keys = null;
@@ -233,7 +248,7 @@ export class SnapshotPoller {
     this.lastSuccess = -Infinity;
     this.lastError = null;
     this.inflight = null;
-    this.counts = { polls: 0, failures: 0, notModified: 0, swaps: 0 };
+    this.counts = { polls: 0, failures: 0, notModified: 0, swaps: 0, storeRequests: 0, cacheHits: 0 };
   }
 
   /** Whether a poll is due at time now (ms). */
@@ -282,6 +297,7 @@ export class SnapshotPoller {
     const timeout = new Promise((_, reject) => {
       timer = setTimeout(() => reject(new Error(`poller: ${url}: timed out after ${this.timeout} ms`)), this.timeout);
     });
+    this.counts.storeRequests++;
     try {
       return await Promise.race([this.fetch(url, { headers }), timeout]);
     } finally {
@@ -289,15 +305,93 @@ export class SnapshotPoller {
     }
   }
 
+  /**
+   * The location cache's entry for url, or undefined. A cache that fails (workerd without a
+   * cache service says "No Cache was configured") is turned off: the poller then asks the
+   * store itself, with If-None-Match.
+   */
+  async cached(url) {
+    let hit;
+    try {
+      hit = await this.cache.match(url);
+    } catch (err) {
+      this.log(`edgeflag: the location cache is off: ${err?.message ?? err}`);
+      this.cache = null;
+      return undefined;
+    }
+    if (hit) this.counts.cacheHits++;
+    return hit;
+  }
+
+  /** Stores a copy of body under url in the location cache (failures are logged, not fatal). */
+  async keep(url, body, headers) {
+    try {
+      await this.cache.put(url, new Response(body, { headers }));
+    } catch (err) {
+      this.log(`edgeflag: the location cache: ${err?.message ?? err}`);
+    }
+  }
+
+  /**
+   * The pointer through the location cache: its copy while fresh; else the store's, kept for
+   * the rest of cacheTtl (less the Age a cache in front of the store gave it), so that the
+   * copy is never older than cacheTtl.
+   */
+  async pointerThroughCache(url) {
+    const hit = await this.cached(url);
+    if (hit) return hit;
+    if (!this.cache) return this.get(url, this.etag);
+    const resp = await this.get(url, "");
+    if (resp.status !== 200) return resp;
+    const body = await resp.arrayBuffer();
+    const headers = new Headers({ "content-type": "application/json" });
+    const etag = resp.headers.get("etag");
+    if (etag) headers.set("etag", etag);
+    const ttl = this.cacheTtl - (Number.parseInt(resp.headers.get("age") ?? "0", 10) || 0);
+    if (ttl > 0) {
+      headers.set("cache-control", `public, max-age=${ttl}`);
+      await this.keep(url, body.slice(0), headers);
+    }
+    return new Response(body, { status: 200, headers });
+  }
+
+  /** A snapshot's verified bytes, from the location cache or the store (then cached as immutable). */
+  async snapshotBytes(snapURL, hash) {
+    const hit = this.cache ? await this.cached(snapURL) : undefined;
+    const resp = hit ?? (await this.get(snapURL, ""));
+    if (resp.status !== 200) throw new Error(`poller: ${snapURL}: status ${resp.status}`);
+    const bytes = new Uint8Array(await resp.arrayBuffer());
+    const problem = await verifySnapshot(bytes, hash);
+    if (problem) {
+      if (hit) {
+        try {
+          await this.cache.delete(snapURL);
+        } catch {
+          // An entry that cannot be deleted is verified (and refused) again next time.
+        }
+      }
+      throw new Error(`poller: ${snapURL}${hit ? " (location cache)" : ""}: ${problem}`);
+    }
+    if (this.cache && !hit) {
+      await this.keep(snapURL, bytes.slice(), { "content-type": SNAPSHOT_CONTENT_TYPE, "cache-control": CACHE_IMMUTABLE });
+    }
+    return bytes;
+  }
+
   async step() {
     const url = `${this.baseURL}/${pointerKey(this.environment)}`;
-    const resp = await this.get(url, this.etag);
+    const resp = this.cache ? await this.pointerThroughCache(url) : await this.get(url, this.etag);
     if (resp.status === 304 && this.etag) {
       this.counts.notModified++;
       return;
     }
     if (resp.status !== 200) throw new Error(`poller: ${url}: status ${resp.status}`);
     const etag = resp.headers.get("etag") || "";
+    if (this.cache && this.pointer && etag && etag === this.etag) {
+      this.counts.notModified++; // the location's copy is the pointer served
+      await resp.arrayBuffer();
+      return;
+    }
     let ptr;
     try {
       ptr = parsePointer(new Uint8Array(await resp.arrayBuffer()), this.environment);
@@ -306,12 +400,7 @@ export class SnapshotPoller {
     }
     if (this.publicKeys) await this.checkSigned(url, ptr);
     if (!this.pointer || ptr.snapshot !== this.pointer.snapshot) {
-      const snapURL = `${this.baseURL}/${snapshotKey(ptr.snapshot)}`;
-      const sresp = await this.get(snapURL, "");
-      if (sresp.status !== 200) throw new Error(`poller: ${snapURL}: status ${sresp.status}`);
-      const bytes = new Uint8Array(await sresp.arrayBuffer());
-      const problem = await verifySnapshot(bytes, ptr.snapshot);
-      if (problem) throw new Error(`poller: ${snapURL}: ${problem}`);
+      const bytes = await this.snapshotBytes(`${this.baseURL}/${snapshotKey(ptr.snapshot)}`, ptr.snapshot);
       await this.apply(bytes, ptr);
       this.counts.swaps++;
     }
@@ -349,6 +438,7 @@ export class SnapshotPoller {
   status(now = Date.now()) {
     return {
       signatures: this.publicKeys ? "required" : "off",
+      cache: this.cache ? `location, ${this.cacheTtl} s` : "off",
       pointerVersion: this.pointer?.version ?? null,
       keyId: this.pointer?.keyId ?? null,
       pointer: this.pointer,

@@ -4,7 +4,7 @@
 // keys, pointers parsed or refused (with the field the error must name). Prints one JSON
 // line: { checks, failures: [message] }.
 import { readFile } from "node:fs/promises";
-import { parsePointer, pointerKey, snapshotKey, validEnvironment, validHash } from "../../../edge/shared/poller.mjs";
+import { CACHE_IMMUTABLE, POINTER_MAX_AGE, parsePointer, pointerKey, snapshotKey, validEnvironment, validHash } from "../../../edge/shared/poller.mjs";
 
 const v = JSON.parse(await readFile(process.argv[2], "utf8"));
 const failures = [];
@@ -21,6 +21,12 @@ for (const e of v.environments.invalid) expect(!validEnvironment(e), `validEnvir
 for (const k of v.keys) {
   expect(pointerKey(k.environment) === k.pointer, `pointerKey(${k.environment}) = ${pointerKey(k.environment)}, want ${k.pointer}`);
   expect(snapshotKey(k.hash) === k.snapshot, `snapshotKey(${k.hash}) = ${snapshotKey(k.hash)}, want ${k.snapshot}`);
+}
+for (const h of v.headers) {
+  if (h.key.startsWith("snapshots/") && h.public) expect(h.cacheControl === CACHE_IMMUTABLE, `CACHE_IMMUTABLE ${CACHE_IMMUTABLE}, the store's ${h.cacheControl}`);
+  if (h.key.endsWith("/current.json") && h.public) {
+    expect(h.cacheControl === `public, max-age=${POINTER_MAX_AGE}`, `POINTER_MAX_AGE ${POINTER_MAX_AGE}, the store's ${h.cacheControl}`);
+  }
 }
 for (const c of v.pointers) {
   // As text and as the bytes a fetch gives.
