@@ -140,7 +140,7 @@ build-KillSwitchFunction:
 lambda-edge: wasm
 	rm -rf $(BIN)/lambda-edge $(BIN)/lambda-edge.zip
 	bash scripts/build-lambda-edge.sh $(BIN)/lambda-edge
-	cd $(BIN)/lambda-edge && zip -qr -X ../lambda-edge.zip .
+	cd $(BIN)/lambda-edge && zip -qr -X $(abspath $(BIN))/lambda-edge.zip .
 	@echo "$(BIN)/lambda-edge.zip: $$(wc -c < $(BIN)/lambda-edge.zip) bytes (limit 1048576)"
 
 ## build-EdgeFunction: what `sam build -t template-edge.yaml` runs (BuildMethod: makefile).

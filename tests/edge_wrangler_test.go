@@ -69,7 +69,7 @@ func TestEdgeWranglerBundle(t *testing.T) {
 	}
 	for _, m := range read {
 		name := string(m[1])
-		if !regexp.MustCompile(`(?m)^//\s+` + name + `\b`).Match(worker) && !bytes.Contains(worker, []byte(", "+name)) {
+		if !regexp.MustCompile(`(?m)^//\s+`+name+`\b`).Match(worker) && !bytes.Contains(worker, []byte(", "+name)) {
 			t.Errorf("worker.mjs reads %s but its header does not document it", name)
 		}
 		if !bytes.Contains(deployDoc, []byte(name)) {

@@ -125,7 +125,7 @@ func TestLambdaEdgePackage(t *testing.T) {
 	for _, bad := range []struct{ config, want string }{
 		{`{"environment":"production"}`, "storeURL must be"},
 		{`{"storeURL":"` + store.URL + `","environment":"Prod"}`, `environment "Prod"`},
-		{`{"storeURL":"` + store.URL + `","wasmPath":"/tmp/x.wasm"}`, "wasmPath must not be set"},
+		{`{"storeURL":"` + store.URL + `","wasmPath":"other.wasm"}`, "wasmPath must not be set"},
 	} {
 		if _, out, err := build(bad.config); err == nil || !strings.Contains(string(out), bad.want) {
 			t.Errorf("config %s: %v %s, want a refusal naming %q", bad.config, err, out, bad.want)
