@@ -21,7 +21,7 @@ FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext .
 
 .PHONY: all setup build run test standalone-check test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
         bench-compiler bench-edge wasm edge-worker evaluator-wasm-check flags-validate flags-check flags-review flags-publish \
-        schema-editor-check lambda lambda-local build-KillSwitchFunction build-RolloutControllerFunction bench-publish bench-load bench-dashboard load cli-golden docs-test clean
+        schema-editor-check lambda lambda-local lambda-edge build-KillSwitchFunction build-RolloutControllerFunction build-EdgeFunction bench-publish bench-load bench-dashboard load cli-golden docs-test clean
 
 all: build
 
@@ -133,6 +133,19 @@ build-RolloutControllerFunction: build-KillSwitchFunction
 build-KillSwitchFunction:
 	mkdir -p $(ARTIFACTS_DIR)
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap ./lambda/bootstrap
+
+## lambda-edge: the Lambda@Edge viewer-request function's deployment zip, bin/lambda-edge.zip
+## (Lambda@Edge allows 1 MB for viewer-request functions), with edge/lambda-edge/config.json
+## (or EDGEFLAG_EDGE_CONFIG) bundled: Lambda@Edge has no environment variables.
+lambda-edge: wasm
+	rm -rf $(BIN)/lambda-edge $(BIN)/lambda-edge.zip
+	bash scripts/build-lambda-edge.sh $(BIN)/lambda-edge
+	cd $(BIN)/lambda-edge && zip -qr -X $(abspath $(BIN))/lambda-edge.zip .
+	@echo "$(BIN)/lambda-edge.zip: $$(wc -c < $(BIN)/lambda-edge.zip) bytes (limit 1048576)"
+
+## build-EdgeFunction: what `sam build -t template-edge.yaml` runs (BuildMethod: makefile).
+build-EdgeFunction:
+	bash scripts/build-lambda-edge.sh $(ARTIFACTS_DIR)
 
 ## lambda-local: the kill-switch Lambda built for this machine, under the AWS Lambda Runtime
 ## Interface Emulator on the directory store STORE with the example flags published (no AWS

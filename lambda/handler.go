@@ -49,6 +49,7 @@ import (
 	"github.com/edgeflag/edgeflag/rollout"
 	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // MaxBodyBytes is the largest request body accepted; larger ones get 413.
@@ -117,7 +118,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("lambda: Config.Store is required")
 	}
 	for _, env := range cfg.Environments {
-		if !store.ValidEnvironment(env) {
+		if !layout.ValidEnvironment(env) {
 			return nil, fmt.Errorf("lambda: invalid environment name %q", env)
 		}
 	}
@@ -363,7 +364,7 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, who string) {
 	if !readJSON(w, r, &req) || !h.checkEnvironment(w, req.Environment) {
 		return
 	}
-	if req.Base != "" && !store.ValidHash(req.Base) {
+	if req.Base != "" && !layout.ValidHash(req.Base) {
 		writeError(w, http.StatusBadRequest, "invalid_field", `"base" must be a snapshot hash: 64 lower-case hex digits`)
 		return
 	}
@@ -429,7 +430,7 @@ func (h *Handler) checkEnvironment(w http.ResponseWriter, env string) bool {
 	case env == "":
 		writeError(w, http.StatusBadRequest, "missing_field", `"environment" is required`)
 		return false
-	case !store.ValidEnvironment(env):
+	case !layout.ValidEnvironment(env):
 		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("%q is not an environment name (lower-case letters, digits, '_' and '-')", env))
 		return false
 	case len(h.cfg.Environments) > 0 && !slices.Contains(h.cfg.Environments, env):

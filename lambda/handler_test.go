@@ -15,6 +15,7 @@ import (
 	"github.com/edgeflag/edgeflag/publish/publishtest"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 	"github.com/edgeflag/edgeflag/store/s3test"
 )
 
@@ -183,7 +184,7 @@ func TestKillUnkillAndFlags(t *testing.T) {
 			if err := json.Unmarshal(w.Body.Bytes(), &kr); err != nil {
 				t.Fatal(err)
 			}
-			if !kr.Killed || kr.Flag != "new-checkout" || kr.KillStateVersion != 1 || !store.ValidHash(kr.Snapshot) {
+			if !kr.Killed || kr.Flag != "new-checkout" || kr.KillStateVersion != 1 || !layout.ValidHash(kr.Snapshot) {
 				t.Errorf("kill answer = %+v", kr)
 			}
 			// The store serves the killed snapshot.
@@ -245,7 +246,7 @@ func TestPublishRoute(t *testing.T) {
 			// A new base uploaded by CI, not yet served.
 			next := publishtest.Snapshot("production", "def456", 2000, "new-checkout", "search-ring")
 			nextHash, _ := snapshot.Hash(next)
-			if _, err := f.store.Put(ctx, store.BaseKey("production", nextHash), next, store.PutOptions{}); err != nil {
+			if _, err := f.store.Put(ctx, layout.BaseKey("production", nextHash), next, store.PutOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			if w := f.do(t, "POST", "/flags/search-ring/kill", `{"environment":"production","reason":"slow"}`, ""); w.Code != 200 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // Invoke handles one Lambda invocation: an API Gateway HTTP API event (payload format
@@ -215,7 +216,7 @@ func (h *Handler) s3Record(ctx context.Context, r events.S3EventRecord) S3Record
 			return res
 		}
 	}
-	env, hash, ok := store.ParseBaseKey(storeKey)
+	env, hash, ok := layout.ParseBaseKey(storeKey)
 	if !ok {
 		res.Detail = "not a base snapshot (<env>/base/<hash>.snap)"
 		return res

@@ -16,6 +16,7 @@ import (
 	"github.com/edgeflag/edgeflag/publish/publishtest"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 	"github.com/edgeflag/edgeflag/store/s3test"
 )
 
@@ -49,10 +50,10 @@ func pointS3EventAt(t *testing.T, hash string) func(map[string]any) {
 	return func(ev map[string]any) {
 		obj := ev["Records"].([]any)[0].(map[string]any)["s3"].(map[string]any)["object"].(map[string]any)
 		key := obj["key"].(string)
-		if env, _, ok := store.ParseBaseKey(key); !ok || env != "production" {
+		if env, _, ok := layout.ParseBaseKey(key); !ok || env != "production" {
 			t.Fatalf("events/s3-base-uploaded.json names %q, not a production base snapshot", key)
 		}
-		obj["key"] = store.BaseKey("production", hash)
+		obj["key"] = layout.BaseKey("production", hash)
 	}
 }
 
@@ -86,7 +87,7 @@ func TestEventsDriveTheHandler(t *testing.T) {
 	// CI uploads a newer base; its S3 event republishes it.
 	next := publishtest.Snapshot("production", "def456", 2000, "new-checkout-flow", "search-ring")
 	nextHash, _ := snapshot.Hash(next)
-	if err := srv.Put(ctx, store.BaseKey("production", nextHash), next); err != nil {
+	if err := srv.Put(ctx, layout.BaseKey("production", nextHash), next); err != nil {
 		t.Fatal(err)
 	}
 	out, err := h.Invoke(ctx, readEvent(t, "s3-base-uploaded.json", pointS3EventAt(t, nextHash)))
@@ -170,7 +171,7 @@ func TestS3EventRecords(t *testing.T) {
 	}
 	olderHash, _ := snapshot.Hash(older)
 	stagingHash, _ := snapshot.Hash(staging)
-	if err := srv.Put(ctx, store.BaseKey("staging", stagingHash), staging); err != nil {
+	if err := srv.Put(ctx, layout.BaseKey("staging", stagingHash), staging); err != nil {
 		t.Fatal(err)
 	}
 	h, err := lambda.New(lambda.Config{Store: st, Environments: []string{"production"}})
@@ -186,12 +187,12 @@ func TestS3EventRecords(t *testing.T) {
 		record  events.S3EventRecord
 		outcome string
 	}{
-		{"older base", record("ObjectCreated:Put", eventBucket, store.BaseKey("production", olderHash)), "skipped"},
-		{"deletion", record("ObjectRemoved:Delete", eventBucket, store.BaseKey("production", olderHash)), "skipped"},
-		{"other bucket", record("ObjectCreated:Put", "someone-else", store.BaseKey("production", olderHash)), "skipped"},
-		{"not a base", record("ObjectCreated:Put", eventBucket, store.SnapshotKey(olderHash)), "skipped"},
-		{"environment not served", record("ObjectCreated:Put", eventBucket, store.BaseKey("staging", stagingHash)), "skipped"},
-		{"missing base", record("ObjectCreated:Put", eventBucket, store.BaseKey("production", strings.Repeat("e", 64))), "failed"},
+		{"older base", record("ObjectCreated:Put", eventBucket, layout.BaseKey("production", olderHash)), "skipped"},
+		{"deletion", record("ObjectRemoved:Delete", eventBucket, layout.BaseKey("production", olderHash)), "skipped"},
+		{"other bucket", record("ObjectCreated:Put", "someone-else", layout.BaseKey("production", olderHash)), "skipped"},
+		{"not a base", record("ObjectCreated:Put", eventBucket, layout.SnapshotKey(olderHash)), "skipped"},
+		{"environment not served", record("ObjectCreated:Put", eventBucket, layout.BaseKey("staging", stagingHash)), "skipped"},
+		{"missing base", record("ObjectCreated:Put", eventBucket, layout.BaseKey("production", strings.Repeat("e", 64))), "failed"},
 	}
 	for _, tt := range tests {
 		sum, err := h.HandleS3Event(ctx, events.S3Event{Records: []events.S3EventRecord{tt.record}})

@@ -14,7 +14,6 @@ package poller
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/snapshot"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // Defaults of Config.
@@ -34,23 +34,11 @@ const (
 	DefaultTimeout  = 5 * time.Second
 	// MaxSnapshotSize is the largest snapshot the poller downloads.
 	MaxSnapshotSize = snapshot.MaxSize
-	maxPointerSize  = 64 << 10
 )
 
-// Pointer is the store's <env>/current.json: which snapshot an environment serves.
-type Pointer struct {
-	Environment string   `json:"environment"`
-	Snapshot    string   `json:"snapshot"` // content hash of the served snapshot
-	Base        string   `json:"base,omitempty"`
-	Revision    string   `json:"revision,omitempty"`
-	Killed      []string `json:"killed,omitempty"`
-	PublishedAt string   `json:"publishedAt,omitempty"`
-	// Version grows with every pointer move; KeyID and Signature sign the environment,
-	// the snapshot hash and the version (package signing). Empty in unsigned stores.
-	Version   int64  `json:"version,omitempty"`
-	KeyID     string `json:"keyId,omitempty"`
-	Signature string `json:"signature,omitempty"`
-}
+// Pointer is the store's <env>/current.json: which snapshot an environment serves (the
+// store layout's, package store/layout).
+type Pointer = layout.Pointer
 
 // ErrOlderVersion is the error of a pointer older than the one served: a replay.
 var ErrOlderVersion = errors.New("older than the pointer this edge serves")
@@ -111,8 +99,8 @@ func New(cfg Config) (*Poller, error) {
 	if cfg.BaseURL == "" {
 		return nil, errors.New("poller: BaseURL is required")
 	}
-	if cfg.Environment == "" || strings.ContainsAny(cfg.Environment, "/?#") {
-		return nil, fmt.Errorf("poller: invalid environment %q", cfg.Environment)
+	if !layout.ValidEnvironment(cfg.Environment) {
+		return nil, fmt.Errorf("poller: invalid environment %q (lower-case letters, digits, '_' and '-')", cfg.Environment)
 	}
 	if cfg.Apply == nil {
 		return nil, errors.New("poller: Apply is required")
@@ -201,8 +189,8 @@ func (p *Poller) poll(ctx context.Context) error {
 	p.mu.Unlock()
 	current := served.Snapshot
 
-	url := p.cfg.BaseURL + "/" + p.cfg.Environment + "/current.json"
-	body, newETag, status, err := p.get(ctx, url, etag, maxPointerSize)
+	url := p.cfg.BaseURL + "/" + layout.PointerKey(p.cfg.Environment)
+	body, newETag, status, err := p.get(ctx, url, etag, layout.MaxPointerSize)
 	if err != nil {
 		return err
 	}
@@ -212,23 +200,17 @@ func (p *Poller) poll(ctx context.Context) error {
 		p.mu.Unlock()
 		return nil
 	}
-	var ptr Pointer
-	if err := json.Unmarshal(body, &ptr); err != nil {
-		return fmt.Errorf("poller: %s: not a pointer: %v", url, err)
-	}
-	if ptr.Environment != p.cfg.Environment {
-		return fmt.Errorf("poller: %s names environment %q, want %q", url, ptr.Environment, p.cfg.Environment)
-	}
-	if !isHash(ptr.Snapshot) {
-		return fmt.Errorf("poller: %s: snapshot %q is not a SHA-256 hex digest", url, ptr.Snapshot)
+	ptr, err := layout.ParsePointer(body, p.cfg.Environment)
+	if err != nil {
+		return fmt.Errorf("poller: %s: %w", url, err)
 	}
 	if p.cfg.Keys != nil {
-		if err := checkSigned(p.cfg.Keys, p.cfg.Environment, &ptr, &served, loaded); err != nil {
+		if err := checkSigned(p.cfg.Keys, p.cfg.Environment, ptr, &served, loaded); err != nil {
 			return fmt.Errorf("poller: %s refused: %w", url, err)
 		}
 	}
 	if ptr.Snapshot != current {
-		snapURL := p.cfg.BaseURL + "/snapshots/" + ptr.Snapshot + ".snap"
+		snapURL := p.cfg.BaseURL + "/" + layout.SnapshotKey(ptr.Snapshot)
 		data, _, status, err := p.get(ctx, snapURL, "", MaxSnapshotSize)
 		if err != nil {
 			return err
@@ -242,7 +224,7 @@ func (p *Poller) poll(ctx context.Context) error {
 		if h, _ := snapshot.Hash(data); h != ptr.Snapshot {
 			return fmt.Errorf("poller: %s holds snapshot %s", snapURL, h)
 		}
-		if err := p.cfg.Apply(data, ptr); err != nil {
+		if err := p.cfg.Apply(data, *ptr); err != nil {
 			return fmt.Errorf("poller: applying snapshot %s: %w", ptr.Snapshot, err)
 		}
 	}
@@ -251,7 +233,7 @@ func (p *Poller) poll(ctx context.Context) error {
 		p.st.Swaps++
 	}
 	p.etag = newETag
-	p.st.Pointer = ptr
+	p.st.Pointer = *ptr
 	p.st.Loaded = true
 	p.mu.Unlock()
 	return nil
@@ -306,17 +288,4 @@ func (p *Poller) get(ctx context.Context, url, etag string, limit int64) (body [
 		return nil, "", 0, fmt.Errorf("poller: %s: larger than %d bytes", url, limit)
 	}
 	return body, resp.Header.Get("ETag"), resp.StatusCode, nil
-}
-
-func isHash(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }

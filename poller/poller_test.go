@@ -153,7 +153,7 @@ func TestFailCorruptRecover(t *testing.T) {
 	store.Put("production/current.json", []byte(`{"environment":"staging","snapshot":"`+hashA+`"}`))
 	failPoll("pointer of another environment", `names environment "staging"`)
 	store.Put("production/current.json", []byte(`not json`))
-	failPoll("garbage pointer", "not a pointer")
+	failPoll("garbage pointer", "not a valid pointer")
 
 	rec.mu.Lock()
 	rec.reject = errors.New("host says no")

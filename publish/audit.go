@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // Actions recorded in the audit trail.
@@ -103,7 +104,7 @@ func (p *Publisher) writeAuditAs(ctx context.Context, rec *AuditRecord, suffix s
 	if rec.After.Killed == nil {
 		rec.After.Killed = []string{}
 	}
-	key := store.AuditPrefix(rec.Environment) + rec.At.UTC().Format(auditTimeFormat) + "-" + suffix + ".json"
+	key := layout.AuditPrefix(rec.Environment) + rec.At.UTC().Format(auditTimeFormat) + "-" + suffix + ".json"
 	if err := writeJSON(ctx, p.Store, key, rec, store.PutOptions{IfAbsent: true}); err != nil {
 		return fmt.Errorf("publish: write audit record %s: %w", key, err)
 	}
@@ -112,7 +113,7 @@ func (p *Publisher) writeAuditAs(ctx context.Context, rec *AuditRecord, suffix s
 
 // Audit returns an environment's audit records, oldest first.
 func (p *Publisher) Audit(ctx context.Context, env string) ([]AuditRecord, error) {
-	keys, err := p.Store.List(ctx, store.AuditPrefix(env))
+	keys, err := p.Store.List(ctx, layout.AuditPrefix(env))
 	if err != nil {
 		return nil, err
 	}

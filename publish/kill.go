@@ -8,6 +8,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // KillResult describes a kill or unkill.
@@ -48,7 +49,7 @@ func (p *Publisher) Unkill(ctx context.Context, env, flag, reason, who string) (
 // reports whether the flag is killed in its source. It reads only; callers use it to
 // refuse a request before anything is written.
 func (p *Publisher) CheckFlag(ctx context.Context, env, flag string) (killedInSource bool, err error) {
-	if !store.ValidEnvironment(env) {
+	if !layout.ValidEnvironment(env) {
 		return false, fmt.Errorf("%w %q: not a valid environment name", ErrUnknownEnvironment, env)
 	}
 	cur, _, err := ReadPointer(ctx, p.Store, env)
@@ -96,7 +97,7 @@ func (p *Publisher) setKill(ctx context.Context, env, flag string, kill bool, re
 		}
 		state.Version++
 		state.UpdatedAt = at
-		err = writeJSON(ctx, p.Store, store.KillStateKey(env), state, casOptions(etag, etag != ""))
+		err = writeJSON(ctx, p.Store, layout.KillStateKey(env), state, casOptions(etag, etag != ""))
 		if err == nil {
 			break
 		}
@@ -192,7 +193,7 @@ func (p *Publisher) describeChange(ctx context.Context, rec *AuditRecord, res *R
 		if err != nil {
 			return "", err
 		}
-		return hash, putImmutable(ctx, p.Store, store.SnapshotKey(hash), served)
+		return hash, putImmutable(ctx, p.Store, layout.SnapshotKey(hash), served)
 	}
 
 	rec.After.Base, rec.Before.Base = ptr.Base, ptr.Base

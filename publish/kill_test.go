@@ -14,6 +14,7 @@ import (
 	"github.com/edgeflag/edgeflag/publish/publishtest"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 	"github.com/edgeflag/edgeflag/store/s3test"
 )
 
@@ -225,7 +226,7 @@ func checkKillHistory(t *testing.T, p *publish.Publisher, env string, n int) {
 // killedIn returns the killed flags of the stored snapshot hash, sorted.
 func killedIn(t *testing.T, p *publish.Publisher, hash string) []string {
 	t.Helper()
-	obj, err := p.Store.Get(context.Background(), store.SnapshotKey(hash), store.GetOptions{})
+	obj, err := p.Store.Get(context.Background(), layout.SnapshotKey(hash), store.GetOptions{})
 	if err != nil {
 		t.Fatalf("snapshot %s: %v", hash, err)
 	}
@@ -312,7 +313,7 @@ func TestConcurrentPublishAndKills(t *testing.T) {
 				t.Fatal(err)
 			}
 			ptr, s := served(t, p, "production")
-			baseData, err := p.Store.Get(ctx, store.BaseKey("production", ptr.Base), store.GetOptions{})
+			baseData, err := p.Store.Get(ctx, layout.BaseKey("production", ptr.Base), store.GetOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,40 +10,12 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
-// Pointer is an environment's <env>/current.json: the snapshot its edges serve.
-type Pointer struct {
-	Environment string `json:"environment"`
-	// Snapshot is the content hash of the served snapshot (snapshots/<hash>.snap): the
-	// base with the kill state applied.
-	Snapshot string `json:"snapshot"`
-	// Base is the content hash of the base snapshot it was made from.
-	Base     string `json:"base"`
-	Revision string `json:"revision"`
-	// Killed lists the flags the served snapshot has killed, sorted (kill switches and
-	// flags killed in their source alike).
-	Killed []string `json:"killed"`
-	// KillStateVersion is the version of the kill state the snapshot was made with.
-	KillStateVersion int64 `json:"killStateVersion"`
-	// Plan is the SHA-256 of the rollout plan in force (plans/<env>/<hash>.json), ""
-	// when none was published.
-	Plan string `json:"plan,omitempty"`
-	// RolloutStateVersion is the version of the rollout state the snapshot was made with.
-	RolloutStateVersion int64     `json:"rolloutStateVersion,omitempty"`
-	PublishedAt         time.Time `json:"publishedAt"`
-	// History lists the bases served before Base, newest first, at most HistoryLength:
-	// what `rollback` without a target goes back to.
-	History []string `json:"history,omitempty"`
-	// Version counts the environment's pointer moves: every write adds one (the
-	// compare-and-swap of the move makes it grow strictly). Edges that verify signatures
-	// refuse a pointer older than the one they serve.
-	Version int64 `json:"version,omitempty"`
-	// KeyID and Signature sign "Environment serves Snapshot as Version" (package
-	// signing), when the Publisher has a Signer; both are empty otherwise.
-	KeyID     string `json:"keyId,omitempty"`
-	Signature string `json:"signature,omitempty"`
-}
+// Pointer is an environment's <env>/current.json: the snapshot its edges serve. Its
+// fields, encoding and checks are the store layout's (package store/layout).
+type Pointer = layout.Pointer
 
 // HistoryLength bounds Pointer.History. Older bases stay in the store; roll back to them
 // by hash.
@@ -135,28 +107,33 @@ func ReadPointer(ctx context.Context, st store.Store, env string) (*Pointer, str
 
 // readPointer is ReadPointer with a nil pointer, not an error, when there is none.
 func readPointer(ctx context.Context, st store.Store, env string) (*Pointer, string, error) {
-	var p Pointer
-	etag, found, err := readJSON(ctx, st, store.PointerKey(env), &p)
-	if err != nil || !found {
+	obj, err := st.Get(ctx, layout.PointerKey(env), store.GetOptions{})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", nil
+	}
+	if err != nil {
 		return nil, "", err
 	}
-	if p.Environment != env || !store.ValidHash(p.Snapshot) || !store.ValidHash(p.Base) {
-		return nil, "", fmt.Errorf("publish: pointer %s in %s is malformed (environment %q, snapshot %q, base %q)",
-			store.PointerKey(env), st, p.Environment, p.Snapshot, p.Base)
+	p, err := layout.ParsePointer(obj.Data, env)
+	if err == nil && p.Base == "" {
+		err = fmt.Errorf("%w: it names no base snapshot", layout.ErrPointer)
 	}
-	return &p, etag, nil
+	if err != nil {
+		return nil, "", fmt.Errorf("publish: pointer %s in %s: %w", layout.PointerKey(env), st, err)
+	}
+	return p, obj.ETag, nil
 }
 
 // ReadKillState returns an environment's kill state (empty when there is none) and its
 // ETag ("" when there is none).
 func ReadKillState(ctx context.Context, st store.Store, env string) (*KillState, string, error) {
 	s := &KillState{Environment: env}
-	etag, found, err := readJSON(ctx, st, store.KillStateKey(env), s)
+	etag, found, err := readJSON(ctx, st, layout.KillStateKey(env), s)
 	if err != nil {
 		return nil, "", err
 	}
 	if found && s.Environment != env {
-		return nil, "", fmt.Errorf("publish: kill state %s in %s names environment %q", store.KillStateKey(env), st, s.Environment)
+		return nil, "", fmt.Errorf("publish: kill state %s in %s names environment %q", layout.KillStateKey(env), st, s.Environment)
 	}
 	if s.Killed == nil {
 		s.Killed = map[string]Kill{}

@@ -23,6 +23,7 @@ import (
 	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // maxAttempts bounds the compare-and-swap retries of one operation.
@@ -85,7 +86,7 @@ func (p *Publisher) PublishWithPlan(ctx context.Context, base, plan []byte, who 
 		return nil, fmt.Errorf("publish: %w: %w", ErrInvalidSnapshot, err)
 	}
 	env := s.Environment
-	if !store.ValidEnvironment(env) {
+	if !layout.ValidEnvironment(env) {
 		return nil, fmt.Errorf("publish: %w: environment name %q", ErrInvalidSnapshot, env)
 	}
 	hash, err := snapshot.Hash(base)
@@ -95,11 +96,11 @@ func (p *Publisher) PublishWithPlan(ctx context.Context, base, plan []byte, who 
 	planHash := ""
 	if plan != nil {
 		planHash = PlanHash(plan)
-		if err := putImmutable(ctx, p.Store, store.PlanKey(env, planHash), plan); err != nil {
+		if err := putImmutable(ctx, p.Store, layout.PlanKey(env, planHash), plan); err != nil {
 			return nil, err
 		}
 	}
-	if err := putImmutable(ctx, p.Store, store.BaseKey(env, hash), base); err != nil {
+	if err := putImmutable(ctx, p.Store, layout.BaseKey(env, hash), base); err != nil {
 		return nil, err
 	}
 	res, err := p.move(ctx, env, planHash, func(cur *Pointer) (string, []string, bool, error) {
@@ -125,10 +126,10 @@ type RepublishOptions struct {
 // state. The kill-switch Lambda calls it for POST /publish and for the S3 event of a
 // newly uploaded base.
 func (p *Publisher) Republish(ctx context.Context, env string, opts RepublishOptions, who string) (*Result, error) {
-	if !store.ValidEnvironment(env) {
+	if !layout.ValidEnvironment(env) {
 		return nil, fmt.Errorf("%w %q: not a valid environment name", ErrUnknownEnvironment, env)
 	}
-	if opts.Base != "" && !store.ValidHash(opts.Base) {
+	if opts.Base != "" && !layout.ValidHash(opts.Base) {
 		return nil, fmt.Errorf("%w %q: not a snapshot hash (64 hex digits)", ErrUnknownSnapshot, opts.Base)
 	}
 	var skipped string
@@ -194,7 +195,7 @@ func (p *Publisher) builtBefore(ctx context.Context, env, a, b string) (bool, er
 // unique prefix of at least 7 hex digits, of a base or of a served snapshot) it serves
 // that snapshot as the base and pushes the current base on the history, like a publish.
 func (p *Publisher) Rollback(ctx context.Context, env, to, who string) (*Result, error) {
-	if !store.ValidEnvironment(env) {
+	if !layout.ValidEnvironment(env) {
 		return nil, fmt.Errorf("%w %q: not a valid environment name", ErrUnknownEnvironment, env)
 	}
 	target := ""
@@ -232,7 +233,7 @@ func (p *Publisher) Rollback(ctx context.Context, env, to, who string) (*Result,
 // resolve turns a full or short hash into the full hash of a base or served snapshot.
 func (p *Publisher) resolve(ctx context.Context, env, to string, cur *Pointer) (string, error) {
 	to = strings.ToLower(to)
-	if store.ValidHash(to) {
+	if layout.ValidHash(to) {
 		return to, nil
 	}
 	if len(to) < 7 || len(to) > 64 || strings.Trim(to, "0123456789abcdef") != "" {
@@ -244,13 +245,13 @@ func (p *Publisher) resolve(ctx context.Context, env, to string, cur *Pointer) (
 			found[h] = true
 		}
 	}
-	for _, prefix := range []string{store.BasePrefix(env) + to, store.SnapshotPrefix() + to} {
+	for _, prefix := range []string{layout.BasePrefix(env) + to, layout.SnapshotPrefix() + to} {
 		keys, err := p.Store.List(ctx, prefix)
 		if err != nil {
 			return "", err
 		}
 		for _, k := range keys {
-			if h := store.HashFromKey(k); h != "" {
+			if h := layout.HashFromKey(k); h != "" {
 				found[h] = true
 			}
 		}
@@ -346,7 +347,7 @@ func (p *Publisher) move(ctx context.Context, env, plan string, choose choice) (
 			cur.Plan == planHash && cur.RolloutStateVersion >= rollouts.Version && p.signedAsWanted(cur) {
 			return &Result{Environment: env, Pointer: *cur, Previous: cur}, nil
 		}
-		if err := putImmutable(ctx, p.Store, store.SnapshotKey(hash), served); err != nil {
+		if err := putImmutable(ctx, p.Store, layout.SnapshotKey(hash), served); err != nil {
 			return nil, err
 		}
 		next := Pointer{
@@ -365,7 +366,11 @@ func (p *Publisher) move(ctx context.Context, env, plan string, choose choice) (
 		if err := p.sign(ctx, cur, &next); err != nil {
 			return nil, err
 		}
-		err = writeJSON(ctx, p.Store, store.PointerKey(env), &next, casOptions(etag, cur != nil))
+		data, err := layout.EncodePointer(&next)
+		if err != nil {
+			return nil, err
+		}
+		_, err = p.Store.Put(ctx, layout.PointerKey(env), data, casOptions(etag, cur != nil))
 		if err == nil {
 			return &Result{Environment: env, Pointer: next, Previous: cur, Changed: true}, nil
 		}
@@ -428,12 +433,12 @@ func putImmutable(ctx context.Context, st store.Store, key string, data []byte) 
 // loadBase reads a base snapshot by hash, from <env>/base/ or else from snapshots/, and
 // checks that the bytes are a snapshot with that hash.
 func (p *Publisher) loadBase(ctx context.Context, env, hash string) ([]byte, error) {
-	if !store.ValidHash(hash) {
+	if !layout.ValidHash(hash) {
 		return nil, fmt.Errorf("%w %q: not a snapshot hash", ErrUnknownSnapshot, hash)
 	}
 	var obj *store.Object
 	var err error
-	for _, key := range []string{store.BaseKey(env, hash), store.SnapshotKey(hash)} {
+	for _, key := range []string{layout.BaseKey(env, hash), layout.SnapshotKey(hash)} {
 		obj, err = p.Store.Get(ctx, key, store.GetOptions{})
 		if !errors.Is(err, store.ErrNotFound) {
 			break
@@ -441,7 +446,7 @@ func (p *Publisher) loadBase(ctx context.Context, env, hash string) ([]byte, err
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w %s: neither %s nor %s is in %s", ErrUnknownSnapshot, hash,
-			store.BaseKey(env, hash), store.SnapshotKey(hash), p.Store)
+			layout.BaseKey(env, hash), layout.SnapshotKey(hash), p.Store)
 	}
 	if err != nil {
 		return nil, err

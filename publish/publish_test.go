@@ -15,6 +15,7 @@ import (
 	"github.com/edgeflag/edgeflag/publish/publishtest"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 	"github.com/edgeflag/edgeflag/store/s3test"
 )
 
@@ -77,7 +78,7 @@ func served(t *testing.T, p *publish.Publisher, env string) (*publish.Pointer, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj, err := p.Store.Get(ctx, store.SnapshotKey(ptr.Snapshot), store.GetOptions{})
+	obj, err := p.Store.Get(ctx, layout.SnapshotKey(ptr.Snapshot), store.GetOptions{})
 	if err != nil {
 		t.Fatalf("the pointer names a snapshot the store does not have: %v", err)
 	}
@@ -109,18 +110,18 @@ func TestPublishThenPublishAgainChangesNothing(t *testing.T) {
 			if ptr.Snapshot != h {
 				t.Errorf("stored pointer names %s, want %s", ptr.Snapshot, h)
 			}
-			if _, err := p.Store.Get(ctx, store.BaseKey("production", h), store.GetOptions{}); err != nil {
+			if _, err := p.Store.Get(ctx, layout.BaseKey("production", h), store.GetOptions{}); err != nil {
 				t.Errorf("base snapshot not stored: %v", err)
 			}
 
 			keys, _ := p.Store.List(ctx, "")
-			pointerBefore, _ := p.Store.Get(ctx, store.PointerKey("production"), store.GetOptions{})
+			pointerBefore, _ := p.Store.Get(ctx, layout.PointerKey("production"), store.GetOptions{})
 			res = mustPublish(t, p, base)
 			if res.Changed {
 				t.Error("publishing the same bytes again changed the pointer")
 			}
 			keysAfter, _ := p.Store.List(ctx, "")
-			pointerAfter, _ := p.Store.Get(ctx, store.PointerKey("production"), store.GetOptions{})
+			pointerAfter, _ := p.Store.Get(ctx, layout.PointerKey("production"), store.GetOptions{})
 			if !slices.Equal(keys, keysAfter) || pointerBefore.ETag != pointerAfter.ETag {
 				t.Errorf("second publish wrote: keys %v -> %v, pointer %s -> %s", keys, keysAfter, pointerBefore.ETag, pointerAfter.ETag)
 			}
@@ -251,7 +252,7 @@ func TestRollbackAmbiguousPrefix(t *testing.T) {
 	}
 	// Two objects with the same 7-digit prefix (written directly) make it ambiguous.
 	for _, h := range []string{"abcdef0" + strings.Repeat("1", 57), "abcdef0" + strings.Repeat("2", 57)} {
-		if _, err := p.Store.Put(ctx, store.SnapshotKey(h), []byte("x"), store.PutOptions{}); err != nil {
+		if _, err := p.Store.Put(ctx, layout.SnapshotKey(h), []byte("x"), store.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -301,7 +302,7 @@ func TestReadPointerRejectsMalformed(t *testing.T) {
 	ctx := context.Background()
 	p := publishers(t)["dir"]
 	for _, body := range []string{`not json`, `{"environment":"production","snapshot":"x","base":"y"}`, `{"environment":"staging"}`} {
-		if _, err := p.Store.Put(ctx, store.PointerKey("production"), []byte(body), store.PutOptions{}); err != nil {
+		if _, err := p.Store.Put(ctx, layout.PointerKey("production"), []byte(body), store.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := publish.ReadPointer(ctx, p.Store, "production"); err == nil || errors.Is(err, publish.ErrUnknownEnvironment) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // RolloutState is an environment's <env>/rollout-state.json: where each staged rollout
@@ -153,12 +154,12 @@ type CriterionCheck struct {
 // and its ETag ("" when there is none).
 func ReadRolloutState(ctx context.Context, st store.Store, env string) (*RolloutState, string, error) {
 	s := &RolloutState{Environment: env}
-	etag, found, err := readJSON(ctx, st, store.RolloutStateKey(env), s)
+	etag, found, err := readJSON(ctx, st, layout.RolloutStateKey(env), s)
 	if err != nil {
 		return nil, "", err
 	}
 	if found && s.Environment != env {
-		return nil, "", fmt.Errorf("publish: rollout state %s in %s names environment %q", store.RolloutStateKey(env), st, s.Environment)
+		return nil, "", fmt.Errorf("publish: rollout state %s in %s names environment %q", layout.RolloutStateKey(env), st, s.Environment)
 	}
 	if s.Flags == nil {
 		s.Flags = map[string]*FlagRollout{}
@@ -170,10 +171,10 @@ func ReadRolloutState(ctx context.Context, st store.Store, env string) (*Rollout
 // ("" : if there is none). A lost race returns store.ErrPreconditionFailed and writes
 // nothing; the caller re-reads and decides again.
 func WriteRolloutState(ctx context.Context, st store.Store, s *RolloutState, etag string) error {
-	if !store.ValidEnvironment(s.Environment) {
+	if !layout.ValidEnvironment(s.Environment) {
 		return fmt.Errorf("%w %q: not a valid environment name", ErrUnknownEnvironment, s.Environment)
 	}
-	return writeJSON(ctx, st, store.RolloutStateKey(s.Environment), s, casOptions(etag, etag != ""))
+	return writeJSON(ctx, st, layout.RolloutStateKey(s.Environment), s, casOptions(etag, etag != ""))
 }
 
 // ErrUnknownPlan: the pointer names a rollout plan that is not in the store.
@@ -185,9 +186,9 @@ func ReadPlan(ctx context.Context, st store.Store, ptr *Pointer) ([]byte, error)
 	if ptr == nil || ptr.Plan == "" {
 		return nil, nil
 	}
-	obj, err := st.Get(ctx, store.PlanKey(ptr.Environment, ptr.Plan), store.GetOptions{})
+	obj, err := st.Get(ctx, layout.PlanKey(ptr.Environment, ptr.Plan), store.GetOptions{})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w %s: %s is not in %s", ErrUnknownPlan, ptr.Plan, store.PlanKey(ptr.Environment, ptr.Plan), st)
+		return nil, fmt.Errorf("%w %s: %s is not in %s", ErrUnknownPlan, ptr.Plan, layout.PlanKey(ptr.Environment, ptr.Plan), st)
 	}
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // Status is what an environment serves now: the answer of the kill-switch API's
@@ -54,14 +55,14 @@ type FlagStatus struct {
 // Status reads an environment's pointer, served snapshot and kill state and reports every
 // flag at time now (schedules are evaluated at now).
 func (p *Publisher) Status(ctx context.Context, env string, now time.Time) (*Status, error) {
-	if !store.ValidEnvironment(env) {
+	if !layout.ValidEnvironment(env) {
 		return nil, fmt.Errorf("%w %q: not a valid environment name", ErrUnknownEnvironment, env)
 	}
 	cur, _, err := ReadPointer(ctx, p.Store, env)
 	if err != nil {
 		return nil, err
 	}
-	obj, err := p.Store.Get(ctx, store.SnapshotKey(cur.Snapshot), store.GetOptions{})
+	obj, err := p.Store.Get(ctx, layout.SnapshotKey(cur.Snapshot), store.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("publish: read the served snapshot of %q: %w", env, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/edgeflag/edgeflag/rollout/prometheus"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // The backfilled traffic of each test flag, per variant: requests per second, the share
@@ -176,7 +177,7 @@ func (f *fixture) servedFlag(t *testing.T, flag string) snapshot.Flag {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj, err := f.st.Get(context.Background(), store.SnapshotKey(ptr.Snapshot), store.GetOptions{})
+	obj, err := f.st.Get(context.Background(), layout.SnapshotKey(ptr.Snapshot), store.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +524,7 @@ func TestController(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		obj, err := f.st.Get(ctx, store.BaseKey("production", ptr.Base), store.GetOptions{})
+		obj, err := f.st.Get(ctx, layout.BaseKey("production", ptr.Base), store.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // lockName is the directory store's lock file, taken for every write.
@@ -84,7 +86,7 @@ func (d *Dir) Get(ctx context.Context, key string, opts GetOptions) (*Object, er
 	if sameETag(opts.IfNoneMatch, etag) {
 		return nil, fmt.Errorf("%s: %w", key, ErrNotModified)
 	}
-	ct, cc := HeadersFor(key)
+	ct, cc := layout.HeadersFor(key)
 	return &Object{Key: key, Data: data, ETag: etag, ContentType: ct, CacheControl: cc}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // Open a local directory store (an s3://bucket/prefix location opens S3 the same way)
@@ -21,7 +22,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	key := store.PointerKey("production")
+	key := layout.PointerKey("production")
 	etag, _ := st.Put(ctx, key, []byte(`{"snapshot":"v1"}`), store.PutOptions{IfAbsent: true})
 
 	// A second writer moves the pointer first...

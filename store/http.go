@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // Handler serves a store's public objects over HTTP as CloudFront serves the bucket: GET
@@ -53,9 +55,5 @@ func Public(key string) bool {
 	if ValidateKey(key) != nil {
 		return false
 	}
-	if name, ok := strings.CutPrefix(key, snapshotsDir); ok {
-		return !strings.Contains(name, "/") && HashFromKey(name) != ""
-	}
-	env, rest, ok := strings.Cut(key, "/")
-	return ok && ValidEnvironment(env) && rest == pointerName
+	return layout.Public(key)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 func TestHandler(t *testing.T) {
@@ -15,8 +16,8 @@ func TestHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pointerETag, _ := st.Put(ctx, store.PointerKey("production"), []byte(`{"snapshot":"a"}`), store.PutOptions{})
-	for _, k := range []string{store.SnapshotKey(hashA), store.KillStateKey("production"), store.BaseKey("production", hashA), "production/audit/x.json"} {
+	pointerETag, _ := st.Put(ctx, layout.PointerKey("production"), []byte(`{"snapshot":"a"}`), store.PutOptions{})
+	for _, k := range []string{layout.SnapshotKey(hashA), layout.KillStateKey("production"), layout.BaseKey("production", hashA), "production/audit/x.json"} {
 		if _, err := st.Put(ctx, k, []byte("data"), store.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -28,11 +29,11 @@ func TestHandler(t *testing.T) {
 		status                    int
 		contentType, cache        string
 	}{
-		{"GET", "/production/current.json", "", 200, store.ContentTypeJSON, store.CachePointer},
-		{"HEAD", "/production/current.json", "", 200, store.ContentTypeJSON, store.CachePointer},
+		{"GET", "/production/current.json", "", 200, layout.ContentTypeJSON, layout.CachePointer},
+		{"HEAD", "/production/current.json", "", 200, layout.ContentTypeJSON, layout.CachePointer},
 		{"GET", "/production/current.json", pointerETag, 304, "", ""},
-		{"GET", "/production/current.json", `"stale"`, 200, store.ContentTypeJSON, store.CachePointer},
-		{"GET", "/snapshots/" + hashA + ".snap", "", 200, store.ContentTypeSnapshot, store.CacheImmutable},
+		{"GET", "/production/current.json", `"stale"`, 200, layout.ContentTypeJSON, layout.CachePointer},
+		{"GET", "/snapshots/" + hashA + ".snap", "", 200, layout.ContentTypeSnapshot, layout.CacheImmutable},
 		{"GET", "/staging/current.json", "", 404, "", ""},
 		{"GET", "/production/kill-state.json", "", 404, "", ""},
 		{"GET", "/production/audit/x.json", "", 404, "", ""},

@@ -14,13 +14,15 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // MaxObjectSize bounds what Get reads from S3, so a wrong key cannot exhaust memory.
 const MaxObjectSize = 64 << 20
 
 // S3 is a store in an S3 bucket under a key prefix. Every object is written with its
-// Content-Type and Cache-Control (HeadersFor) so that CloudFront serves it as is.
+// Content-Type and Cache-Control (layout.HeadersFor) so that CloudFront serves it as is.
 // Conditional writes use S3's If-Match and If-None-Match on PutObject.
 type S3 struct {
 	client *s3.Client
@@ -115,7 +117,7 @@ func (s *S3) Get(ctx context.Context, key string, opts GetOptions) (*Object, err
 	}, nil
 }
 
-// Put writes the object under key with the headers of HeadersFor.
+// Put writes the object under key with the headers of layout.HeadersFor.
 func (s *S3) Put(ctx context.Context, key string, data []byte, opts PutOptions) (string, error) {
 	if err := opts.check(); err != nil {
 		return "", err
@@ -123,7 +125,7 @@ func (s *S3) Put(ctx context.Context, key string, data []byte, opts PutOptions) 
 	if err := ValidateKey(key); err != nil {
 		return "", err
 	}
-	ct, cc := HeadersFor(key)
+	ct, cc := layout.HeadersFor(key)
 	in := &s3.PutObjectInput{
 		Bucket:        &s.bucket,
 		Key:           aws.String(s.prefix + key),

@@ -2,7 +2,7 @@
 // snapshot an environment serves, kill state and audit records. Two backends implement
 // one small interface: a local directory (the embedded default, no AWS needed) and an S3
 // bucket with a prefix (aws-sdk-go-v2). Both keep the same objects under the same keys,
-// with the Content-Type and Cache-Control of HeadersFor, and both do conditional writes
+// with the Content-Type and Cache-Control of layout.HeadersFor, and both do conditional writes
 // (compare-and-swap on ETags), so the concurrency guarantees of publishing and of the
 // kill switch hold on a laptop as they do in AWS.
 //

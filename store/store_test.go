@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 	"github.com/edgeflag/edgeflag/store/s3test"
 )
 
@@ -43,7 +44,7 @@ func TestPutGetRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	for name, st := range backends(t) {
 		t.Run(name, func(t *testing.T) {
-			key := store.SnapshotKey(hashA)
+			key := layout.SnapshotKey(hashA)
 			etag, err := st.Put(ctx, key, []byte("snapshot bytes"), store.PutOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -58,8 +59,8 @@ func TestPutGetRoundTrip(t *testing.T) {
 			if obj.ETag == "" || obj.ETag != etag {
 				t.Errorf("ETag of Get %q, of Put %q: want equal and not empty", obj.ETag, etag)
 			}
-			if obj.ContentType != store.ContentTypeSnapshot {
-				t.Errorf("ContentType = %q, want %q", obj.ContentType, store.ContentTypeSnapshot)
+			if obj.ContentType != layout.ContentTypeSnapshot {
+				t.Errorf("ContentType = %q, want %q", obj.ContentType, layout.ContentTypeSnapshot)
 			}
 			// Overwriting with other content changes the ETag; the same content keeps it.
 			etag2, err := st.Put(ctx, key, []byte("other bytes"), store.PutOptions{})
@@ -84,7 +85,7 @@ func TestConditionalGet(t *testing.T) {
 	ctx := context.Background()
 	for name, st := range backends(t) {
 		t.Run(name, func(t *testing.T) {
-			key := store.PointerKey("production")
+			key := layout.PointerKey("production")
 			etag, err := st.Put(ctx, key, []byte(`{"snapshot":"a"}`), store.PutOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -110,7 +111,7 @@ func TestConditionalPut(t *testing.T) {
 	ctx := context.Background()
 	for name, st := range backends(t) {
 		t.Run(name, func(t *testing.T) {
-			key := store.PointerKey("staging")
+			key := layout.PointerKey("staging")
 			// IfMatch on a missing object fails.
 			if _, err := st.Put(ctx, key, []byte("x"), store.PutOptions{IfMatch: `"0123"`}); !errors.Is(err, store.ErrPreconditionFailed) {
 				t.Fatalf("IfMatch on a missing object: err = %v, want ErrPreconditionFailed", err)
@@ -152,7 +153,7 @@ func TestConcurrentCompareAndSwap(t *testing.T) {
 	const writers = 40
 	for name, st := range backends(t) {
 		t.Run(name, func(t *testing.T) {
-			key := store.KillStateKey("production")
+			key := layout.KillStateKey("production")
 			if _, err := st.Put(ctx, key, []byte("0"), store.PutOptions{}); err != nil {
 				t.Fatal(err)
 			}
@@ -203,7 +204,7 @@ func TestList(t *testing.T) {
 				"production/audit/20261126T100000.000000000Z-01.json",
 				"production/current.json",
 				"production-eu/audit/20261126T100000.000000000Z-01.json",
-				store.SnapshotKey(hashA),
+				layout.SnapshotKey(hashA),
 			}
 			for _, k := range keys {
 				if _, err := st.Put(ctx, k, []byte(k), store.PutOptions{}); err != nil {
@@ -260,10 +261,10 @@ func TestS3SendsHeaders(t *testing.T) {
 	tests := []struct {
 		key, contentType, cacheControl string
 	}{
-		{store.SnapshotKey(hashA), store.ContentTypeSnapshot, store.CacheImmutable},
-		{store.PointerKey("production"), store.ContentTypeJSON, store.CachePointer},
-		{store.BaseKey("production", hashA), store.ContentTypeSnapshot, store.CacheNoStore},
-		{store.KillStateKey("production"), store.ContentTypeJSON, store.CacheNoStore},
+		{layout.SnapshotKey(hashA), layout.ContentTypeSnapshot, layout.CacheImmutable},
+		{layout.PointerKey("production"), layout.ContentTypeJSON, layout.CachePointer},
+		{layout.BaseKey("production", hashA), layout.ContentTypeSnapshot, layout.CacheNoStore},
+		{layout.KillStateKey("production"), layout.ContentTypeJSON, layout.CacheNoStore},
 	}
 	for _, tt := range tests {
 		if _, err := st.Put(ctx, tt.key, []byte("{}"), store.PutOptions{}); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 	"github.com/edgeflag/edgeflag/store/s3test"
 )
 
@@ -301,7 +302,7 @@ func testCLIRollback(t *testing.T, bin *cliBinary) {
 	if fake == v2.Snapshot {
 		fake = v2.Snapshot[:7] + strings.Repeat("1", 57)
 	}
-	if _, err := st.Put(ctx, store.SnapshotKey(fake), []byte("not a snapshot"), store.PutOptions{}); err != nil {
+	if _, err := st.Put(ctx, layout.SnapshotKey(fake), []byte("not a snapshot"), store.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	keys, _ := st.List(ctx, "")
@@ -349,10 +350,10 @@ func testCLIPublishS3(t *testing.T, bin *cliBinary) {
 	}
 	st := srv.Store(t, "flags")
 	v1 := cliPointer(t, st, "production")
-	if _, err := st.Get(ctx, store.SnapshotKey(v1.Snapshot), store.GetOptions{}); err != nil {
+	if _, err := st.Get(ctx, layout.SnapshotKey(v1.Snapshot), store.GetOptions{}); err != nil {
 		t.Errorf("the pointer names %s: %v", v1.Snapshot, err)
 	}
-	if put, ok := srv.LastPut("flags/" + store.PointerKey("production")); !ok || put.Header.Get("If-None-Match") != "*" {
+	if put, ok := srv.LastPut("flags/" + layout.PointerKey("production")); !ok || put.Header.Get("If-None-Match") != "*" {
 		t.Errorf("the first pointer was not created with If-None-Match: * (%v)", put.Header)
 	}
 
@@ -364,7 +365,7 @@ func testCLIPublishS3(t *testing.T, bin *cliBinary) {
 
 	cliMoveRing(t, work, "canary", "everyone")
 	bin.runWith(t, run, "publish", "--store", loc, "--revision", "v2").expectCode(t, 0)
-	if put, ok := srv.LastPut("flags/" + store.PointerKey("production")); !ok || put.Header.Get("If-Match") == "" {
+	if put, ok := srv.LastPut("flags/" + layout.PointerKey("production")); !ok || put.Header.Get("If-Match") == "" {
 		t.Errorf("the pointer was replaced without If-Match (%v)", put.Header)
 	}
 	res = bin.runWith(t, run, "rollback", "--store", loc, "--env", "production")

@@ -70,7 +70,9 @@ func edgeRequireJS(t testing.TB) {
 	}
 	edgeDepsOnce.Do(func() {
 		root, _ := filepath.Abs("..")
-		if _, err := os.Stat(filepath.Join(root, "edge/node_modules/.bin/workerd")); err == nil {
+		_, err1 := os.Stat(filepath.Join(root, "edge/node_modules/.bin/workerd"))
+		_, err2 := os.Stat(filepath.Join(root, "edge/node_modules/.bin/wrangler"))
+		if err1 == nil && err2 == nil {
 			return
 		}
 		out, err := exec.Command("bash", filepath.Join(root, "scripts/install-node-deps.sh")).CombinedOutput()
@@ -114,14 +116,10 @@ func edgeFreeAddr(t testing.TB) string {
 	return addr
 }
 
-// edgeWorkerd runs workerd with a configuration laid out as in the repository: it copies
-// edge/cloudflare and edge/shared (plus extra files, relative path → content) into a
-// temporary tree with the module at bin/edgeflag.wasm, and serves config (a path in that
-// tree) with env added to the environment, where {{addr}} and {{port}} stand for the
-// address workerd listens on and its port. It returns the base URL.
-func edgeWorkerd(t testing.TB, config string, env []string, extra map[string]string) string {
+// edgeWorkerTree lays out the Worker as in the repository in a temporary tree: edge/cloudflare
+// and edge/shared, extra files (relative path → content), and the module at bin/edgeflag.wasm.
+func edgeWorkerTree(t testing.TB, extra map[string]string) string {
 	t.Helper()
-	edgeRequireJS(t)
 	root := edgeRoot(t)
 	tree := t.TempDir()
 	for _, dir := range []string{"edge/cloudflare", "edge/shared"} {
@@ -153,6 +151,19 @@ func edgeWorkerd(t testing.TB, config string, env []string, extra map[string]str
 	}
 	os.MkdirAll(filepath.Join(tree, "bin"), 0o755)
 	os.WriteFile(filepath.Join(tree, "bin/edgeflag.wasm"), wasm, 0o644)
+	return tree
+}
+
+// edgeWorkerd runs workerd with a configuration laid out as in the repository: it copies
+// edge/cloudflare and edge/shared (plus extra files, relative path → content) into a
+// temporary tree with the module at bin/edgeflag.wasm, and serves config (a path in that
+// tree) with env added to the environment, where {{addr}} and {{port}} stand for the
+// address workerd listens on and its port. It returns the base URL.
+func edgeWorkerd(t testing.TB, config string, env []string, extra map[string]string) string {
+	t.Helper()
+	edgeRequireJS(t)
+	root := edgeRoot(t)
+	tree := edgeWorkerTree(t, extra)
 
 	addr := edgeFreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)

@@ -16,6 +16,7 @@ import (
 	"github.com/edgeflag/edgeflag/publish/publishtest"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 	"github.com/edgeflag/edgeflag/store/s3test"
 )
 
@@ -86,7 +87,7 @@ func lambdaConcurrentKills(t testing.TB, urls []string, flags []string, calls in
 // and returns its killed flags, sorted.
 func servedKilled(t *testing.T, st store.Store, hash string) []string {
 	t.Helper()
-	obj, err := st.Get(context.Background(), store.SnapshotKey(hash), store.GetOptions{})
+	obj, err := st.Get(context.Background(), layout.SnapshotKey(hash), store.GetOptions{})
 	if err != nil {
 		t.Fatalf("snapshot %s: %v", hash, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // lambdaPublishExample compiles the example flags (flags/) and publishes every
@@ -94,11 +95,11 @@ func lambdaPointS3Event(t testing.TB, name string, data []byte, bases map[string
 	}
 	for _, r := range ev["Records"].([]any) {
 		obj := r.(map[string]any)["s3"].(map[string]any)["object"].(map[string]any)
-		env, _, ok := store.ParseBaseKey(obj["key"].(string))
+		env, _, ok := layout.ParseBaseKey(obj["key"].(string))
 		if !ok || bases[env] == "" {
 			t.Fatalf("%s names %q, not a base snapshot of an environment of flags/", name, obj["key"])
 		}
-		obj["key"] = store.BaseKey(env, bases[env])
+		obj["key"] = layout.BaseKey(env, bases[env])
 	}
 	out, err := json.Marshal(ev)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/edgeflag/edgeflag/publish/publishtest"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 	"github.com/edgeflag/edgeflag/store/s3test"
 )
 
@@ -208,10 +209,10 @@ func lambdaEvent(t testing.TB, name string, edit func(map[string]any)) []byte {
 func lambdaS3EventFor(t testing.TB, hash string) []byte {
 	return lambdaEvent(t, "s3-base-uploaded.json", func(ev map[string]any) {
 		obj := ev["Records"].([]any)[0].(map[string]any)["s3"].(map[string]any)["object"].(map[string]any)
-		if env, _, ok := store.ParseBaseKey(obj["key"].(string)); !ok || env != "production" {
+		if env, _, ok := layout.ParseBaseKey(obj["key"].(string)); !ok || env != "production" {
 			t.Fatalf("events/s3-base-uploaded.json names %q, not a production base snapshot", obj["key"])
 		}
-		obj["key"] = store.BaseKey("production", hash)
+		obj["key"] = layout.BaseKey("production", hash)
 	})
 }
 
@@ -257,7 +258,7 @@ func TestLambdaBootstrapUnderEmulator(t *testing.T) {
 	// CI uploads a newer base; S3 notifies the function.
 	next := publishtest.Snapshot("production", "def456", 2000, "new-checkout-flow", "search-ring")
 	nextHash, _ := snapshot.Hash(next)
-	if err := srv.Put(ctx, store.BaseKey("production", nextHash), next); err != nil {
+	if err := srv.Put(ctx, layout.BaseKey("production", nextHash), next); err != nil {
 		t.Fatal(err)
 	}
 	var sum lambda.S3Summary

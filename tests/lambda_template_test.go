@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // lambdaTemplate parses template.yaml with goformation. Ref to a resource becomes
@@ -254,8 +255,8 @@ func TestTemplateFunction(t *testing.T) {
 			for _, r := range p.Filter.S3Key.Rules {
 				rules[r.Name] = r.Value
 			}
-			if rules["prefix"] != store.BaseEventPrefix() || rules["suffix"] != ".snap" {
-				t.Errorf("event %s: filter %v, want prefix %s suffix .snap", name, rules, store.BaseEventPrefix())
+			if rules["prefix"] != layout.BaseEventPrefix() || rules["suffix"] != ".snap" {
+				t.Errorf("event %s: filter %v, want prefix %s suffix .snap", name, rules, layout.BaseEventPrefix())
 			}
 		default:
 			t.Errorf("event %s: unexpected type %s", name, ev.Type)
@@ -365,7 +366,7 @@ func TestTemplateDistribution(t *testing.T) {
 	if c.MinTTL != 0 || c.DefaultTTL > 5 || c.MaxTTL < 31536000 {
 		t.Errorf("cache policy TTLs min %v default %v max %v: want 0, <= 5 s, >= 1 year", c.MinTTL, c.DefaultTTL, c.MaxTTL)
 	}
-	_, pointerCache := store.HeadersFor(store.PointerKey("production"))
+	_, pointerCache := layout.HeadersFor(layout.PointerKey("production"))
 	if pointerCache != "public, max-age=5" {
 		t.Errorf("pointers are cached %q; the template's short TTL assumes max-age=5", pointerCache)
 	}
@@ -453,7 +454,7 @@ func TestTemplateEventsMatchRoutes(t *testing.T) {
 		case len(ev.Records) == 1:
 			s3Events++
 			key := ev.Records[0].S3.Object.Key
-			if _, _, ok := store.ParseBaseKey(key); !ok || !strings.HasPrefix(ev.Records[0].EventName, "ObjectCreated:") {
+			if _, _, ok := layout.ParseBaseKey(key); !ok || !strings.HasPrefix(ev.Records[0].EventName, "ObjectCreated:") {
 				t.Errorf("%s: %s of %q is not a base snapshot upload", filepath.Base(f), ev.Records[0].EventName, key)
 			}
 		default:

@@ -15,6 +15,7 @@ import (
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // publishWorkflow is the part of .github/workflows/flags.yml the tests read.
@@ -161,7 +162,7 @@ func TestWorkflowTargets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		obj, err := st.Get(ctx, store.SnapshotKey(ptr.Snapshot), store.GetOptions{})
+		obj, err := st.Get(ctx, layout.SnapshotKey(ptr.Snapshot), store.GetOptions{})
 		if err != nil {
 			t.Fatalf("%s names a missing snapshot: %v", k, err)
 		}

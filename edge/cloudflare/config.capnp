@@ -29,6 +29,7 @@ const edgeflagWorker :Workerd.Worker = (
     (name = "EDGEFLAG_ENVIRONMENT", fromEnvironment = "EDGEFLAG_ENVIRONMENT"),
     (name = "EDGEFLAG_POLL_INTERVAL_MS", fromEnvironment = "EDGEFLAG_POLL_INTERVAL_MS"),
     (name = "EDGEFLAG_GRACE_MS", fromEnvironment = "EDGEFLAG_GRACE_MS"),
+    (name = "EDGEFLAG_CACHE_TTL_S", fromEnvironment = "EDGEFLAG_CACHE_TTL_S"),
     (name = "EDGEFLAG_PUBLIC_KEYS", fromEnvironment = "EDGEFLAG_PUBLIC_KEYS"),
     (name = "EDGEFLAG_ORIGIN_URL", fromEnvironment = "EDGEFLAG_ORIGIN_URL"),
     (name = "EDGEFLAG_USER_HEADER", fromEnvironment = "EDGEFLAG_USER_HEADER"),

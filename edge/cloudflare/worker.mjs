@@ -8,6 +8,10 @@
 //   EDGEFLAG_ENVIRONMENT      the environment whose pointer to follow (default production)
 //   EDGEFLAG_POLL_INTERVAL_MS how often to check the pointer (default 5000)
 //   EDGEFLAG_GRACE_MS         after this long without a successful poll, results are STALE (default 60000)
+//   EDGEFLAG_CACHE_TTL_S      how long the location's cache (caches.default, shared by the isolates of
+//                             a data center) keeps the pointer, in seconds (default 5); snapshots are
+//                             kept there as immutable. "0" turns the location cache off: every isolate
+//                             then asks the store itself (docs/edge.md has the arithmetic)
 //   EDGEFLAG_PUBLIC_KEYS      PEM "PUBLIC KEY" blocks (edgeflag keygen; two while rotating keys):
 //                             pointers must then be signed for EDGEFLAG_ENVIRONMENT by one of them
 //                             and be no older than the one served, else they are refused and the
@@ -36,7 +40,7 @@ import {
   resultHeaders,
 } from "../shared/edgeflag.mjs";
 import { OFREPHandler, parseAPIKeys, readBodyStream } from "../shared/ofrep.mjs";
-import { SnapshotPoller } from "../shared/poller.mjs";
+import { POINTER_MAX_AGE, SnapshotPoller } from "../shared/poller.mjs";
 import { instantiateWithShim } from "../shared/wasi.mjs";
 
 /** The path of the poller's state. */
@@ -66,6 +70,7 @@ function createEdge(env) {
     grace: Number(setting(env, "EDGEFLAG_GRACE_MS", 60000)),
     publicKeys: setting(env, "EDGEFLAG_PUBLIC_KEYS", ""),
     apply: (bytes) => evaluator.load(bytes),
+    ...locationCache(env),
   });
   const ofrep =
     setting(env, "EDGEFLAG_OFREP", "on") === "off"
@@ -84,6 +89,14 @@ function createEdge(env) {
     // Marks the requests this isolate forwards, so that one coming back is recognized.
     via: crypto.randomUUID(),
   };
+}
+
+/** The poller's location cache settings: caches.default for EDGEFLAG_CACHE_TTL_S seconds. */
+function locationCache(env) {
+  const ttl = Number(setting(env, "EDGEFLAG_CACHE_TTL_S", POINTER_MAX_AGE));
+  if (!Number.isFinite(ttl) || ttl < 0) throw new Error(`EDGEFLAG_CACHE_TTL_S: ${JSON.stringify(env.EDGEFLAG_CACHE_TTL_S)} is not a number of seconds`);
+  if (ttl === 0 || typeof caches === "undefined") return {};
+  return { cache: caches.default, cacheTtl: ttl };
 }
 
 /** The header that carries the forwarding isolate's mark (an x-edgeflag- header: clients' are dropped). */

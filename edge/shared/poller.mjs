@@ -1,9 +1,95 @@
 // Snapshot distribution for JavaScript edges: poll the store's pointer with If-None-Match,
 // fetch the snapshot it names, check that the bytes hash to that name, and apply it; keep
 // the last good snapshot on any failure and report stale after a grace period. The same
-// rules as the Go package poller (see docs/store-layout.md).
+// rules as the Go package poller (see docs/store-layout.md); the store layout (keys,
+// hashes, environment names, pointers) is the Go package store/layout's, held to the same
+// test vectors (store/layout/testdata/vectors.json).
 
 const HEADER_SIZE = 40; // magic, format version, bucketing version, SHA-256 of the payload
+
+// The store layout (Go: package store/layout).
+/** The store's Cache-Control max-age of pointers, in seconds (Go: layout.PointerMaxAge). */
+export const POINTER_MAX_AGE = 5;
+/** The Cache-Control of snapshots, which their hash names (Go: layout.CacheImmutable). */
+export const CACHE_IMMUTABLE = "public, max-age=31536000, immutable";
+const SNAPSHOT_CONTENT_TYPE = "application/vnd.edgeflag.snapshot";
+/** The largest pointer read, in bytes. */
+export const MAX_POINTER_SIZE = 64 << 10;
+const HASH_PATTERN = /^[0-9a-f]{64}$/;
+const ENV_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Whether h is a content hash: 64 lower-case hex digits. */
+export function validHash(h) {
+  return typeof h === "string" && HASH_PATTERN.test(h);
+}
+
+/** Whether name is an environment name: lower-case letters, digits, '_' and '-', at most 63. */
+export function validEnvironment(name) {
+  return typeof name === "string" && ENV_PATTERN.test(name);
+}
+
+/** An environment's pointer key: <env>/current.json. */
+export function pointerKey(environment) {
+  return `${environment}/current.json`;
+}
+
+/** A served snapshot's key: snapshots/<hash>.snap. */
+export function snapshotKey(hash) {
+  return `snapshots/${hash}.snap`;
+}
+
+const POINTER_STRINGS = ["environment", "snapshot", "base", "revision", "plan", "keyId", "signature", "publishedAt"];
+const POINTER_VERSIONS = ["version", "killStateVersion", "rolloutStateVersion"];
+const POINTER_LISTS = ["killed", "history"];
+
+function refused(message) {
+  return new Error(`not a valid pointer: ${message}`);
+}
+
+/**
+ * Parses and checks a pointer read from environment's pointer key (text or bytes), as Go's
+ * layout.ParsePointer: a JSON object of at most MAX_POINTER_SIZE bytes naming environment,
+ * its snapshot, base and plan (when set) and history entries content hashes, versions whole
+ * and not negative. Unknown fields are ignored; null is an absent field. Throws an Error
+ * "not a valid pointer: ..." naming the field at fault.
+ */
+export function parsePointer(input, environment) {
+  const bytes = typeof input === "string" ? new TextEncoder().encode(input) : input;
+  if (bytes.length > MAX_POINTER_SIZE) throw refused(`larger than ${MAX_POINTER_SIZE} bytes`);
+  let v;
+  try {
+    v = JSON.parse(typeof input === "string" ? input : new TextDecoder().decode(input));
+  } catch (err) {
+    throw refused(err.message);
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw refused("not a JSON object");
+  const p = {};
+  for (const [k, x] of Object.entries(v)) if (x !== null) p[k] = x;
+  for (const k of POINTER_STRINGS) {
+    if (k in p && typeof p[k] !== "string") throw refused(`${k} is not a string`);
+  }
+  for (const k of POINTER_VERSIONS) {
+    if (k in p && !Number.isSafeInteger(p[k])) throw refused(`${k} ${JSON.stringify(p[k])} is not a whole number`);
+    if (p[k] < 0) throw refused(`${k} ${p[k]} is negative`);
+  }
+  for (const k of POINTER_LISTS) {
+    if (k in p && !(Array.isArray(p[k]) && p[k].every((x) => typeof x === "string"))) throw refused(`${k} is not a list of strings`);
+  }
+  if ("publishedAt" in p && !(RFC3339.test(p.publishedAt) && !Number.isNaN(Date.parse(p.publishedAt)))) {
+    throw refused(`publishedAt ${JSON.stringify(p.publishedAt)} is not an RFC 3339 time`);
+  }
+  const env = p.environment ?? "";
+  if (env !== environment) throw refused(`it names environment ${JSON.stringify(env)}, want ${JSON.stringify(environment)}`);
+  if (!validHash(p.snapshot)) throw refused(`snapshot ${JSON.stringify(p.snapshot ?? "")} is not a SHA-256 hex digest`);
+  for (const k of ["base", "plan"]) {
+    if (p[k] && !validHash(p[k])) throw refused(`${k} ${JSON.stringify(p[k])} is not a SHA-256 hex digest`);
+  }
+  for (const [i, h] of (p.history ?? []).entries()) {
+    if (!validHash(h)) throw refused(`history[${i}] ${JSON.stringify(h)} is not a SHA-256 hex digest`);
+  }
+  return p;
+}
 
 /** Lower-case hex of bytes. */
 function hex(bytes) {
@@ -116,7 +202,13 @@ export class SnapshotPoller {
    * interval, grace, timeout: milliseconds (defaults 5 s, 60 s, 5 s);
    * publicKeys: PEM text of the keys pointers must be signed with (unset or "": signatures
    * are not checked); subtle: the WebCrypto implementation (default globalThis.crypto.subtle);
-   * log(message): where a change of the poll's error is reported (default console.warn).
+   * log(message): where a change of the poll's error is reported (default console.warn);
+   * cache: a location-wide cache with the Cache API's match(url) and put(url, response)
+   * (a Worker's caches.default), shared by the isolates of a location: the pointer is read
+   * from it while its copy is younger than cacheTtl seconds (default 5, the store's own
+   * max-age), so about one poll per location per cacheTtl reaches the store; snapshots,
+   * named by their hash, are kept in it as immutable once verified. Unset: every poll asks
+   * the store (a Lambda@Edge function asks CloudFront, which caches the same way).
    */
   constructor({
     baseURL,
@@ -129,9 +221,13 @@ export class SnapshotPoller {
     publicKeys = "",
     subtle = globalThis.crypto?.subtle,
     log = (message) => console.warn(message),
+    cache = null,
+    cacheTtl = POINTER_MAX_AGE,
   }) {
     if (!baseURL) throw new Error("poller: baseURL is required");
-    if (!environment || /[/?#]/.test(environment)) throw new Error(`poller: invalid environment ${JSON.stringify(environment)}`);
+    if (!validEnvironment(environment)) {
+      throw new Error(`poller: invalid environment ${JSON.stringify(environment)} (lower-case letters, digits, '_' and '-')`);
+    }
     this.baseURL = baseURL.replace(/\/+$/, "");
     this.environment = environment;
     this.apply = apply;
@@ -141,6 +237,8 @@ export class SnapshotPoller {
     this.fetch = fetch;
     this.subtle = subtle;
     this.log = log;
+    this.cache = cache;
+    this.cacheTtl = cacheTtl;
     // Imported on the first poll (importing is asynchronous); a bad key fails every poll.
     this.publicKeys = publicKeys || "";
     this.keys = null;
@@ -150,7 +248,7 @@ export class SnapshotPoller {
     this.lastSuccess = -Infinity;
     this.lastError = null;
     this.inflight = null;
-    this.counts = { polls: 0, failures: 0, notModified: 0, swaps: 0 };
+    this.counts = { polls: 0, failures: 0, notModified: 0, swaps: 0, storeRequests: 0, cacheHits: 0 };
   }
 
   /** Whether a poll is due at time now (ms). */
@@ -199,6 +297,7 @@ export class SnapshotPoller {
     const timeout = new Promise((_, reject) => {
       timer = setTimeout(() => reject(new Error(`poller: ${url}: timed out after ${this.timeout} ms`)), this.timeout);
     });
+    this.counts.storeRequests++;
     try {
       return await Promise.race([this.fetch(url, { headers }), timeout]);
     } finally {
@@ -206,36 +305,102 @@ export class SnapshotPoller {
     }
   }
 
+  /**
+   * The location cache's entry for url, or undefined. A cache that fails (workerd without a
+   * cache service says "No Cache was configured") is turned off: the poller then asks the
+   * store itself, with If-None-Match.
+   */
+  async cached(url) {
+    let hit;
+    try {
+      hit = await this.cache.match(url);
+    } catch (err) {
+      this.log(`edgeflag: the location cache is off: ${err?.message ?? err}`);
+      this.cache = null;
+      return undefined;
+    }
+    if (hit) this.counts.cacheHits++;
+    return hit;
+  }
+
+  /** Stores a copy of body under url in the location cache (failures are logged, not fatal). */
+  async keep(url, body, headers) {
+    try {
+      await this.cache.put(url, new Response(body, { headers }));
+    } catch (err) {
+      this.log(`edgeflag: the location cache: ${err?.message ?? err}`);
+    }
+  }
+
+  /**
+   * The pointer through the location cache: its copy while fresh; else the store's, kept for
+   * the rest of cacheTtl (less the Age a cache in front of the store gave it), so that the
+   * copy is never older than cacheTtl.
+   */
+  async pointerThroughCache(url) {
+    const hit = await this.cached(url);
+    if (hit) return hit;
+    if (!this.cache) return this.get(url, this.etag);
+    const resp = await this.get(url, "");
+    if (resp.status !== 200) return resp;
+    const body = await resp.arrayBuffer();
+    const headers = new Headers({ "content-type": "application/json" });
+    const etag = resp.headers.get("etag");
+    if (etag) headers.set("etag", etag);
+    const ttl = this.cacheTtl - (Number.parseInt(resp.headers.get("age") ?? "0", 10) || 0);
+    if (ttl > 0) {
+      headers.set("cache-control", `public, max-age=${ttl}`);
+      await this.keep(url, body.slice(0), headers);
+    }
+    return new Response(body, { status: 200, headers });
+  }
+
+  /** A snapshot's verified bytes, from the location cache or the store (then cached as immutable). */
+  async snapshotBytes(snapURL, hash) {
+    const hit = this.cache ? await this.cached(snapURL) : undefined;
+    const resp = hit ?? (await this.get(snapURL, ""));
+    if (resp.status !== 200) throw new Error(`poller: ${snapURL}: status ${resp.status}`);
+    const bytes = new Uint8Array(await resp.arrayBuffer());
+    const problem = await verifySnapshot(bytes, hash);
+    if (problem) {
+      if (hit) {
+        try {
+          await this.cache.delete(snapURL);
+        } catch {
+          // An entry that cannot be deleted is verified (and refused) again next time.
+        }
+      }
+      throw new Error(`poller: ${snapURL}${hit ? " (location cache)" : ""}: ${problem}`);
+    }
+    if (this.cache && !hit) {
+      await this.keep(snapURL, bytes.slice(), { "content-type": SNAPSHOT_CONTENT_TYPE, "cache-control": CACHE_IMMUTABLE });
+    }
+    return bytes;
+  }
+
   async step() {
-    const url = `${this.baseURL}/${this.environment}/current.json`;
-    const resp = await this.get(url, this.etag);
+    const url = `${this.baseURL}/${pointerKey(this.environment)}`;
+    const resp = this.cache ? await this.pointerThroughCache(url) : await this.get(url, this.etag);
     if (resp.status === 304 && this.etag) {
       this.counts.notModified++;
       return;
     }
     if (resp.status !== 200) throw new Error(`poller: ${url}: status ${resp.status}`);
     const etag = resp.headers.get("etag") || "";
+    if (this.cache && this.pointer && etag && etag === this.etag) {
+      this.counts.notModified++; // the location's copy is the pointer served
+      await resp.arrayBuffer();
+      return;
+    }
     let ptr;
     try {
-      ptr = JSON.parse(await resp.text());
+      ptr = parsePointer(new Uint8Array(await resp.arrayBuffer()), this.environment);
     } catch (err) {
-      throw new Error(`poller: ${url}: not a pointer: ${err.message}`);
-    }
-    if (ptr === null || typeof ptr !== "object") throw new Error(`poller: ${url}: not a pointer`);
-    if (ptr.environment !== this.environment) {
-      throw new Error(`poller: ${url} names environment ${JSON.stringify(ptr.environment)}, want ${JSON.stringify(this.environment)}`);
-    }
-    if (typeof ptr.snapshot !== "string" || !/^[0-9a-f]{64}$/.test(ptr.snapshot)) {
-      throw new Error(`poller: ${url}: snapshot ${JSON.stringify(ptr.snapshot)} is not a SHA-256 hex digest`);
+      throw new Error(`poller: ${url}: ${err.message}`);
     }
     if (this.publicKeys) await this.checkSigned(url, ptr);
     if (!this.pointer || ptr.snapshot !== this.pointer.snapshot) {
-      const snapURL = `${this.baseURL}/snapshots/${ptr.snapshot}.snap`;
-      const sresp = await this.get(snapURL, "");
-      if (sresp.status !== 200) throw new Error(`poller: ${snapURL}: status ${sresp.status}`);
-      const bytes = new Uint8Array(await sresp.arrayBuffer());
-      const problem = await verifySnapshot(bytes, ptr.snapshot);
-      if (problem) throw new Error(`poller: ${snapURL}: ${problem}`);
+      const bytes = await this.snapshotBytes(`${this.baseURL}/${snapshotKey(ptr.snapshot)}`, ptr.snapshot);
       await this.apply(bytes, ptr);
       this.counts.swaps++;
     }
@@ -273,6 +438,7 @@ export class SnapshotPoller {
   status(now = Date.now()) {
     return {
       signatures: this.publicKeys ? "required" : "off",
+      cache: this.cache ? `location, ${this.cacheTtl} s` : "off",
       pointerVersion: this.pointer?.version ?? null,
       keyId: this.pointer?.keyId ?? null,
       pointer: this.pointer,

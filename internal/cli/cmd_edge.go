@@ -21,7 +21,7 @@ import (
 	"github.com/edgeflag/edgeflag/ofrep"
 	"github.com/edgeflag/edgeflag/poller"
 	"github.com/edgeflag/edgeflag/signing"
-	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 	"github.com/edgeflag/edgeflag/wasm/host"
 )
 
@@ -148,7 +148,7 @@ func parseEdge(r *runner, args []string) (cfg *edgeConfig, code int, done bool) 
 	if cfg.storeURL, err = edgeStoreURL(*storeURL, r.getenv(envStoreURL)); err != nil {
 		return fail(err)
 	}
-	if !store.ValidEnvironment(cfg.environment) {
+	if !layout.ValidEnvironment(cfg.environment) {
 		return fail(usagef("--env %q: not an environment name (lower-case letters, digits and dashes)", cfg.environment))
 	}
 	if cfg.grace <= cfg.poll {

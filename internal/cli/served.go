@@ -8,6 +8,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // servedSnapshot is what a store serves an environment now: the snapshot its pointer
@@ -37,7 +38,7 @@ func (r *runner) readServed(location, env string) (s *servedSnapshot, found bool
 	if err != nil {
 		return nil, false, err
 	}
-	obj, err := st.Get(ctx, store.SnapshotKey(ptr.Snapshot), store.GetOptions{})
+	obj, err := st.Get(ctx, layout.SnapshotKey(ptr.Snapshot), store.GetOptions{})
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: read the snapshot %s served to %s: %w", location, ptr.Snapshot, env, err)
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/rollout"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // The browser tests drive Debian's Chromium (scripts/install-chromium.sh) over the
@@ -115,7 +116,7 @@ func devStack(t *testing.T) *devstack.Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := st.Get(ctx, store.BaseKey(env, ptr.Base), store.GetOptions{})
+	base, err := st.Get(ctx, layout.BaseKey(env, ptr.Base), store.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

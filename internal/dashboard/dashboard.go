@@ -44,6 +44,7 @@ import (
 	"github.com/edgeflag/edgeflag/rollout"
 	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // Prefix is the path the dashboard is served under.
@@ -187,7 +188,7 @@ func (h *Handler) environments(ctx context.Context) ([]string, error) {
 	}
 	var envs []string
 	for _, k := range keys {
-		if env, ok := strings.CutSuffix(k, "/current.json"); ok && store.ValidEnvironment(env) {
+		if env, ok := strings.CutSuffix(k, "/current.json"); ok && layout.ValidEnvironment(env) {
 			envs = append(envs, env)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/edgeflag/edgeflag/rollout"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // snapCache keeps decoded snapshots by hash (snapshots never change) and the project
@@ -45,7 +46,7 @@ func (c *snapCache) get(ctx context.Context, hash string) (*snapshot.Snapshot, e
 	if s != nil {
 		return s, nil
 	}
-	obj, err := c.st.Get(ctx, store.SnapshotKey(hash), store.GetOptions{})
+	obj, err := c.st.Get(ctx, layout.SnapshotKey(hash), store.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot %s: %w", hash, err)
 	}
@@ -384,7 +385,7 @@ const auditLookback = 300
 // recentAudit returns an environment's newest audit records (of one flag when flag is
 // not ""), newest first, at most limit.
 func (h *Handler) recentAudit(ctx context.Context, env, flag string, limit int) ([]publish.AuditRecord, error) {
-	keys, err := h.cfg.Store.List(ctx, store.AuditPrefix(env))
+	keys, err := h.cfg.Store.List(ctx, layout.AuditPrefix(env))
 	if err != nil {
 		return nil, err
 	}

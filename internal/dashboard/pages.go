@@ -25,6 +25,7 @@ import (
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/rollout"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 // page is what every page template gets.
@@ -78,7 +79,7 @@ func (h *Handler) pickEnv(ctx context.Context, r *http.Request) (string, []strin
 		}
 		return defaultEnvironment(envs), envs, nil
 	}
-	if !store.ValidEnvironment(env) || (len(envs) > 0 && !slices.Contains(envs, env)) {
+	if !layout.ValidEnvironment(env) || (len(envs) > 0 && !slices.Contains(envs, env)) {
 		return "", envs, fmt.Errorf("%w %q (this dashboard shows %s)", publish.ErrUnknownEnvironment, env, strings.Join(envs, ", "))
 	}
 	return env, envs, nil

@@ -41,6 +41,7 @@ import (
 	"github.com/edgeflag/edgeflag/rollout"
 	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 	"github.com/edgeflag/edgeflag/wasm/host"
 )
 
@@ -236,7 +237,7 @@ func (c *Config) fill() error {
 	if c.Environment == "" {
 		c.Environment = DefaultEnvironment
 	}
-	if !store.ValidEnvironment(c.Environment) {
+	if !layout.ValidEnvironment(c.Environment) {
 		return fmt.Errorf("devstack: invalid environment name %q", c.Environment)
 	}
 	if c.Store == "" {

@@ -18,6 +18,7 @@ import (
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/store"
+	"github.com/edgeflag/edgeflag/store/layout"
 )
 
 var (
@@ -287,7 +288,7 @@ func TestStackSigned(t *testing.T) {
 	// Someone with write access to the store points production at the first snapshot again.
 	killed.Snapshot = ptr.Snapshot
 	data, _ := json.Marshal(killed)
-	if _, err := s.Store().Put(ctx, store.PointerKey("production"), data, store.PutOptions{}); err != nil {
+	if _, err := s.Store().Put(ctx, layout.PointerKey("production"), data, store.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	_, _, body = get(t, "GET", s.URL()+"/healthz", "", "")

@@ -1,4 +1,13 @@
-package store
+// Package layout is the store layout (docs/store-layout.md) in one place: the keys of the
+// objects a store holds, their content types and cache headers, the syntax of
+// environment names and content hashes, and the pointer (<env>/current.json) with its
+// encoding and validation. Package store writes by it, package publish moves pointers by
+// it, package poller and the JavaScript poller (edge/shared/poller.mjs) read by it; the
+// test vectors in testdata/vectors.json hold both sides to the same rules.
+//
+// The package uses the standard library only, so that an edge host that polls a store
+// does not depend on a store's backends (the AWS SDK).
+package layout
 
 import (
 	"regexp"
@@ -21,7 +30,11 @@ const (
 	CacheNoStore   = "no-store"
 )
 
-// The keys of the store layout (docs/store-layout.md).
+// PointerMaxAge is the max-age of CachePointer, in seconds: how long a cache (CloudFront,
+// a Cloudflare location) may serve a pointer without asking the store again.
+const PointerMaxAge = 5
+
+// The names of the store layout.
 const (
 	snapshotsDir  = "snapshots/"
 	baseDir       = "base/"
@@ -33,22 +46,31 @@ const (
 	auditDir      = "audit/"
 )
 
-var (
-	hashPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	envPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-)
+var envPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
 // MaxEnvironmentLength bounds environment names.
 const MaxEnvironmentLength = 63
 
 // ValidEnvironment reports whether name is an environment name of the flag language
-// (lower-case letters, digits, '_' and '-', starting with a letter or digit).
+// (lower-case letters, digits, '_' and '-', starting with a letter or digit, at most
+// MaxEnvironmentLength bytes).
 func ValidEnvironment(name string) bool {
 	return len(name) <= MaxEnvironmentLength && envPattern.MatchString(name)
 }
 
-// ValidHash reports whether h is a snapshot content hash: 64 lower-case hex digits.
-func ValidHash(h string) bool { return hashPattern.MatchString(h) }
+// ValidHash reports whether h is a content hash: the SHA-256 of the object in 64
+// lower-case hex digits.
+func ValidHash(h string) bool {
+	if len(h) != 64 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // SnapshotKey is where a served snapshot lives: snapshots/<hash>.snap.
 func SnapshotKey(hash string) string { return snapshotsDir + hash + snapExt }
@@ -111,10 +133,10 @@ func HashFromKey(key string) string {
 	return h
 }
 
-// HeadersFor returns the Content-Type and Cache-Control of the object under key. Both
-// backends apply it: S3 stores the headers with the object for CloudFront, the directory
-// store reports them on Get for the local server. Keeping the table here means a key's
-// headers cannot differ between the two.
+// HeadersFor returns the Content-Type and Cache-Control of the object under key. Every
+// store backend applies it: S3 stores the headers with the object for CloudFront, the
+// directory store reports them on Get for the local server. Keeping the table here means
+// a key's headers cannot differ between them.
 func HeadersFor(key string) (contentType, cacheControl string) {
 	if name, ok := strings.CutPrefix(key, snapshotsDir); ok && HashFromKey(name) != "" && !strings.Contains(name, "/") {
 		return ContentTypeSnapshot, CacheImmutable
@@ -138,4 +160,14 @@ func HeadersFor(key string) (contentType, cacheControl string) {
 		return ContentTypeJSON, CacheNoStore
 	}
 	return ContentTypeOther, CacheNoStore
+}
+
+// Public reports whether key is one that edges read and that may be served to anyone: a
+// served snapshot (snapshots/<hash>.snap) or a pointer (<env>/current.json).
+func Public(key string) bool {
+	if name, ok := strings.CutPrefix(key, snapshotsDir); ok {
+		return !strings.Contains(name, "/") && HashFromKey(name) != ""
+	}
+	env, rest, ok := strings.Cut(key, "/")
+	return ok && ValidEnvironment(env) && rest == pointerName
 }
