@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/edgeflag/edgeflag/internal/rolloutcfg"
+	"github.com/edgeflag/edgeflag/rollout/rolloutcfg"
 	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/signing/kmssigner"
 	"github.com/edgeflag/edgeflag/store"

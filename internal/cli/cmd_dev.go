@@ -11,7 +11,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/compiler"
 	"github.com/edgeflag/edgeflag/internal/devstack"
-	"github.com/edgeflag/edgeflag/internal/rolloutcfg"
+	"github.com/edgeflag/edgeflag/rollout/rolloutcfg"
 )
 
 // envToken is the environment variable --token defaults to (the kill-switch function

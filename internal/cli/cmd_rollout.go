@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgeflag/edgeflag/internal/rolloutcfg"
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/rollout"
+	"github.com/edgeflag/edgeflag/rollout/rolloutcfg"
 	"github.com/edgeflag/edgeflag/store"
 )
 

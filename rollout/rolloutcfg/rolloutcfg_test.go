@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeflag/edgeflag/internal/rolloutcfg"
 	"github.com/edgeflag/edgeflag/rollout"
+	"github.com/edgeflag/edgeflag/rollout/rolloutcfg"
 )
 
 func TestFromEnv(t *testing.T) {
