@@ -2,6 +2,7 @@ package evaluator
 
 import (
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/edgeflag/edgeflag/snapshot"
 )
@@ -226,22 +227,35 @@ func AppendErrorJSON(dst []byte, code ErrorCode, message string) []byte {
 	return append(dst, '}')
 }
 
-// AppendJSONString appends s as a JSON string the way AppendJSON writes strings: '"', '\\'
-// and control characters escaped, everything else (invalid UTF-8 included) copied as it
-// is.
+// AppendJSONString appends s as a JSON string: '"', '\\' and control characters escaped,
+// invalid UTF-8 replaced by \ufffd so that the output is always valid JSON, everything
+// else copied as it is. It is the one JSON string writer of edgeflag's hosts, the WASM
+// module and the OFREP protocol.
 func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }
 
 func appendJSONString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
 		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, `\ufffd`...)
+				start = i + 1
+			}
+			i += size
+			continue
+		}
 		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
 			continue
 		}
 		dst = append(dst, s[start:i]...)
-		start = i + 1
+		i++
+		start = i
 		switch c {
 		case '"', '\\':
 			dst = append(dst, '\\', c)

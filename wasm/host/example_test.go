@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/evaluator"
+	"github.com/edgeflag/edgeflag/internal/wasmbuild"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/wasm/host"
-	"github.com/edgeflag/edgeflag/internal/wasmbuild"
 )
 
 func Example() {

@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/internal/wasmbuild"
+	"github.com/edgeflag/edgeflag/snapshot"
 )
 
 // module builds the evaluator module once per test binary.
