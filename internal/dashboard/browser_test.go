@@ -128,7 +128,7 @@ func devStack(t *testing.T) *devstack.Stack {
 		t.Fatal(err)
 	}
 	now := time.Now().Add(-5 * time.Minute)
-	ctl := &rollout.Controller{Publisher: pub, Providers: map[string]rollout.Provider{rollout.ProviderPrometheus: newTrafficProvider()},
+	ctl := &rollout.Controller{Publisher: pub, Providers: map[string]rollout.Provider{rollout.ProviderPrometheus: startPrometheus(t, "payments-service-v2")},
 		Now: func() time.Time { return now }}
 	for range 2 {
 		if _, err := ctl.Tick(ctx, env); err != nil {

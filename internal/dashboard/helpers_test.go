@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/internal/dashboard"
+	"github.com/edgeflag/edgeflag/internal/promtest"
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/publish/publishtest"
 	"github.com/edgeflag/edgeflag/rollout"
+	"github.com/edgeflag/edgeflag/rollout/prometheus"
 	"github.com/edgeflag/edgeflag/store"
 )
 
@@ -24,35 +26,34 @@ const (
 	env           = "production"
 )
 
-// trafficProvider stands in for the monitoring system (Prometheus is not part of this
-// package): it answers each query of testdata/plan.json with the traffic of a steady
-// service, counts growing with the window, per variant.
-type trafficProvider struct {
-	rps, errorRate, p99 map[string]float64
-}
+// The traffic of a steady service behind the test flags, per variant: requests per
+// second, the share answered 500, and the p99 latency in ms.
+var (
+	testRPS       = map[string]float64{"on": 20, "off": 180}
+	testErrorRate = map[string]float64{"on": 0.0021, "off": 0.0019}
+	testP99       = map[string]float64{"on": 431, "off": 402}
+)
 
-func newTrafficProvider() *trafficProvider {
-	return &trafficProvider{
-		rps:       map[string]float64{"on": 20, "off": 180},
-		errorRate: map[string]float64{"on": 0.0021, "off": 0.0019},
-		p99:       map[string]float64{"on": 431, "off": 402},
-	}
-}
-
-func (p *trafficProvider) Query(_ context.Context, r rollout.Request) (map[string]float64, error) {
-	out := map[string]float64{}
-	for _, v := range r.Variants {
-		n := p.rps[v] * r.Window.Seconds()
-		switch q := r.Query.PromQL; {
-		case strings.Contains(q, "http_errors_total"):
-			out[v] = n * p.errorRate[v]
-		case strings.Contains(q, "histogram_quantile"):
-			out[v] = p.p99[v]
-		case strings.Contains(q, "http_requests_total"):
-			out[v] = n
+// startPrometheus starts a real Prometheus holding the test traffic of the given flags
+// over the last three hours: per variant, edgeflag_http_requests_total by code, and a
+// counter whose rate is the p99 (app_p99_latency_ms_total, so the expected latency is
+// exact). It returns a provider on it.
+func startPrometheus(t testing.TB, flags ...string) rollout.Provider {
+	t.Helper()
+	b := promtest.NewBackfill(time.Now().Add(-2*time.Second), 3*time.Hour, 15*time.Second)
+	for _, flag := range flags {
+		for v, rps := range testRPS {
+			b.Counter("edgeflag_http_requests_total", map[string]string{"flag": flag, "variant": v, "code": "200"}, rps*(1-testErrorRate[v]))
+			b.Counter("edgeflag_http_requests_total", map[string]string{"flag": flag, "variant": v, "code": "500"}, rps*testErrorRate[v])
+			b.Counter("app_p99_latency_ms_total", map[string]string{"flag": flag, "variant": v}, testP99[v])
 		}
 	}
-	return out, nil
+	srv := promtest.Start(t, promtest.Options{Backfill: b})
+	p, err := prometheus.New(context.Background(), prometheus.Config{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // fixture is a store with production published (flags checkout, search and
@@ -63,7 +64,7 @@ type fixture struct {
 	pub  *publish.Publisher
 	h    *dashboard.Handler
 	now  time.Time
-	prov *trafficProvider
+	prov rollout.Provider
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -79,7 +80,8 @@ func newFixtureWith(t testing.TB, flags ...string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{st: st, now: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), prov: newTrafficProvider()}
+	// An hour ago, so that the checks five minutes into the stage read backfilled data.
+	f := &fixture{st: st, now: time.Now().UTC().Add(-time.Hour).Truncate(time.Minute), prov: startPrometheus(t, "checkout")}
 	clock := func() time.Time { return f.now }
 	f.pub = publish.New(st)
 	f.pub.Now = clock
