@@ -16,7 +16,7 @@ LONG_FUZZTIME ?= 10m
 
 # Fuzz targets as package:target pairs. `make fuzz` runs each briefly (part of `make test`);
 # `make fuzz-long` runs each for LONG_FUZZTIME.
-FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext ./compiler:FuzzCompile ./internal/wire:FuzzDecode \
+FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext ./compiler:FuzzCompile ./protocol:FuzzDecode \
                 ./snapshot:FuzzRegexp ./snapshot:FuzzMurmur3 ./snapshot:FuzzValidJSON ./evaluator:FuzzParseTime ./evaluator:FuzzFold
 
 .PHONY: all setup build run test standalone-check test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
@@ -60,10 +60,10 @@ staticcheck:
 
 ## evaluator-wasm-check: the evaluator must build for WASI without fmt, reflection or encoding/json.
 evaluator-wasm-check:
-	GOOS=wasip1 GOARCH=wasm $(GO) build ./evaluator ./snapshot
+	GOOS=wasip1 GOARCH=wasm $(GO) build ./evaluator ./snapshot ./protocol
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o /dev/null ./wasm/guest
 	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags edgeflag_bench ./wasm/guest
-	@deps=$$(GOOS=wasip1 GOARCH=wasm $(GO) list -deps ./evaluator | grep -E '^(fmt|reflect|encoding/json)$$' || true); \
+	@deps=$$(GOOS=wasip1 GOARCH=wasm $(GO) list -deps ./evaluator ./protocol | grep -E '^(fmt|reflect|encoding/json)$$' || true); \
 	if [ -n "$$deps" ]; then echo "evaluator must not depend on: $$deps"; exit 1; fi; \
 	echo "evaluator builds for wasip1 without fmt, reflect or encoding/json"
 

@@ -122,7 +122,8 @@ func TestAppendJSONString(t *testing.T) {
 		{"tab\tnl\ncr\r", `"tab\tnl\ncr\r"`},
 		{"\x00\x1f", `"\u0000\u001f"`},
 		{"ünï 日本 \x7f", "\"ünï 日本 \x7f\""},
-		{"\xff", "\"\xff\""}, // invalid UTF-8 is copied as it is
+		{"\xff", `"\ufffd"`}, // invalid UTF-8 becomes U+FFFD: always valid JSON
+		{"a\xe2\x82b\xed\xa0\x80", `"a\ufffd\ufffdb\ufffd\ufffd\ufffd"`}, // a cut sequence, an encoded surrogate
 	}
 	for _, tt := range tests {
 		if got := string(AppendJSONString(nil, tt.in)); got != tt.want {

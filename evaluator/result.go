@@ -226,38 +226,11 @@ func AppendErrorJSON(dst []byte, code ErrorCode, message string) []byte {
 	return append(dst, '}')
 }
 
-// AppendJSONString appends s as a JSON string the way AppendJSON writes strings: '"', '\\'
-// and control characters escaped, everything else (invalid UTF-8 included) copied as it
-// is.
-func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }
+// AppendJSONString appends s as a JSON string, the way snapshot.AppendJSONString does:
+// '"', '\\' and control characters escaped, invalid UTF-8 replaced by \ufffd.
+func AppendJSONString(dst []byte, s string) []byte { return snapshot.AppendJSONString(dst, s) }
 
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		start = i + 1
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		}
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+func appendJSONString(dst []byte, s string) []byte { return snapshot.AppendJSONString(dst, s) }
 
 // unquoteJSON decodes a JSON string literal.
 func unquoteJSON(s string) (string, bool) {

@@ -1,18 +1,14 @@
 package ofrep
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/edgeflag/edgeflag/evaluator"
-	"github.com/edgeflag/edgeflag/openfeature/ofconv"
+	"github.com/edgeflag/edgeflag/protocol"
 )
 
 // The OFREP endpoints.
@@ -22,25 +18,7 @@ const (
 )
 
 // DefaultMaxBodyBytes is the largest request body accepted unless Options says otherwise.
-const DefaultMaxBodyBytes = 64 << 10
-
-// ReasonStyle chooses how the reasons the OFREP specification does not list (DEFAULT,
-// STALE) are reported.
-type ReasonStyle uint8
-
-const (
-	// SpecReasons reports only the reasons OFREP v0.3.0 lists (STATIC, TARGETING_MATCH,
-	// SPLIT, DISABLED, UNKNOWN): DEFAULT and STALE go out as UNKNOWN, with the evaluator's
-	// reason in metadata "reason". A stale snapshot keeps the real reason and adds
-	// metadata "stale": true. This is the default.
-	SpecReasons ReasonStyle = iota
-	// OpenFeatureReasons reports the evaluator's OpenFeature reason as is (DEFAULT
-	// included), and STALE for every result of a stale snapshot (the real reason in
-	// metadata "reason"), as the in-process Go provider does. Most OFREP providers pass
-	// the reason through, but clients that validate it against the OFREP enum reject
-	// these responses.
-	OpenFeatureReasons
-)
+const DefaultMaxBodyBytes = protocol.DefaultMaxBodyBytes
 
 // Options configure a Handler. The zero value is ready to use.
 type Options struct {
@@ -60,36 +38,39 @@ type Options struct {
 	AllowOrigin string
 }
 
-// Handler is an http.Handler serving the OFREP endpoints from a Source. Requests to
+// Handler is an http.Handler serving the OFREP endpoints from a Backend. Requests to
 // other paths get 404 and other methods 405, so it can be mounted at the root of a mux or
 // under "/ofrep/". It is safe for concurrent use.
 type Handler struct {
-	src  Source
-	opts Options
-	mux  *http.ServeMux
-	pool sync.Pool // *work
+	backend Backend
+	opts    Options
+	mux     *http.ServeMux
+	bufs    sync.Pool // *work
 }
 
 // work is the reusable space of one request.
 type work struct {
-	ctx     *evaluator.Context
-	results []evaluator.Result
-	meta    []ofconv.Field
-	names   []string
-	body    []byte
-	tag     []byte
+	body []byte // the request body
+	out  []byte // the response body
+	req  protocol.Request
 }
 
-// NewHandler returns a Handler serving src.
-func NewHandler(src Source, opts Options) *Handler {
+// Header values shared by every response; net/http does not modify them.
+var (
+	contentTypeJSON = []string{"application/json"}
+)
+
+// NewHandler returns a Handler serving backend (a *Native, or the WASM module through
+// the Go edge server).
+func NewHandler(backend Backend, opts Options) *Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	h := &Handler{src: src, opts: opts, mux: http.NewServeMux()}
-	h.pool.New = func() any { return &work{ctx: evaluator.NewContext()} }
+	h := &Handler{backend: backend, opts: opts, mux: http.NewServeMux()}
+	h.bufs.New = func() any { return &work{body: make([]byte, 0, 512), out: make([]byte, 0, 4096)} }
 	h.mux.HandleFunc("POST "+PathFlag+"{key}", h.serveFlag)
 	h.mux.HandleFunc("POST "+PathFlags, h.serveFlags)
 	if opts.AllowOrigin != "" {
@@ -118,113 +99,67 @@ func (h *Handler) preflight(w http.ResponseWriter, _ *http.Request) {
 
 // serveFlag answers POST /ofrep/v1/evaluate/flags/{key}.
 func (h *Handler) serveFlag(w http.ResponseWriter, r *http.Request) {
-	if !h.authenticate(w, r) {
-		return
-	}
-	key := r.PathValue("key")
-	wk := h.pool.Get().(*work)
-	defer h.pool.Put(wk)
-
-	body, rerr := h.readBody(w, r)
-	if rerr == nil {
-		rerr = parseRequest(body, wk.ctx)
-	}
-	if rerr != nil {
-		res := evaluator.Result{Key: key, Reason: evaluator.ReasonError, Error: rerr.Code, Message: rerr.Details}
-		wk.body = appendFailure(wk.body[:0], &res, Version{}, false)
-		writeJSON(w, http.StatusBadRequest, wk.body)
-		return
-	}
-	res, v := h.src.Evaluate(key, wk.ctx, h.opts.Now())
-	if res.Reason == evaluator.ReasonError {
-		status := ofconv.HTTPStatus(res.Error)
-		if status == http.StatusInternalServerError {
-			wk.body = appendGeneralError(wk.body[:0], "flag "+strconv.Quote(key)+": "+string(res.Error)+": "+res.Message)
-		} else {
-			wk.body = appendFailure(wk.body[:0], &res, v, true)
-		}
-		writeJSON(w, status, wk.body)
-		return
-	}
-	wk.body, wk.meta = h.appendSuccess(wk.body[:0], &res, v, wk.meta)
-	writeJSON(w, http.StatusOK, wk.body)
+	h.serve(w, r, r.PathValue("key"), false)
 }
 
 // serveFlags answers POST /ofrep/v1/evaluate/flags.
 func (h *Handler) serveFlags(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, "", true)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, key string, bulk bool) {
 	if !h.authenticate(w, r) {
 		return
 	}
-	wk := h.pool.Get().(*work)
-	defer h.pool.Put(wk)
-
-	body, rerr := h.readBody(w, r)
-	if rerr == nil {
-		rerr = parseRequest(body, wk.ctx)
+	wk := h.bufs.Get().(*work)
+	defer h.bufs.Put(wk)
+	wk.req = protocol.Request{Key: key, Bulk: bulk, At: h.opts.Now().UnixMilli(), Reasons: h.opts.Reasons}
+	wk.body, wk.req.BodyError = readBody(wk.body[:0], r.Body, h.opts.MaxBodyBytes)
+	wk.req.Body = wk.body
+	if bulk {
+		if inm := r.Header["If-None-Match"]; len(inm) == 1 {
+			wk.req.IfNoneMatch = inm[0]
+		} else if len(inm) > 1 {
+			wk.req.IfNoneMatch = strings.Join(inm, ",")
+		}
 	}
-	if rerr != nil {
-		wk.body = appendBulkFailure(wk.body[:0], rerr.Code, rerr.Details)
-		writeJSON(w, http.StatusBadRequest, wk.body)
-		return
-	}
-	results, v, err := h.src.EvaluateAll(wk.ctx, h.opts.Now(), wk.results[:0])
-	wk.results = results
-	if ce := (*ofconv.ContextError)(nil); errors.As(err, &ce) {
-		wk.body = appendBulkFailure(wk.body[:0], ce.Code, ce.Error())
-		writeJSON(w, http.StatusBadRequest, wk.body)
-		return
-	}
+	res, err := h.backend.Answer(wk.out[:0], &wk.req)
 	if err != nil {
-		wk.body = appendGeneralError(wk.body[:0], "cannot evaluate: "+err.Error())
-		writeJSON(w, http.StatusInternalServerError, wk.body)
-		return
+		res = protocol.Response{Status: http.StatusInternalServerError, Body: protocol.AppendGeneralError(wk.out[:0], "cannot evaluate: "+err.Error())}
 	}
-	b := append(wk.body[:0], `{"flags":[`...)
-	for i := range results {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if results[i].Reason == evaluator.ReasonError {
-			b = appendFailure(b, &results[i], v, false)
-			continue
-		}
-		b, wk.meta = h.appendSuccess(b, &results[i], v, wk.meta)
+	wk.out = res.Body
+	hd := w.Header()
+	if res.ETag != nil {
+		hd["Etag"] = []string{string(res.ETag)}
 	}
-	b = append(b, ']')
-	b = appendBulkMetadata(b, v)
-	b = append(b, '}')
-	wk.body = b
-
-	// The ETag covers the snapshot, the context and the body: it changes when either
-	// input changes, and also when the same inputs give other results (a schedule step
-	// passed), so a 304 is never wrong.
-	wk.tag, wk.names = appendCanonicalContext(append(wk.tag[:0], v.Snapshot...), wk.ctx, wk.names)
-	sum := sha256.New()
-	sum.Write(wk.tag)
-	sum.Write([]byte{0})
-	sum.Write(b)
-	var digest [sha256.Size]byte
-	etag := `"` + hex.EncodeToString(sum.Sum(digest[:0])[:16]) + `"`
-	w.Header().Set("ETag", etag)
-	if etagMatches(r.Header.Values("If-None-Match"), etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
+	if len(res.Body) > 0 {
+		hd["Content-Type"] = contentTypeJSON
 	}
-	writeJSON(w, http.StatusOK, b)
+	w.WriteHeader(res.Status)
+	if len(res.Body) > 0 {
+		_, _ = w.Write(res.Body)
+	}
 }
 
-// readBody reads the request body within the size limit.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *requestError) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, &requestError{evaluator.ErrInvalidContext,
-				"request body larger than the limit of " + strconv.FormatInt(tooBig.Limit, 10) + " bytes"}
+// readBody appends the request body to dst, up to limit bytes; a larger or unreadable
+// body is reported as the protocol error to answer.
+func readBody(dst []byte, body io.Reader, limit int64) ([]byte, *protocol.Error) {
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
 		}
-		return nil, &requestError{evaluator.ErrParse, "cannot read the request body: " + err.Error()}
+		n, err := body.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if int64(len(dst)) > limit {
+			return dst[:0], protocol.BodyTooLarge(limit)
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst[:0], &protocol.Error{Code: "PARSE_ERROR", Details: "cannot read the request body: " + err.Error()}
+		}
 	}
-	return body, nil
 }
 
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) bool {
@@ -241,32 +176,9 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) bool {
 	case errors.Is(err, ErrForbidden):
 		w.WriteHeader(http.StatusForbidden)
 	default:
-		writeJSON(w, http.StatusInternalServerError, appendGeneralError(nil, "authentication failed: "+err.Error()))
-	}
-	return false
-}
-
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-// etagMatches implements the weak comparison of If-None-Match (RFC 9110, 13.1.2).
-func etagMatches(headers []string, etag string) bool {
-	want := strings.TrimPrefix(etag, "W/")
-	for _, h := range headers {
-		for _, tag := range strings.Split(h, ",") {
-			tag = strings.TrimSpace(tag)
-			if tag == "*" {
-				return true
-			}
-			tag = strings.TrimPrefix(tag, "W/")
-			if tag == want || `"`+tag+`"` == want {
-				return true
-			}
-		}
+		w.Header()["Content-Type"] = contentTypeJSON
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write(protocol.AppendGeneralError(nil, "authentication failed: "+err.Error()))
 	}
 	return false
 }

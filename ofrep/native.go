@@ -2,22 +2,25 @@ package ofrep
 
 import (
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/edgeflag/edgeflag/evaluator"
+	"github.com/edgeflag/edgeflag/protocol"
 	"github.com/edgeflag/edgeflag/snapshot"
 )
 
 // ErrNoSnapshot is returned by EvaluateAll before any snapshot is installed.
 var ErrNoSnapshot = errors.New("no snapshot loaded yet")
 
-// Native is a Source backed by the native Go evaluator. Install or Load a snapshot to
+// Native is a Backend backed by the native Go evaluator. Install or Load a snapshot to
 // start serving; a store poller calls them again on every change and SetStale when it
 // cannot refresh.
 type Native struct {
-	cur   atomic.Pointer[nativeState]
-	stale atomic.Bool
+	cur       atomic.Pointer[nativeState]
+	stale     atomic.Bool
+	answerers sync.Pool // *protocol.Answerer
 }
 
 // unloaded answers for a Native source before its first snapshot.
@@ -30,7 +33,11 @@ type nativeState struct {
 
 // NewNative returns a Native source with no snapshot: evaluations report GENERAL errors
 // until the first Install or Load.
-func NewNative() *Native { return &Native{} }
+func NewNative() *Native {
+	n := &Native{}
+	n.answerers.New = func() any { return protocol.NewAnswerer() }
+	return n
+}
 
 // Load verifies and decodes an encoded snapshot and installs it. A snapshot that fails
 // leaves the current one in place.
@@ -62,33 +69,41 @@ func (n *Native) SetStale(stale bool) { n.stale.Store(stale) }
 
 // Version returns the version of the installed snapshot.
 func (n *Native) Version() Version {
-	st := n.cur.Load()
-	if st == nil {
-		return Version{}
-	}
-	v := st.version
-	v.Stale = n.stale.Load()
+	_, v := n.state()
 	return v
 }
 
-// Evaluate implements Source.
-func (n *Native) Evaluate(key string, ctx *evaluator.Context, at time.Time) (evaluator.Result, Version) {
+func (n *Native) state() (*evaluator.Evaluator, Version) {
 	st := n.cur.Load()
 	if st == nil {
-		return unloaded.Evaluate(key, ctx, at), Version{}
+		return unloaded, Version{}
 	}
 	v := st.version
 	v.Stale = n.stale.Load()
-	return st.eval.Evaluate(key, ctx, at), v
+	return st.eval, v
 }
 
-// EvaluateAll implements Source.
+// Answer implements Backend.
+func (n *Native) Answer(dst []byte, req *protocol.Request) (protocol.Response, error) {
+	e, v := n.state()
+	a := n.answerers.Get().(*protocol.Answerer)
+	res := a.Answer(dst, e, v, req).Detach()
+	n.answerers.Put(a)
+	return res, nil
+}
+
+// Evaluate evaluates flag key for ctx at time at, with the version it evaluated against.
+func (n *Native) Evaluate(key string, ctx *evaluator.Context, at time.Time) (evaluator.Result, Version) {
+	e, v := n.state()
+	return e.Evaluate(key, ctx, at), v
+}
+
+// EvaluateAll appends the results of every flag, in key order, to dst; it fails only
+// before the first snapshot (ErrNoSnapshot).
 func (n *Native) EvaluateAll(ctx *evaluator.Context, at time.Time, dst []evaluator.Result) ([]evaluator.Result, Version, error) {
-	st := n.cur.Load()
-	if st == nil {
-		return dst, Version{}, ErrNoSnapshot
+	e, v := n.state()
+	if e == unloaded {
+		return dst, v, ErrNoSnapshot
 	}
-	v := st.version
-	v.Stale = n.stale.Load()
-	return st.eval.EvaluateAll(ctx, at, dst), v, nil
+	return e.EvaluateAll(ctx, at, dst), v, nil
 }

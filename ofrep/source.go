@@ -6,40 +6,34 @@
 //	POST /ofrep/v1/evaluate/flags/{key}   one flag; 200, or 400/404/500 with an OFREP error body
 //	POST /ofrep/v1/evaluate/flags         every flag; 200 with an ETag, 304 on If-None-Match
 //
-// The Handler does not evaluate by itself: it speaks HTTP and JSON on top of a Source,
-// which the native evaluator (Native) and the WASM evaluator host both implement. Request
-// contexts are flattened the OpenFeature way (see package ofconv): nested objects become
-// dotted attributes and targetingKey doubles as userId.
+// The Handler speaks HTTP only: routing, authentication, CORS, reading the body within its
+// limit. The protocol itself — the request body read into a context, the evaluation, the
+// status codes, error bodies, reasons and ETags — is package protocol's, which a Backend
+// runs: the native evaluator (Native) in process, or the WASM module, which exports the
+// same package to the Go edge server, the Cloudflare Worker and the Lambda@Edge function.
 package ofrep
 
-import (
-	"time"
-
-	"github.com/edgeflag/edgeflag/evaluator"
-)
+import "github.com/edgeflag/edgeflag/protocol"
 
 // Version describes the snapshot that answered an evaluation.
-type Version struct {
-	Snapshot    string // content hash of the snapshot (snapshot.Hash); "" when none is loaded
-	Environment string
-	Revision    string // source revision the snapshot was compiled from
-	// Stale is true when the host serves a snapshot it could not refresh within its
-	// grace period (the store is unreachable).
-	Stale bool
-}
+type Version = protocol.Version
 
-// Source evaluates flags for the Handler. Implementations must be safe for concurrent use.
-// Each call reports the Version of the snapshot it evaluated against, read atomically with
-// the evaluation, so a response never mixes the results of one snapshot with the version
-// of another.
-type Source interface {
-	// Evaluate evaluates flag key for ctx at time at. Errors (an unknown flag, a missing
-	// bucketing attribute, no snapshot loaded) are reported in the result, with Reason
-	// ERROR and an error code.
-	Evaluate(key string, ctx *evaluator.Context, at time.Time) (evaluator.Result, Version)
-	// EvaluateAll appends the results of every flag, in key order, to dst. It fails only
-	// when it cannot evaluate at all: the context is refused as a whole (an
-	// *ofconv.ContextError, which the Handler answers with 400), no snapshot is loaded,
-	// the evaluator is unavailable.
-	EvaluateAll(ctx *evaluator.Context, at time.Time, dst []evaluator.Result) ([]evaluator.Result, Version, error)
+// ReasonStyle chooses how the reasons the OFREP specification does not list (DEFAULT,
+// STALE) are reported; see protocol.ReasonStyle.
+type ReasonStyle = protocol.ReasonStyle
+
+// Reason styles.
+const (
+	SpecReasons        = protocol.SpecReasons        // only OFREP's reasons (the default)
+	OpenFeatureReasons = protocol.OpenFeatureReasons // OpenFeature's reasons, STALE included
+)
+
+// Backend answers OFREP requests for the Handler with package protocol. Implementations
+// must be safe for concurrent use. Answer appends the response body to dst; the
+// Response's ETag must stay valid until the next call on the same goroutine or be copied
+// by then — the Handler copies it into the response headers at once. The error is non-nil
+// only when the backend could not answer at all (the WASM module failed); the Handler
+// answers 500 then.
+type Backend interface {
+	Answer(dst []byte, req *protocol.Request) (protocol.Response, error)
 }

@@ -215,7 +215,7 @@ func (r *reader) flag(f *Flag) {
 		f.Variants[i].Name = r.str()
 		f.Variants[i].JSON = r.str()
 		if r.err == nil && !validLiteral(f.Type, f.Variants[i].JSON) {
-			r.fail("variant " + strconv.Quote(f.Variants[i].Name) + " of flag " + strconv.Quote(f.Key) +
+			r.fail("variant " + quote(f.Variants[i].Name) + " of flag " + quote(f.Key) +
 				": value is not one JSON " + f.Type.String() + " value")
 		}
 	}

@@ -2,7 +2,6 @@ package snapshot
 
 import (
 	"math/bits"
-	"strconv"
 	"sync/atomic"
 	"unicode/utf8"
 )
@@ -466,5 +465,5 @@ type RegexpError struct {
 }
 
 func (e *RegexpError) Error() string {
-	return "regular expression " + strconv.Quote(e.Pattern) + ": " + e.Reason
+	return "regular expression " + quote(e.Pattern) + ": " + e.Reason
 }

@@ -2,6 +2,11 @@ package snapshot
 
 import "math/bits"
 
+// Sum256 returns the SHA-256 (FIPS 180-4) digest of data, as crypto/sha256.Sum256 does.
+// Packages that the WASM module carries (package protocol) use it for the same reason
+// as this one.
+func Sum256(data []byte) [32]byte { return sum256(data) }
+
 // sum256 is SHA-256 (FIPS 180-4). The snapshot package carries its own small
 // implementation because crypto/sha256 pulls the FIPS 140 module (AES, DRBG, self tests)
 // into every binary that imports it, which would add hundreds of kilobytes to the WASM

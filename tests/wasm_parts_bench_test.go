@@ -8,7 +8,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/internal/wasmbuild"
-	"github.com/edgeflag/edgeflag/internal/wire"
+	"github.com/edgeflag/edgeflag/protocol"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
@@ -97,7 +97,7 @@ func BenchmarkNativeParts(b *testing.B) {
 	ev := evaluator.New(s)
 	encoded := benchEncodedContext()
 	ctx := evaluator.NewContext()
-	var dec wire.Decoder
+	var dec protocol.ContextDecoder
 	if err := dec.Decode(encoded, ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -141,5 +141,5 @@ func BenchmarkNativeParts(b *testing.B) {
 func benchEncodedContext() []byte {
 	ctx := evaluator.NewContext()
 	edgeSetContext(ctx, benchContext)
-	return wire.AppendContext(nil, ctx)
+	return protocol.AppendContext(nil, ctx)
 }

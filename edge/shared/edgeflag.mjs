@@ -2,11 +2,16 @@
 // instantiated by the runtime's own WASI (node:wasi) or by ./wasi.mjs; this file speaks the
 // module's calling convention (see wasm/guest and internal/wire in the Go sources).
 
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 export const MAX_SNAPSHOT_SIZE = 32 << 20; // snapshot.MaxSize
 export const MAX_CONTEXT_SIZE = 64 << 10;
 export const MAX_KEY_SIZE = 256;
 const FLAG_STALE = 1;
+const FLAG_OPENFEATURE_REASONS = 2;
+const FLAG_BULK = 4;
+const FLAG_BODY_TOO_LARGE = 8;
+const FLAG_BODY_UNREADABLE = 16;
+const FLAG_BODY_UNAVAILABLE = 32;
 
 // Binary context encoding (package wire).
 const MARKER = 0xec;
@@ -183,10 +188,13 @@ export class Evaluator {
   }
 
   output(packed) {
+    return this.decoder.decode(this.outputBytes(packed));
+  }
+
+  outputBytes(packed) {
     const p = BigInt.asUintN(64, packed);
     const ptr = Number(p >> 32n);
-    const len = Number(p & 0xffffffffn);
-    return this.decoder.decode(this.memory().subarray(ptr, ptr + len));
+    return this.memory().subarray(ptr, ptr + Number(p & 0xffffffffn));
   }
 
   /**
@@ -198,11 +206,42 @@ export class Evaluator {
       throw new EdgeflagError("PARSE_ERROR", `snapshot larger than ${MAX_SNAPSHOT_SIZE} bytes`);
     }
     this.input([bytes], bytes.length);
-    const out = JSON.parse(this.output(this.exports.edgeflag_load(bytes.length)));
+    // The load frame (package protocol): 0 hash environment revision flags, or 1 code message.
+    const f = this.outputBytes(this.exports.edgeflag_load(bytes.length));
     this.inCap = 0; // the module drops a large input buffer after a load
-    if (out.errorCode) throw new EdgeflagError(out.errorCode, out.errorMessage);
-    this.info = out;
-    return out;
+    let off = 1;
+    const uvarint = () => {
+      let v = 0;
+      for (let shift = 1; ; shift *= 128) {
+        const c = f[off++];
+        v += (c & 0x7f) * shift;
+        if (c < 0x80) return v;
+      }
+    };
+    const str = () => {
+      const n = uvarint();
+      return this.decoder.decode(f.subarray(off, (off += n)));
+    };
+    if (f[0] === 1) throw new EdgeflagError(str(), str());
+    this.info = { hash: str(), environment: str(), revision: str(), flags: uvarint() };
+    return this.info;
+  }
+
+  /**
+   * Answers an OFREP request in the module: {key (bytes; null for every flag), body
+   * (bytes), inm (If-None-Match), stale, now, bodyError ("too large", "unreadable" or
+   * "unavailable": body holds the reason)}. Returns {status, etag, body}.
+   */
+  ofrep({ key, body, inm = "", stale = false, now = Date.now(), bodyError }, openfeatureReasons = false) {
+    const k = key ?? new Uint8Array(0);
+    const m = this.utf8.encode(inm);
+    this.input([k, body, m], k.length + body.length + m.length);
+    let flags = (stale ? FLAG_STALE : 0) | (openfeatureReasons ? FLAG_OPENFEATURE_REASONS : 0) | (key === null ? FLAG_BULK : 0);
+    flags |= { "too large": FLAG_BODY_TOO_LARGE, unreadable: FLAG_BODY_UNREADABLE, unavailable: FLAG_BODY_UNAVAILABLE }[bodyError] ?? 0;
+    const f = this.outputBytes(this.exports.edgeflag_ofrep(k.length, body.length, m.length, BigInt(Math.trunc(now)), flags));
+    // The OFREP frame: status:uint16le etagLen:uint8 etag body.
+    const n = 3 + f[2];
+    return { status: f[0] | (f[1] << 8), etag: this.decoder.decode(f.subarray(3, n)), body: this.decoder.decode(f.subarray(n)) };
   }
 
   /**

@@ -3,14 +3,13 @@ package edgeserver
 import (
 	"encoding/json"
 	"errors"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/ofrep"
-	"github.com/edgeflag/edgeflag/openfeature/ofconv"
+	"github.com/edgeflag/edgeflag/protocol"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/wasm/host"
 )
@@ -77,6 +76,12 @@ func (s *Source) Load(data []byte) (ofrep.Version, error) {
 	return v, nil
 }
 
+// Answer implements ofrep.Backend: the OFREP request is answered in the module.
+func (s *Source) Answer(dst []byte, req *protocol.Request) (protocol.Response, error) {
+	req.Stale = s.stale.Load()
+	return s.ev.OFREP(dst, req)
+}
+
 // SetStale records whether the loaded snapshot is outdated (the store could not be read
 // within the grace period); results say so through Version.Stale.
 func (s *Source) SetStale(stale bool) { s.stale.Store(stale) }
@@ -138,7 +143,7 @@ func (s *Source) EvaluateAll(ctx *evaluator.Context, at time.Time, dst []evaluat
 		// The context is not one the module accepts (over a limit of package wire): the
 		// client's to fix, which the OFREP handler answers with 400, as it does a context
 		// it refuses itself.
-		return dst, v, &ofconv.ContextError{Code: all.ErrorCode, Reason: strings.TrimPrefix(all.ErrorMessage, "context: ")}
+		return dst, v, &protocol.Error{Code: all.ErrorCode, Details: all.ErrorMessage}
 	}
 	for i := range all.Flags {
 		r, err := all.Flags[i].result(st.snap)

@@ -7,9 +7,8 @@ import (
 	"testing"
 
 	"github.com/edgeflag/edgeflag/evaluator"
-	"github.com/edgeflag/edgeflag/internal/wire"
 	"github.com/edgeflag/edgeflag/ofrep"
-	"github.com/edgeflag/edgeflag/openfeature/ofconv"
+	"github.com/edgeflag/edgeflag/protocol"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/wasm/host"
 )
@@ -188,7 +187,7 @@ func TestSourceContextOverModuleLimits(t *testing.T) {
 	if _, err := src.Load(data); err != nil {
 		t.Fatal(err)
 	}
-	items := make([]evaluator.Value, wire.MaxListItems+1)
+	items := make([]evaluator.Value, protocol.MaxListItems+1)
 	for i := range items {
 		items[i] = evaluator.Number(float64(i))
 	}
@@ -198,9 +197,9 @@ func TestSourceContextOverModuleLimits(t *testing.T) {
 		t.Errorf("one flag: %+v", r)
 	}
 	all, _, err := src.EvaluateAll(ctx, times[0], nil)
-	var ce *ofconv.ContextError
+	var ce *protocol.Error
 	if !errors.As(err, &ce) || ce.Code != evaluator.ErrInvalidContext || len(all) != 0 ||
-		!strings.HasPrefix(ce.Error(), "context: more than 4096 list items") {
+		!strings.HasPrefix(ce.Details, "context: more than 4096 list items") {
 		t.Fatalf("all flags: %d results, %v", len(all), err)
 	}
 }
@@ -212,7 +211,7 @@ func TestSourceLongKey(t *testing.T) {
 	if _, err := src.Load(exampleSnapshot(t, "production")); err != nil {
 		t.Fatal(err)
 	}
-	key := strings.Repeat("k", wire.MaxKeySize+10)
+	key := strings.Repeat("k", protocol.MaxKeySize+10)
 	r, _ := src.Evaluate(key, evaluator.NewContext(), times[0])
 	if r.Key != key || r.Error != evaluator.ErrFlagNotFound {
 		t.Errorf("long key: %+v", r)

@@ -5,29 +5,20 @@
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -o edgeflag.wasm ./wasm/guest
 //
-// A host instantiates it, calls _initialize once, then the edgeflag_* exports. Inputs go
-// through one buffer in guest memory: the host asks edgeflag_buffer for room, writes the
-// input there and calls an operation with the input's length. Every operation returns its
-// output as ptr<<32|len: bytes in guest memory that stay valid until the next call.
+// A host instantiates it, calls _initialize once, then the edgeflag_* exports, whose
+// calling convention package protocol describes (ABIVersion, the frames, the flag bits).
+// Inputs go through one buffer in guest memory: the host asks edgeflag_buffer for room,
+// writes the input there and calls an operation with the input's length. Every operation
+// returns its output as ptr<<32|len: bytes in guest memory that stay valid until the
+// next call.
 //
-// The context is set once (edgeflag_context, in the binary encoding of package wire) and
-// then any number of flags are evaluated for it, so a host that evaluates several flags
-// for one request pays for the context once. Bad input (a corrupt snapshot, a malformed
-// context, an unknown flag, an input over a limit of package wire) yields an error
-// object, never a trap, and the instance stays usable. One instance must not be called
-// concurrently.
-//
-// Outputs:
-//
-//	edgeflag_load:          {"hash":"<sha256>","environment":"production","revision":"...","flags":24}
-//	edgeflag_context:       nothing (len 0), or the error object of a context it refuses
-//	edgeflag_evaluate:      {"key":"f","value":true,"variant":"on","reason":"SPLIT","decision":{...}}
-//	edgeflag_evaluate_all:  {"flags":[<one result per flag, in key order>]}
-//	errors:                 {"errorCode":"PARSE_ERROR","errorMessage":"..."} (a result with
-//	                        "key" and "reason":"ERROR" for edgeflag_evaluate)
-//
-// A refused context is remembered: evaluations report its error until the next
-// edgeflag_context.
+// edgeflag_ofrep answers an OFREP request whole with package protocol — the same code the
+// native Go handler runs — so every runtime answers the same bytes. edgeflag_context sets
+// a binary context for edgeflag_evaluate and edgeflag_evaluate_all, which answer result
+// JSON ({"flags":[...]} for all flags, the error object {"errorCode","errorMessage"} when
+// they cannot evaluate). Bad input (a corrupt snapshot, a malformed context, an input
+// over a limit) yields an error answer, never a trap, and the instance stays usable. One
+// instance must not be called concurrently.
 package main
 
 //lint:file-ignore U1000 the functions are called by the host through //go:wasmexport
@@ -36,7 +27,7 @@ import (
 	"unsafe"
 
 	"github.com/edgeflag/edgeflag/evaluator"
-	"github.com/edgeflag/edgeflag/internal/wire"
+	"github.com/edgeflag/edgeflag/protocol"
 	"github.com/edgeflag/edgeflag/snapshot"
 )
 
@@ -46,31 +37,35 @@ type module struct {
 	ctx     *evaluator.Context
 	ctxErr  *evaluator.ContextError // why the current context was refused, or nil
 	ctxData []byte                  // the current context's bytes, which ctx's strings share
-	dec     wire.Decoder
-	in      []byte // the input buffer; its whole capacity is usable
-	out     []byte // the last output
+	dec     protocol.ContextDecoder
+	answer  *protocol.Answerer
+	version protocol.Version // the snapshot loaded
+	in      []byte           // the input buffer; its whole capacity is usable
+	out     []byte           // the last output
+	body    []byte           // the last OFREP response body
 }
 
 var m = module{
-	eval: evaluator.New(nil),
-	ctx:  evaluator.NewContext(),
-	in:   make([]byte, 4096),
-	out:  make([]byte, 0, 4096),
+	eval:   evaluator.New(nil),
+	ctx:    evaluator.NewContext(),
+	answer: protocol.NewAnswerer(),
+	in:     make([]byte, 4096),
+	out:    make([]byte, 0, 4096),
 }
 
 func main() {}
 
-// abi returns the version of this calling convention (wire.ABIVersion).
+// abi returns the version of this calling convention (protocol.ABIVersion).
 //
 //go:wasmexport edgeflag_abi
-func abi() uint32 { return wire.ABIVersion }
+func abi() uint32 { return protocol.ABIVersion }
 
 // buffer returns the address of an input buffer of at least size bytes, or 0 when size is
 // over the largest input the module accepts. The address changes when the buffer grows.
 //
 //go:wasmexport edgeflag_buffer
 func buffer(size uint32) uint32 {
-	if size > wire.MaxSnapshotSize {
+	if size > protocol.MaxSnapshotSize {
 		return 0
 	}
 	if int(size) > len(m.in) {
@@ -78,7 +73,7 @@ func buffer(size uint32) uint32 {
 		for n < int(size) {
 			n *= 2
 		}
-		m.in = make([]byte, min(n, wire.MaxSnapshotSize))
+		m.in = make([]byte, min(n, protocol.MaxSnapshotSize))
 	}
 	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(m.in))))
 }
@@ -88,30 +83,77 @@ func buffer(size uint32) uint32 {
 //
 //go:wasmexport edgeflag_load
 func load(n uint32) (packed uint64) {
-	defer m.recover(&packed, "")
+	defer func() {
+		if p := recover(); p != nil {
+			packed = m.loadFail(evaluator.ErrGeneral, "internal error")
+		}
+	}()
 	if int(n) > len(m.in) {
-		return m.fail(evaluator.ErrGeneral, "input length outside the buffer")
+		return m.loadFail(evaluator.ErrGeneral, "input length outside the buffer")
 	}
 	data := m.in[:n]
 	s, err := snapshot.Decode(data)
 	if err != nil {
-		return m.fail(evaluator.ErrParse, err.Error())
+		return m.loadFail(evaluator.ErrParse, err.Error())
 	}
 	hash, _ := snapshot.Hash(data) // Decode has checked the header
 	m.eval.Swap(s)
+	m.version = protocol.Version{Snapshot: hash, Environment: s.Environment, Revision: s.Revision}
 	if len(m.in) > 1<<20 {
 		m.in = make([]byte, 4096) // let the collector reuse the snapshot's input space
 	}
-	o := append(m.out[:0], `{"hash":"`...)
-	o = append(o, hash...) // hex digits
-	o = append(o, `","environment":`...)
-	o = evaluator.AppendJSONString(o, s.Environment)
-	o = append(o, `,"revision":`...)
-	o = evaluator.AppendJSONString(o, s.Revision)
-	o = append(o, `,"flags":`...)
-	o = appendUint(o, uint64(len(s.Flags)))
-	m.out = append(o, '}')
+	m.out = protocol.AppendLoadFrame(m.out[:0], protocol.LoadInfo{Hash: hash, Environment: s.Environment, Revision: s.Revision, Flags: len(s.Flags)}, nil)
 	return m.output()
+}
+
+// ofrep answers an OFREP request: the flag key, the body and If-None-Match follow each
+// other in the input buffer; at is the time of evaluation in Unix milliseconds; flags
+// holds protocol.Flag* bits. It answers an OFREP frame.
+//
+//go:wasmexport edgeflag_ofrep
+func ofrep(keyLen, bodyLen, inmLen uint32, at int64, flags uint32) (packed uint64) {
+	defer m.recoverOFREP(&packed)
+	total := uint64(keyLen) + uint64(bodyLen) + uint64(inmLen)
+	if total > uint64(len(m.in)) {
+		return m.ofrepFrame(protocol.Response{Status: 500, Body: protocol.AppendGeneralError(m.body[:0], "input length outside the buffer")})
+	}
+	in := m.in[:total]
+	req := protocol.Request{
+		Key:         unsafe.String(unsafe.SliceData(in), int(keyLen)),
+		Bulk:        flags&protocol.FlagBulk != 0,
+		Body:        in[keyLen : keyLen+bodyLen],
+		IfNoneMatch: unsafe.String(unsafe.SliceData(in[keyLen+bodyLen:]), int(inmLen)),
+		At:          at,
+	}
+	if flags&protocol.FlagOpenFeatureReasons != 0 {
+		req.Reasons = protocol.OpenFeatureReasons
+	}
+	switch {
+	case flags&protocol.FlagBodyTooLarge != 0:
+		req.BodyError = &protocol.Error{Code: evaluator.ErrInvalidContext, Details: string(req.Body)}
+	case flags&protocol.FlagBodyUnreadable != 0:
+		req.BodyError = &protocol.Error{Code: evaluator.ErrParse, Details: string(req.Body)}
+	case flags&protocol.FlagBodyUnavailable != 0:
+		req.BodyError = &protocol.Error{Code: evaluator.ErrGeneral, Details: string(req.Body)}
+	}
+	v := m.version
+	v.Stale = flags&protocol.FlagStale != 0
+	res := m.answer.Answer(m.body[:0], m.eval, v, &req)
+	m.body = res.Body
+	return m.ofrepFrame(res)
+}
+
+// ofrepFrame makes res, whose body is not in m.out, the output.
+func (m *module) ofrepFrame(res protocol.Response) uint64 {
+	m.out = protocol.AppendOFREPFrame(m.out[:0], res)
+	return m.output()
+}
+
+// recoverOFREP turns a panic into a 500 answer so that the instance stays usable.
+func (m *module) recoverOFREP(packed *uint64) {
+	if p := recover(); p != nil {
+		*packed = m.ofrepFrame(protocol.Response{Status: 500, Body: protocol.AppendGeneralError(m.body[:0], "internal error")})
+	}
 }
 
 // context makes the binary context in the first n bytes of the input buffer the one
@@ -125,7 +167,7 @@ func context(n uint32) (packed uint64) {
 	switch {
 	case int(n) > len(m.in):
 		m.ctxErr = &evaluator.ContextError{Code: evaluator.ErrGeneral, Reason: "input length outside the buffer"}
-	case n > wire.MaxContextSize:
+	case n > protocol.MaxContextSize:
 		m.ctxErr = &evaluator.ContextError{Code: evaluator.ErrInvalidContext,
 			Reason: "context larger than the limit of 65536 bytes"}
 	case n == 0:
@@ -148,7 +190,7 @@ func context(n uint32) (packed uint64) {
 
 // evaluate evaluates one flag, whose key is the first keyLen bytes of the input buffer,
 // for the current context; at is the time of evaluation in Unix milliseconds; flags holds
-// wire.Flag* bits.
+// protocol.Flag* bits.
 //
 //go:wasmexport edgeflag_evaluate
 func evaluate(keyLen uint32, at int64, flags uint32) (packed uint64) {
@@ -157,13 +199,13 @@ func evaluate(keyLen uint32, at int64, flags uint32) (packed uint64) {
 	}
 	key := unsafe.String(unsafe.SliceData(m.in), int(keyLen))
 	defer m.recover(&packed, key)
-	if keyLen > wire.MaxKeySize {
-		return m.failResult(key[:wire.MaxKeySize], evaluator.ErrFlagNotFound, "flag key longer than the limit of 256 bytes")
+	if keyLen > protocol.MaxKeySize {
+		return m.failResult(key[:protocol.MaxKeySize], evaluator.ErrFlagNotFound, "flag key longer than the limit of 256 bytes")
 	}
 	if m.ctxErr != nil {
 		return m.failResult(key, m.ctxErr.Code, m.ctxErr.Error())
 	}
-	m.out = m.eval.AppendResultJSON(m.out[:0], key, m.ctx, at, flags&wire.FlagStale != 0)
+	m.out = m.eval.AppendResultJSON(m.out[:0], key, m.ctx, at, flags&protocol.FlagStale != 0)
 	return m.output()
 }
 
@@ -178,7 +220,7 @@ func evaluateAll(at int64, flags uint32) (packed uint64) {
 	if m.ctxErr != nil {
 		return m.fail(m.ctxErr.Code, m.ctxErr.Error())
 	}
-	m.out = m.eval.AppendAllJSON(m.out[:0], m.ctx, at, flags&wire.FlagStale != 0)
+	m.out = m.eval.AppendAllJSON(m.out[:0], m.ctx, at, flags&protocol.FlagStale != 0)
 	return m.output()
 }
 
@@ -203,6 +245,11 @@ func (m *module) recoverContext(packed *uint64) {
 	}
 }
 
+func (m *module) loadFail(code evaluator.ErrorCode, msg string) uint64 {
+	m.out = protocol.AppendLoadFrame(m.out[:0], protocol.LoadInfo{}, &protocol.Error{Code: code, Details: msg})
+	return m.output()
+}
+
 func (m *module) fail(code evaluator.ErrorCode, msg string) uint64 {
 	m.out = evaluator.AppendErrorJSON(m.out[:0], code, msg)
 	return m.output()
@@ -218,18 +265,4 @@ func (m *module) failResult(key string, code evaluator.ErrorCode, msg string) ui
 func (m *module) output() uint64 {
 	ptr := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.out))))
 	return ptr<<32 | uint64(len(m.out))
-}
-
-func appendUint(dst []byte, v uint64) []byte {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return append(dst, b[i:]...)
 }

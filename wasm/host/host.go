@@ -13,7 +13,6 @@ package host
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"runtime"
@@ -23,7 +22,7 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/evaluator"
-	"github.com/edgeflag/edgeflag/internal/wire"
+	"github.com/edgeflag/edgeflag/protocol"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
@@ -45,17 +44,12 @@ type Config struct {
 }
 
 // SnapshotInfo describes the snapshot an Evaluator serves.
-type SnapshotInfo struct {
-	Hash        string `json:"hash"` // the content hash (snapshot.Hash)
-	Environment string `json:"environment"`
-	Revision    string `json:"revision"`
-	Flags       int    `json:"flags"`
-}
+type SnapshotInfo = protocol.LoadInfo
 
 // GuestError is an error the module reported, with an OpenFeature error code.
 type GuestError struct {
-	Code    evaluator.ErrorCode `json:"errorCode"`
-	Message string              `json:"errorMessage"`
+	Code    evaluator.ErrorCode
+	Message string
 }
 
 func (e *GuestError) Error() string { return "edgeflag module: " + string(e.Code) + ": " + e.Message }
@@ -114,7 +108,7 @@ func New(ctx context.Context, wasm []byte, cfg Config) (*Evaluator, error) {
 		rt.Close(ctx)
 		return nil, errors.New("edgeflag module: compile: " + err.Error())
 	}
-	for _, name := range []string{"edgeflag_abi", "edgeflag_buffer", "edgeflag_load", "edgeflag_context", "edgeflag_evaluate", "edgeflag_evaluate_all", "_initialize"} {
+	for _, name := range []string{"edgeflag_abi", "edgeflag_buffer", "edgeflag_load", "edgeflag_context", "edgeflag_evaluate", "edgeflag_evaluate_all", "edgeflag_ofrep", "_initialize"} {
 		if _, ok := compiled.ExportedFunctions()[name]; !ok {
 			rt.Close(ctx)
 			return nil, errors.New("edgeflag module: not an edgeflag module: no export " + name)
@@ -157,9 +151,9 @@ func (e *Evaluator) Close(ctx context.Context) error {
 // of every instance. A snapshot that fails to load leaves the current one in place and
 // returns a *GuestError (PARSE_ERROR for a corrupt or unsupported snapshot).
 func (e *Evaluator) Load(data []byte) (SnapshotInfo, error) {
-	if len(data) > wire.MaxSnapshotSize {
+	if len(data) > protocol.MaxSnapshotSize {
 		return SnapshotInfo{}, &GuestError{Code: evaluator.ErrParse,
-			Message: "snapshot larger than the limit of " + strconv.Itoa(wire.MaxSnapshotSize) + " bytes"}
+			Message: "snapshot larger than the limit of " + strconv.Itoa(protocol.MaxSnapshotSize) + " bytes"}
 	}
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
@@ -172,8 +166,8 @@ func (e *Evaluator) Load(data []byte) (SnapshotInfo, error) {
 		e.discard(in)
 		return SnapshotInfo{}, err
 	}
-	var info SnapshotInfo
-	if err := decodeOutput(out, &info); err != nil {
+	info, err := decodeLoad(out)
+	if err != nil {
 		// The instance keeps its previous snapshot: the module swaps only on success.
 		e.release(in)
 		return SnapshotInfo{}, err
@@ -233,7 +227,7 @@ func (e *Evaluator) EvaluateAll(dst []byte, ctx *evaluator.Context, at time.Time
 }
 
 // EvaluateEncoded is Evaluate for a context already encoded as JSON (an OFREP request's
-// context, say) or in the binary encoding of package wire. A malformed context yields a
+// context, say) or in the binary encoding of package protocol. A malformed context yields a
 // PARSE_ERROR or INVALID_CONTEXT result. A JSON context is parsed here, with
 // evaluator.ParseContext (which allocates), and crosses into the module in the binary
 // encoding: the module reads no JSON.
@@ -244,6 +238,68 @@ func (e *Evaluator) EvaluateEncoded(dst []byte, key string, context []byte, at t
 // EvaluateAllEncoded is EvaluateAll for an encoded context.
 func (e *Evaluator) EvaluateAllEncoded(dst []byte, context []byte, at time.Time) ([]byte, error) {
 	return e.call(dst, callAll, "", nil, nil, context, at)
+}
+
+// OFREP answers an OFREP request in the module, with package protocol: the same answer as
+// the native handler's for the same snapshot, request and time. The response body is
+// appended to dst (Response.Body is the extended dst, its ETag follows it in the same
+// buffer). req.Reasons, req.BodyError and the Evaluator's stale mode (SetStale) are passed
+// on; a body over protocol.DefaultMaxBodyBytes is refused. The error is non-nil only when
+// the module could not be run.
+func (e *Evaluator) OFREP(dst []byte, req *protocol.Request) (protocol.Response, error) {
+	in, err := e.acquire()
+	if err != nil {
+		return protocol.Response{}, err
+	}
+	if err := e.sync(in); err != nil {
+		e.discard(in)
+		return protocol.Response{}, err
+	}
+	flags := uint32(0)
+	if e.stale.Load() || req.Stale {
+		flags |= protocol.FlagStale
+	}
+	if req.Bulk {
+		flags |= protocol.FlagBulk
+	}
+	if req.Reasons == protocol.OpenFeatureReasons {
+		flags |= protocol.FlagOpenFeatureReasons
+	}
+	key, body := req.Key, req.Body
+	switch {
+	case req.BodyError != nil && req.BodyError.Code == evaluator.ErrGeneral:
+		flags |= protocol.FlagBodyUnavailable
+		body = []byte(req.BodyError.Details)
+	case req.BodyError != nil && req.BodyError.Code == evaluator.ErrInvalidContext:
+		flags |= protocol.FlagBodyTooLarge
+		body = []byte(req.BodyError.Details)
+	case req.BodyError != nil:
+		flags |= protocol.FlagBodyUnreadable
+		body = []byte(req.BodyError.Details)
+	case len(body) > protocol.DefaultMaxBodyBytes:
+		flags |= protocol.FlagBodyTooLarge
+		body = []byte(protocol.BodyTooLarge(protocol.DefaultMaxBodyBytes).Details)
+	}
+	out, err := in.ofrep(e.ctx, key, body, req.IfNoneMatch, req.At, flags)
+	if err != nil {
+		e.discard(in)
+		return protocol.Response{}, err
+	}
+	res, ok := protocol.ReadOFREPFrame(out)
+	if !ok {
+		e.release(in)
+		return protocol.Response{}, errors.New("edgeflag module: unreadable OFREP answer")
+	}
+	// Copy out of guest memory before the instance goes back to the pool.
+	n := len(dst)
+	dst = append(dst, res.Body...)
+	dst = append(dst, res.ETag...)
+	e.release(in)
+	res.Body = dst[:n+len(res.Body)]
+	if res.ETag != nil {
+		res.ETag = dst[n+len(res.Body):]
+	}
+	return res, nil
 }
 
 // Stats reports on the pool.
@@ -276,16 +332,16 @@ func (e *Evaluator) call(dst []byte, what int, key string, keys []string, ctx *e
 	}
 	var flags uint32
 	if e.stale.Load() {
-		flags |= wire.FlagStale
+		flags |= protocol.FlagStale
 	}
 	switch {
 	case ctx != nil:
-		in.scratch = wire.AppendContext(in.scratch[:0], ctx)
+		in.scratch = protocol.AppendContext(in.scratch[:0], ctx)
 		encoded = in.scratch
-	case len(encoded) > wire.MaxContextSize:
+	case len(encoded) > protocol.MaxContextSize:
 		// The module answers INVALID_CONTEXT from the length alone.
-		encoded = encoded[:wire.MaxContextSize+1]
-	case len(encoded) > 0 && encoded[0] != wire.Marker:
+		encoded = encoded[:protocol.MaxContextSize+1]
+	case len(encoded) > 0 && encoded[0] != protocol.Marker:
 		if err := evaluator.ParseContext(encoded, in.parsed); err != nil {
 			if out, ok := e.contextError(dst, what, key, err.(*evaluator.ContextError)); ok {
 				e.release(in)
@@ -293,7 +349,7 @@ func (e *Evaluator) call(dst []byte, what int, key string, keys []string, ctx *e
 			}
 			in.parsed.Reset() // the module reports something else first
 		}
-		in.scratch = wire.AppendContext(in.scratch[:0], in.parsed)
+		in.scratch = protocol.AppendContext(in.scratch[:0], in.parsed)
 		encoded = in.scratch
 	}
 	out, err := e.run(in, dst, what, key, keys, encoded, at.UnixMilli(), flags)
@@ -340,8 +396,8 @@ func (e *Evaluator) run(in *instance, dst []byte, what int, key string, keys []s
 // clipKey shortens a key over the module's limit to one byte over it: the module answers
 // FLAG_NOT_FOUND from the length alone.
 func clipKey(key string) string {
-	if len(key) > wire.MaxKeySize {
-		return key[:wire.MaxKeySize+1]
+	if len(key) > protocol.MaxKeySize {
+		return key[:protocol.MaxKeySize+1]
 	}
 	return key
 }
@@ -351,7 +407,7 @@ func clipKey(key string) string {
 // the limit, no snapshot loaded for every flag); ok is false then.
 func (e *Evaluator) contextError(dst []byte, what int, key string, ce *evaluator.ContextError) (out []byte, ok bool) {
 	switch {
-	case what == callOne && len(key) > wire.MaxKeySize, what == callAll && e.snap.Load() == nil:
+	case what == callOne && len(key) > protocol.MaxKeySize, what == callAll && e.snap.Load() == nil:
 		return dst, false
 	case what == callOne:
 		r := evaluator.Result{Key: key, Reason: evaluator.ReasonError, Error: ce.Code, Message: ce.Error(),
@@ -410,25 +466,21 @@ func (e *Evaluator) sync(in *instance) error {
 	if err != nil {
 		return err
 	}
-	var info SnapshotInfo
-	if err := decodeOutput(out, &info); err != nil {
+	if _, err := decodeLoad(out); err != nil {
 		return err
 	}
 	in.gen = cur.gen
 	return nil
 }
 
-// decodeOutput reads a module output that is either an error object or v.
-func decodeOutput(out []byte, v any) error {
-	var ge GuestError
-	if err := json.Unmarshal(out, &ge); err != nil {
-		return errors.New("edgeflag module: unreadable output: " + err.Error())
+// decodeLoad reads the module's answer to a load.
+func decodeLoad(out []byte) (SnapshotInfo, error) {
+	info, refused, ok := protocol.ReadLoadFrame(out)
+	switch {
+	case !ok:
+		return info, errors.New("edgeflag module: unreadable answer to a load")
+	case refused != nil:
+		return info, &GuestError{Code: refused.Code, Message: refused.Details}
 	}
-	if ge.Code != "" {
-		return &ge
-	}
-	if err := json.Unmarshal(out, v); err != nil {
-		return errors.New("edgeflag module: unreadable output: " + err.Error())
-	}
-	return nil
+	return info, nil
 }

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/evaluator"
-	"github.com/edgeflag/edgeflag/internal/wire"
+	"github.com/edgeflag/edgeflag/protocol"
 )
 
 var at = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -203,23 +203,23 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("Load(%s) = %v, want PARSE_ERROR containing %q", tt.name, err, tt.want)
 		}
 	}
-	if _, err := e.Load(make([]byte, wire.MaxSnapshotSize+1)); err == nil {
+	if _, err := e.Load(make([]byte, protocol.MaxSnapshotSize+1)); err == nil {
 		t.Error("Load accepted a snapshot over the size limit")
 	}
 	if info, _ := e.Snapshot(); info.Revision != "good" {
 		t.Fatalf("a failed Load replaced the snapshot: %+v", info)
 	}
 
-	huge := append([]byte{wire.Marker, 1, 1, 'a', wire.TagString}, make([]byte, wire.MaxContextSize)...)
+	huge := append([]byte{protocol.Marker, 1, 1, 'a', protocol.TagString}, make([]byte, protocol.MaxContextSize)...)
 	contexts := []struct {
 		name    string
 		context []byte
 		code    string
 	}{
-		{"binary garbage", []byte{wire.Marker, 7, 1, 2, 3}, "PARSE_ERROR"},
-		{"unknown tag", []byte{wire.Marker, 1, 1, 'a', 9}, "PARSE_ERROR"},
-		{"nested list", []byte{wire.Marker, 1, 1, 'a', wire.TagList, 1, wire.TagList, 0}, "INVALID_CONTEXT"},
-		{"empty name", []byte{wire.Marker, 1, 0, wire.TagTrue}, "INVALID_CONTEXT"},
+		{"binary garbage", []byte{protocol.Marker, 7, 1, 2, 3}, "PARSE_ERROR"},
+		{"unknown tag", []byte{protocol.Marker, 1, 1, 'a', 9}, "PARSE_ERROR"},
+		{"nested list", []byte{protocol.Marker, 1, 1, 'a', protocol.TagList, 1, protocol.TagList, 0}, "INVALID_CONTEXT"},
+		{"empty name", []byte{protocol.Marker, 1, 0, protocol.TagTrue}, "INVALID_CONTEXT"},
 		{"json garbage", []byte(`{"userId":`), "PARSE_ERROR"},
 		{"json not an object", []byte(`[1,2]`), "PARSE_ERROR"},
 		{"json nested object", []byte(`{"a":{"b":1}}`), "INVALID_CONTEXT"},
@@ -289,7 +289,7 @@ func TestEvaluateFlags(t *testing.T) {
 	}
 	// A refused context gives the module's error object, binary or JSON (encoded contexts
 	// reach EvaluateFlags' path only from inside the package).
-	for _, bad := range [][]byte{{wire.Marker, 1, 0, wire.TagTrue}, []byte(`{"a":{"b":1}}`)} {
+	for _, bad := range [][]byte{{protocol.Marker, 1, 0, protocol.TagTrue}, []byte(`{"a":{"b":1}}`)} {
 		got, err := e.call(nil, callFlags, "", keys, nil, bad, at)
 		if err != nil || !bytes.HasPrefix(got, []byte(`{"errorCode":"INVALID_CONTEXT"`)) {
 			t.Errorf("context %q: %s, %v", bad, got, err)

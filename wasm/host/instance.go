@@ -7,19 +7,19 @@ import (
 	"strconv"
 
 	"github.com/edgeflag/edgeflag/evaluator"
-	"github.com/edgeflag/edgeflag/internal/wire"
+	"github.com/edgeflag/edgeflag/protocol"
 	"github.com/tetratelabs/wazero/api"
 )
 
 // instance is one module instance with its exports resolved and a reusable call stack.
 type instance struct {
-	mod                                                  api.Module
-	mem                                                  api.Memory
-	buffer, loadFn, contextFn, evaluateFn, evaluateAllFn api.Function
-	stack                                                [4]uint64
-	scratch                                              []byte             // an encoded context
-	parsed                                               *evaluator.Context // a JSON context, parsed on the way to scratch
-	gen                                                  uint64             // generation of the snapshot held, 0: none
+	mod                                                           api.Module
+	mem                                                           api.Memory
+	buffer, loadFn, contextFn, evaluateFn, evaluateAllFn, ofrepFn api.Function
+	stack                                                         [5]uint64
+	scratch                                                       []byte             // an encoded context
+	parsed                                                        *evaluator.Context // a JSON context, parsed on the way to scratch
+	gen                                                           uint64             // generation of the snapshot held, 0: none
 
 	// The module's input buffer, known from the last edgeflag_buffer call: its address
 	// changes only when it grows, and after a load.
@@ -39,6 +39,7 @@ func (e *Evaluator) instantiate() (*instance, error) {
 		contextFn:     mod.ExportedFunction("edgeflag_context"),
 		evaluateFn:    mod.ExportedFunction("edgeflag_evaluate"),
 		evaluateAllFn: mod.ExportedFunction("edgeflag_evaluate_all"),
+		ofrepFn:       mod.ExportedFunction("edgeflag_ofrep"),
 		scratch:       make([]byte, 0, 512),
 		parsed:        evaluator.NewContext(),
 	}
@@ -46,10 +47,10 @@ func (e *Evaluator) instantiate() (*instance, error) {
 		mod.Close(e.ctx)
 		return nil, fmt.Errorf("edgeflag module: %w", err)
 	}
-	if v := uint32(in.stack[0]); v != wire.ABIVersion {
+	if v := uint32(in.stack[0]); v != protocol.ABIVersion {
 		mod.Close(e.ctx)
 		return nil, errors.New("edgeflag module: ABI version " + strconv.Itoa(int(v)) +
-			", this host speaks " + strconv.Itoa(wire.ABIVersion))
+			", this host speaks " + strconv.Itoa(protocol.ABIVersion))
 	}
 	return in, nil
 }
@@ -128,11 +129,33 @@ func (in *instance) evaluate(ctx context.Context, key string, at int64, flags ui
 	if err := in.writeString(ctx, key); err != nil {
 		return nil, err
 	}
-	in.stack = [4]uint64{uint64(len(key)), uint64(at), uint64(flags)}
+	in.stack = [5]uint64{uint64(len(key)), uint64(at), uint64(flags)}
 	return in.call(ctx, in.evaluateFn)
 }
 
 func (in *instance) evaluateAll(ctx context.Context, at int64, flags uint32) ([]byte, error) {
 	in.stack[0], in.stack[1] = uint64(at), uint64(flags)
 	return in.call(ctx, in.evaluateAllFn)
+}
+
+// ofrep writes key, body and If-None-Match one after the other into the input buffer and
+// answers the OFREP request; the answer is an OFREP frame in guest memory.
+func (in *instance) ofrep(ctx context.Context, key string, body []byte, inm string, at int64, flags uint32) ([]byte, error) {
+	total := len(key) + len(body) + len(inm)
+	if uint32(total) > in.inCap {
+		in.stack[0] = uint64(total)
+		if err := in.buffer.CallWithStack(ctx, in.stack[:]); err != nil {
+			return nil, fmt.Errorf("edgeflag module: %w", err)
+		}
+		if in.stack[0] == 0 {
+			return nil, errors.New("edgeflag module: input of " + strconv.Itoa(total) + " bytes refused")
+		}
+		in.inPtr, in.inCap = uint32(in.stack[0]), uint32(total)
+	}
+	if !in.mem.WriteString(in.inPtr, key) || !in.mem.Write(in.inPtr+uint32(len(key)), body) ||
+		!in.mem.WriteString(in.inPtr+uint32(len(key)+len(body)), inm) {
+		return nil, errors.New("edgeflag module: input buffer outside memory")
+	}
+	in.stack = [5]uint64{uint64(len(key)), uint64(len(body)), uint64(len(inm)), uint64(at), uint64(flags)}
+	return in.call(ctx, in.ofrepFn)
 }

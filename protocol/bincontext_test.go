@@ -1,4 +1,4 @@
-package wire
+package protocol
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ func TestRoundTrip(t *testing.T) {
 		Set("groups", evaluator.List(evaluator.String("a"), evaluator.Number(2), evaluator.Bool(true))).
 		Set("none", evaluator.Strings())
 	data := AppendContext(nil, in)
-	var d Decoder
+	var d ContextDecoder
 	out := evaluator.NewContext()
 	if err := d.Decode(data, out); err != nil {
 		t.Fatal(err)
@@ -69,7 +69,7 @@ func TestDecodeNullAndDuplicates(t *testing.T) {
 		1, 'b', TagNull,
 		1, 'a', TagTrue}
 	ctx := evaluator.NewContext()
-	var d Decoder
+	var d ContextDecoder
 	if err := d.Decode(data, ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"too many items", append([]byte{Marker, 1, 1, 'a', TagList}, appendUvarint(nil, MaxListItems+1)...), evaluator.ErrInvalidContext},
 		{"too large", append([]byte{Marker}, make([]byte, MaxContextSize)...), evaluator.ErrInvalidContext},
 	}
-	var d Decoder
+	var d ContextDecoder
 	for _, tt := range tests {
 		ctx := evaluator.NewContext().SetString("left", "over")
 		err := d.Decode(tt.data, ctx)
@@ -132,7 +132,7 @@ func TestDecodeErrorsNameTheLimits(t *testing.T) {
 		{append([]byte{Marker, 1, 1, 'a', TagList}, appendUvarint(nil, MaxListItems+1)...), MaxListItems},
 		{append([]byte{Marker}, make([]byte, MaxContextSize)...), MaxContextSize},
 	}
-	var d Decoder
+	var d ContextDecoder
 	for _, tt := range tests {
 		err := d.Decode(tt.data, evaluator.NewContext())
 		if err == nil || !strings.Contains(err.Error(), " "+strconv.Itoa(tt.limit)+" ") {
@@ -144,7 +144,7 @@ func TestDecodeErrorsNameTheLimits(t *testing.T) {
 func TestDecodeDoesNotAllocate(t *testing.T) {
 	data := AppendContext(nil, evaluator.NewContext().SetString("userId", "u1").SetString("country", "DE").
 		SetNumber("age", 3).Set("groups", evaluator.Strings("a", "b")))
-	var d Decoder
+	var d ContextDecoder
 	ctx := evaluator.NewContext()
 	d.Decode(data, ctx) // grow the buffers once
 	if n := testing.AllocsPerRun(100, func() { d.Decode(data, ctx) }); n != 0 {
@@ -156,7 +156,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(AppendContext(nil, evaluator.NewContext().SetString("userId", "u").Set("g", evaluator.Strings("x"))))
 	f.Add([]byte{Marker, 1, 1, 'a', TagList, 2, TagTrue, TagNumber, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var d Decoder
+		var d ContextDecoder
 		ctx := evaluator.NewContext()
 		if err := d.Decode(data, ctx); err != nil {
 			return
@@ -181,7 +181,7 @@ func TestAppendContextLeavesOutNulls(t *testing.T) {
 		ctx.SetNumber("a"+strconv.Itoa(i), 1)
 	}
 	ctx.Set("targetingKey", evaluator.Value{})
-	var d Decoder
+	var d ContextDecoder
 	got := evaluator.NewContext()
 	if err := d.Decode(AppendContext(nil, ctx), got); err != nil {
 		t.Fatal(err)

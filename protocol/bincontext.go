@@ -1,4 +1,4 @@
-package wire
+package protocol
 
 import (
 	"math"
@@ -55,20 +55,20 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-// Decoder reads binary contexts. Its zero value is ready to use. A Decoder reuses its
+// ContextDecoder reads binary contexts. Its zero value is ready to use. A ContextDecoder reuses its
 // space from call to call, so decoding does not allocate once it has seen a context of
 // each size; it must not be used by more than one goroutine at a time.
-type Decoder struct {
+type ContextDecoder struct {
 	items []evaluator.Value // backing store of list values
 }
 
 // Decode reads a binary context into ctx, replacing its contents. The strings set in ctx
-// share memory with data, and its lists share the Decoder's space: ctx is valid while data
-// is unchanged and until the Decoder's next Decode. On error ctx is left
+// share memory with data, and its lists share the ContextDecoder's space: ctx is valid while data
+// is unchanged and until the ContextDecoder's next Decode. On error ctx is left
 // empty and the error is an *evaluator.ContextError whose Code is PARSE_ERROR for bytes
 // that are not a binary context and INVALID_CONTEXT for a well-formed context that breaks
 // a rule (empty name, nested list, a limit exceeded).
-func (d *Decoder) Decode(data []byte, ctx *evaluator.Context) error {
+func (d *ContextDecoder) Decode(data []byte, ctx *evaluator.Context) error {
 	ctx.Reset()
 	if err := d.decode(data, ctx); err != nil {
 		ctx.Reset()
@@ -77,7 +77,7 @@ func (d *Decoder) Decode(data []byte, ctx *evaluator.Context) error {
 	return nil
 }
 
-func (d *Decoder) decode(data []byte, ctx *evaluator.Context) error {
+func (d *ContextDecoder) decode(data []byte, ctx *evaluator.Context) error {
 	if len(data) > MaxContextSize {
 		return invalid(0, "context larger than the limit of 65536 bytes")
 	}
