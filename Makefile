@@ -20,7 +20,7 @@ FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext .
                 ./snapshot:FuzzRegexp ./snapshot:FuzzMurmur3 ./snapshot:FuzzValidJSON ./evaluator:FuzzParseTime ./evaluator:FuzzFold
 
 .PHONY: all setup build run test standalone-check test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
-        bench-compiler bench-edge wasm edge-worker evaluator-wasm-check flags-validate flags-check flags-review flags-publish \
+        bench-compiler bench-edge bench-peers wasm edge-worker evaluator-wasm-check flags-validate flags-check flags-review flags-publish \
         schema-editor-check lambda lambda-local lambda-edge build-KillSwitchFunction build-RolloutControllerFunction build-EdgeFunction bench-publish bench-load bench-dashboard load cli-golden docs-test clean
 
 all: build
@@ -86,6 +86,23 @@ bench:
 bench-edge:
 	$(GO) test -run='^$$' -bench=. -benchmem ./wasm/host ./internal/edgeserver
 	$(GO) test -run='^$$' -bench='Wasm|Native' -benchmem ./tests
+
+## bench-peers: edgeflag's module (via edge/shared, in Node.js) against LaunchDarkly's server SDK,
+## flagd-core and the Unleash client on the three flags of bench/peers/flags, cross-checked;
+## cold starts in Node.js and in workerd (a few minutes; docs/benchmarks.md). PEERS_RUNS runs each.
+PEERS_OUT  ?= $(OUT)/bench-peers
+PEERS_RUNS ?= 5
+bench-peers: wasm
+	bash scripts/install-bench-peers.sh
+	bash scripts/install-node-deps.sh
+	$(GO) build -o $(BIN)/edgeflag ./cmd/edgeflag
+	$(BIN)/edgeflag compile bench/peers/flags -o $(PEERS_OUT)
+	$(BIN)/edgeflag inspect --json $(PEERS_OUT)/production.snap > $(PEERS_OUT)/flags.json
+	node --no-warnings bench/peers/bench.mjs --runs $(PEERS_RUNS) --wasm $(BIN)/edgeflag.wasm \
+		--snapshot $(PEERS_OUT)/production.snap --flags $(PEERS_OUT)/flags.json
+	node --no-warnings bench/peers/coldstart.mjs --runs $(PEERS_RUNS) --wasm $(BIN)/edgeflag.wasm \
+		--snapshot $(PEERS_OUT)/production.snap --flags $(PEERS_OUT)/flags.json
+	$(GO) test -run='^$$' -bench='^BenchmarkWorkerdColdStart$$' -benchtime=$(PEERS_RUNS)x ./tests
 
 ## wasm: the evaluator module bin/edgeflag.wasm (prints raw and gzip sizes).
 wasm:
