@@ -34,16 +34,16 @@ func TestCheckFiles(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s:%d %s", h.File, h.Line, h.Ref))
 	}
 	want := []string{
-		`Makefile:1 ../shared/specs/ofrep/openapi.yaml`,
+		`Makefile:1 ../outside/specs/ofrep/openapi.yaml`,
 		`Makefile:6 /tmp/edgeflag-build`,
-		`edge/cloudflare/config.capnp:5 ../../../shared/specs/ofrep/openapi.yaml`,
+		`edge/cloudflare/config.capnp:5 ../../../outside/specs/ofrep/openapi.yaml`,
 		`go.mod:5 ../other`,
-		`scripts/fetch.sh:3 ../shared/specs/ofrep/openapi.yaml`,
-		`tests/helpers_test.go:10 filepath.Join(root, "..", "shared", "specs", "ofrep", "openapi.yaml")`,
-		`tests/helpers_test.go:25 "../../shared/specs/ofrep/openapi.yaml"`,
-		`tests/helpers_test.go:26 filepath.Join("..", "..", "shared", "x")`,
+		`scripts/fetch.sh:3 ../outside/specs/ofrep/openapi.yaml`,
+		`tests/helpers_test.go:10 filepath.Join(root, "..", "outside", "specs", "ofrep", "openapi.yaml")`,
+		`tests/helpers_test.go:25 "../../outside/specs/ofrep/openapi.yaml"`,
+		`tests/helpers_test.go:26 filepath.Join("..", "..", "outside", "x")`,
 		`tests/helpers_test.go:27 /home/ana/edgeflag/flags/project.yaml`,
-		`tests/helpers_test.go:28 /work/shared`,
+		`tests/helpers_test.go:28 /root/outside`,
 	}
 	slices.Sort(got)
 	if !slices.Equal(got, want) {

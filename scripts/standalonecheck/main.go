@@ -1,8 +1,8 @@
 // Command standalonecheck fails when a tracked file of the repository refers to a path
 // outside the repository: a relative path that climbs above the repository root (as
-// "../shared/spec.yaml" from the root, or filepath.Join(root, "..", "shared") in Go), or a
-// machine-specific absolute path (/work/, /home/, /Users/, /root/, /tmp/, /mnt/). A clone
-// must build and test on its own; `make standalone-check` runs it early in `make test`.
+// "../outside/spec.yaml" from the root, or filepath.Join(root, "..", "outside") in Go), or
+// a machine-specific absolute path (one starting with the directory work, home, Users,
+// root, tmp or mnt). A clone must build and test on its own; `make standalone-check` runs it early in `make test`.
 //
 // It reads the files `git ls-files` lists, except documentation (*.md), licence texts,
 // go.sum and its own tests and testdata, and prints file:line: reason for every reference it finds.

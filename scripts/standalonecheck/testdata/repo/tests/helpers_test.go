@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 )
 
-// The spec used to be read from ../shared/specs/ofrep/openapi.yaml: comments are not checked.
+// The spec used to be read from ../outside/specs/ofrep/openapi.yaml: comments are not checked.
 func specPath(root string) string {
-	return filepath.Join(root, "..", "shared", "specs", "ofrep", "openapi.yaml")
+	return filepath.Join(root, "..", "outside", "specs", "ofrep", "openapi.yaml")
 }
 
 func inside() []string {
@@ -17,13 +17,13 @@ func inside() []string {
 		filepath.Join("..", "flags"),
 		filepath.Join("testdata", "ofrep", "openapi.yaml"),
 		"../events/flag-kill.json",
-		"the ../shared directory, in prose",
+		"the ../outside directory, in prose",
 	}
 }
 
 func outside() {
-	os.ReadFile("../../shared/specs/ofrep/openapi.yaml")
-	os.ReadFile(filepath.Join("..", "..", "shared", "x"))
+	os.ReadFile("../../outside/specs/ofrep/openapi.yaml")
+	os.ReadFile(filepath.Join("..", "..", "outside", "x"))
 	os.ReadFile("/home/ana/edgeflag/flags/project.yaml")
-	os.Setenv("DIR", "--dir=/work/shared")
+	os.Setenv("DIR", "--dir=/root/outside")
 }
