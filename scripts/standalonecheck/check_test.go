@@ -85,11 +85,11 @@ func TestEscapes(t *testing.T) {
 		want     bool
 	}{
 		{".", "..", true},
-		{".", "../shared", true},
+		{".", "../outside", true},
 		{"tests", "..", false},
 		{"tests", "../flags", false},
-		{"tests", "../../shared", true},
-		{"edge/cloudflare", "../shared/a.mjs", false},
+		{"tests", "../../outside", true},
+		{"edge/cloudflare", "../common/a.mjs", false},
 		{"edge/cloudflare", "../../bin/x.wasm", false},
 		{"edge/cloudflare", "../../../x", true},
 		{"a/b", "../c/../../d", false},
