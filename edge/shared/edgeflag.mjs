@@ -1,8 +1,8 @@
 // The edgeflag WASM evaluator for JavaScript runtimes (workerd, Node.js). The module is
 // instantiated by the runtime's own WASI (node:wasi) or by ./wasi.mjs; this file speaks the
-// module's calling convention (see wasm/guest and internal/wire in the Go sources).
+// module's calling convention (see wasm/guest and protocol/abi.go in the Go sources).
 
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 export const MAX_SNAPSHOT_SIZE = 32 << 20; // snapshot.MaxSize
 export const MAX_CONTEXT_SIZE = 64 << 10;
 export const MAX_KEY_SIZE = 256;
@@ -187,10 +187,6 @@ export class Evaluator {
     }
   }
 
-  output(packed) {
-    return this.decoder.decode(this.outputBytes(packed));
-  }
-
   outputBytes(packed) {
     const p = BigInt.asUintN(64, packed);
     const ptr = Number(p >> 32n);
@@ -277,13 +273,24 @@ export class Evaluator {
     this.exports.edgeflag_context(c.length);
   }
 
+  /**
+   * Reads a results frame (package protocol): {json, refused}: json is the results' JSON
+   * joined by commas, or the module's error object when refused.
+   */
+  results(packed) {
+    const f = this.outputBytes(packed);
+    if (f[0] !== 0) return { json: this.decoder.decode(f), refused: true };
+    const end = 5 + (f[1] | (f[2] << 8) | (f[3] << 16)) + f[4] * 2 ** 24;
+    return { json: this.decoder.decode(f.subarray(5, end)) };
+  }
+
   /** Evaluates flag key for the context of the last setContext; returns the result as JSON text. */
   evaluateKeyJSON(key, at = Date.now(), { stale = false } = {}) {
     const { written } = this.utf8.encodeInto(key, this.keyBuf);
     const k = this.keyBuf.subarray(0, Math.min(written, MAX_KEY_SIZE + 1));
     this.input([k], k.length);
     const flags = stale ? FLAG_STALE : 0;
-    return this.output(this.exports.edgeflag_evaluate(k.length, BigInt(Math.trunc(at)), flags));
+    return this.results(this.exports.edgeflag_evaluate(k.length, BigInt(Math.trunc(at)), flags)).json;
   }
 
   /**
@@ -299,7 +306,8 @@ export class Evaluator {
   evaluateAllJSON(context, at = Date.now(), { stale = false } = {}) {
     this.setContext(context);
     const flags = stale ? FLAG_STALE : 0;
-    return this.output(this.exports.edgeflag_evaluate_all(BigInt(Math.trunc(at)), flags));
+    const r = this.results(this.exports.edgeflag_evaluate_all(BigInt(Math.trunc(at)), flags));
+    return r.refused ? r.json : `{"flags":[${r.json}]}`;
   }
 
   /** evaluateJSON, parsed. */

@@ -4,8 +4,10 @@
 //
 // The module is compiled once (through a compilation cache on disk when Config.CacheDir is
 // set) and instantiated into a pool, because one instance must never be called
-// concurrently. Results come back as the JSON that evaluator.Result.AppendJSON writes,
-// appended to a caller's buffer, so a call does not allocate once the buffers are warm.
+// concurrently. Results come back as the JSON that evaluator.Result.AppendJSON writes
+// (Evaluate, EvaluateFlags, EvaluateAll), or as the module's results frame (Results: that
+// JSON and each result's key and variant, for hosts that must not read JSON), appended to
+// a caller's buffer, so a call does not allocate once the buffers are warm.
 // Load verifies a snapshot in one instance and then swaps it into every instance: a call
 // that starts after Load returns sees the new snapshot. An instance whose call fails (a
 // trap, the guest running out of memory) is discarded and a fresh one takes its place.
@@ -361,7 +363,7 @@ func (e *Evaluator) call(dst []byte, what int, key string, keys []string, ctx *e
 	return out, nil
 }
 
-// run sets the context in the module and evaluates, appending the output to dst.
+// run sets the context in the module and evaluates, appending the output to dst as JSON.
 func (e *Evaluator) run(in *instance, dst []byte, what int, key string, keys []string, encoded []byte, at int64, flags uint32) ([]byte, error) {
 	refused, err := in.setContext(e.ctx, encoded)
 	if err != nil {
@@ -370,11 +372,18 @@ func (e *Evaluator) run(in *instance, dst []byte, what int, key string, keys []s
 	switch what {
 	case callAll:
 		out, err := in.evaluateAll(e.ctx, at, flags)
-		return append(dst, out...), err
+		if err != nil {
+			return dst, err
+		}
+		res, err := readResults(out)
+		if err != nil || res.Refused {
+			return append(dst, res.JSON...), err // the module's error object
+		}
+		dst = append(dst, `{"flags":[`...)
+		dst = append(dst, res.JSON...)
+		return append(dst, "]}"...), nil
 	case callOne:
-		key = clipKey(key)
-		out, err := in.evaluate(e.ctx, key, at, flags)
-		return append(dst, out...), err
+		return in.evaluateJSON(e.ctx, dst, clipKey(key), at, flags)
 	}
 	if len(refused) > 0 {
 		return append(dst, refused...), nil // the module's error object
@@ -384,13 +393,73 @@ func (e *Evaluator) run(in *instance, dst []byte, what int, key string, keys []s
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		out, err := in.evaluate(e.ctx, clipKey(key), at, flags)
+		if dst, err = in.evaluateJSON(e.ctx, dst, clipKey(key), at, flags); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, "]}"...), nil
+}
+
+// Results appends to dst a results frame (protocol.ReadResults) of every flag, in key
+// order, when keys is nil, or else of the flags keys in that order, for ctx at time at:
+// the results' JSON and, for each, its key and variant, which a host reads without
+// reading JSON. With stale set (or the Evaluator in stale mode, SetStale), successful
+// results report reason STALE. A context the module refuses gives a frame refusing every
+// flag, or an error result for each of keys. The error is non-nil only when the module
+// could not be run.
+func (e *Evaluator) Results(dst []byte, keys []string, ctx *evaluator.Context, at time.Time, stale bool) ([]byte, error) {
+	in, err := e.acquire()
+	if err != nil {
+		return dst, err
+	}
+	if err := e.sync(in); err != nil {
+		e.discard(in)
+		return dst, err
+	}
+	var flags uint32
+	if stale || e.stale.Load() {
+		flags |= protocol.FlagStale
+	}
+	in.scratch = protocol.AppendContext(in.scratch[:0], ctx)
+	out, err := e.results(in, dst, keys, at.UnixMilli(), flags)
+	if err != nil {
+		e.discard(in)
+		return dst, err
+	}
+	e.release(in)
+	return out, nil
+}
+
+func (e *Evaluator) results(in *instance, dst []byte, keys []string, at int64, flags uint32) ([]byte, error) {
+	if _, err := in.setContext(e.ctx, in.scratch); err != nil {
+		return dst, err
+	}
+	if keys == nil {
+		out, err := in.evaluateAll(e.ctx, at, flags)
 		if err != nil {
 			return dst, err
 		}
-		dst = append(dst, out...)
+		return append(dst, out...), nil
 	}
-	return append(dst, "]}"...), nil
+	in.build.Begin(dst)
+	for _, key := range keys {
+		r, err := in.evaluate(e.ctx, clipKey(key), at, flags)
+		if err != nil {
+			return dst, err
+		}
+		// The module reports a key over its limit shortened; the frame has the key asked.
+		in.build.Add(append(in.build.Next(), r.JSON...), key, r.Variant, r.OK)
+	}
+	return in.build.Finish(), nil
+}
+
+// readResults reads a results frame of the module.
+func readResults(out []byte) (protocol.Results, error) {
+	res, ok := protocol.ReadResults(out)
+	if !ok {
+		return res, errors.New("edgeflag module: unreadable results")
+	}
+	return res, nil
 }
 
 // clipKey shortens a key over the module's limit to one byte over it: the module answers
