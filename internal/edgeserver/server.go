@@ -191,23 +191,23 @@ func (s *Server) serveEvaluate(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"errorCode": string(evaluator.ErrGeneral), "errorMessage": err.Error()})
 		return
 	}
-	if res.Refused { // the module's error object: a context it refuses, over a limit
-		h := w.Header()
-		h.Set("Content-Type", "application/json")
-		h.Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write(res.JSON)
-		return
-	}
 	b := append(wk.body[:0], `{"snapshot":`...)
 	b = evaluator.AppendJSONString(b, v.Snapshot)
 	b = append(b, `,"stale":`...)
 	b = strconv.AppendBool(b, v.Stale)
 	b = append(b, `,"context":`...)
 	b = rc.AppendJSON(b)
-	b = append(b, `,"results":{"flags":[`...)
-	b = append(b, res.JSON...)
-	b = append(b, "]}}"...)
+	b = append(b, `,"results":`...)
+	if res.Refused {
+		// The module's error object (a context over one of its limits), as the Worker
+		// sends it.
+		b = append(b, res.JSON...)
+	} else {
+		b = append(b, `{"flags":[`...)
+		b = append(b, res.JSON...)
+		b = append(b, "]}"...)
+	}
+	b = append(b, '}')
 	wk.body = b
 	h := w.Header()
 	s.setFlagHeaders(h, &res)
