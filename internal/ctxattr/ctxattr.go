@@ -40,7 +40,7 @@ func ParseJSON(data []byte) ([]Attr, error) {
 	var p protocol.Parser
 	ctx := evaluator.NewContext()
 	if err := p.ParseContext(data, ctx); err != nil {
-		return nil, errors.New(err.Details)
+		return nil, errors.New(`want a JSON object of attributes, as in {"userId":"u1"}: ` + err.Details)
 	}
 	out := make([]Attr, 0, ctx.Len())
 	for name, v := range ctx.All() {
