@@ -275,13 +275,37 @@ export class Evaluator {
 
   /**
    * Reads a results frame (package protocol): {json, refused}: json is the results' JSON
-   * joined by commas, or the module's error object when refused.
+   * joined by commas, or the module's error object when refused. With index, also
+   * entries: [{key, variant, reason}] read from the frame's index, without reading the JSON
+   * (reason is "ERROR" for an error result, else undefined).
    */
-  results(packed) {
+  results(packed, index = false) {
     const f = this.outputBytes(packed);
     if (f[0] !== 0) return { json: this.decoder.decode(f), refused: true };
-    const end = 5 + (f[1] | (f[2] << 8) | (f[3] << 16)) + f[4] * 2 ** 24;
-    return { json: this.decoder.decode(f.subarray(5, end)) };
+    let off = 5 + (f[1] | (f[2] << 8) | (f[3] << 16)) + f[4] * 2 ** 24;
+    const json = index ? "" : this.decoder.decode(f.subarray(5, off));
+    if (!index) return { json };
+    const uvarint = () => {
+      let v = 0;
+      for (let shift = 1; ; shift *= 128) {
+        const c = f[off++];
+        v += (c & 0x7f) * shift;
+        if (c < 0x80) return v;
+      }
+    };
+    const str = () => {
+      const n = uvarint();
+      return this.decoder.decode(f.subarray(off, (off += n)));
+    };
+    const entries = [];
+    while (off < f.length) {
+      const key = str();
+      const variant = str();
+      const ok = f[off++] === 1;
+      uvarint(); // the result's JSON length
+      entries.push({ key, variant, reason: ok ? undefined : "ERROR" });
+    }
+    return { json, entries };
   }
 
   /** Evaluates flag key for the context of the last setContext; returns the result as JSON text. */
@@ -313,6 +337,21 @@ export class Evaluator {
   /** evaluateJSON, parsed. */
   evaluate(key, context, at, opts) {
     return JSON.parse(this.evaluateJSON(key, context, at, opts));
+  }
+
+  /**
+   * Evaluates every flag and returns [{key, variant, reason}] (reason "ERROR" for an error
+   * result, else undefined), read from the module's index of its results without parsing
+   * their JSON: what resultHeaders needs. Throws EdgeflagError when the module refuses.
+   */
+  variants(context, at = Date.now(), { stale = false } = {}) {
+    this.setContext(context);
+    const r = this.results(this.exports.edgeflag_evaluate_all(BigInt(Math.trunc(at)), stale ? FLAG_STALE : 0), true);
+    if (r.refused) {
+      const e = JSON.parse(r.json);
+      throw new EdgeflagError(e.errorCode, e.errorMessage);
+    }
+    return r.entries;
   }
 
   /** evaluateAllJSON, parsed: the array of results; throws EdgeflagError on error. */
