@@ -143,6 +143,27 @@ function isASCII(s) {
   return true;
 }
 
+/** Reads the uvarints and strings of the module's binary frames (package protocol). */
+class FrameReader {
+  constructor(bytes, off, decoder) {
+    Object.assign(this, { bytes, off, decoder });
+  }
+
+  uvarint() {
+    let v = 0;
+    for (let shift = 1; ; shift *= 128) {
+      const c = this.bytes[this.off++];
+      v += (c & 0x7f) * shift;
+      if (c < 0x80) return v;
+    }
+  }
+
+  str() {
+    const n = this.uvarint();
+    return this.decoder.decode(this.bytes.subarray(this.off, (this.off += n)));
+  }
+}
+
 /**
  * Evaluator drives one instance of the module. One instance runs one call at a time; in a
  * JavaScript isolate calls are synchronous, so one Evaluator per isolate is enough.
@@ -205,21 +226,9 @@ export class Evaluator {
     // The load frame (package protocol): 0 hash environment revision flags, or 1 code message.
     const f = this.outputBytes(this.exports.edgeflag_load(bytes.length));
     this.inCap = 0; // the module drops a large input buffer after a load
-    let off = 1;
-    const uvarint = () => {
-      let v = 0;
-      for (let shift = 1; ; shift *= 128) {
-        const c = f[off++];
-        v += (c & 0x7f) * shift;
-        if (c < 0x80) return v;
-      }
-    };
-    const str = () => {
-      const n = uvarint();
-      return this.decoder.decode(f.subarray(off, (off += n)));
-    };
-    if (f[0] === 1) throw new EdgeflagError(str(), str());
-    this.info = { hash: str(), environment: str(), revision: str(), flags: uvarint() };
+    const r = new FrameReader(f, 1, this.decoder);
+    if (f[0] === 1) throw new EdgeflagError(r.str(), r.str());
+    this.info = { hash: r.str(), environment: r.str(), revision: r.str(), flags: r.uvarint() };
     return this.info;
   }
 
@@ -282,30 +291,18 @@ export class Evaluator {
   results(packed, index = false) {
     const f = this.outputBytes(packed);
     if (f[0] !== 0) return { json: this.decoder.decode(f), refused: true };
-    let off = 5 + (f[1] | (f[2] << 8) | (f[3] << 16)) + f[4] * 2 ** 24;
-    const json = index ? "" : this.decoder.decode(f.subarray(5, off));
-    if (!index) return { json };
-    const uvarint = () => {
-      let v = 0;
-      for (let shift = 1; ; shift *= 128) {
-        const c = f[off++];
-        v += (c & 0x7f) * shift;
-        if (c < 0x80) return v;
-      }
-    };
-    const str = () => {
-      const n = uvarint();
-      return this.decoder.decode(f.subarray(off, (off += n)));
-    };
+    const end = 5 + (f[1] | (f[2] << 8) | (f[3] << 16)) + f[4] * 2 ** 24;
+    if (!index) return { json: this.decoder.decode(f.subarray(5, end)) };
+    const r = new FrameReader(f, end, this.decoder);
     const entries = [];
-    while (off < f.length) {
-      const key = str();
-      const variant = str();
-      const ok = f[off++] === 1;
-      uvarint(); // the result's JSON length
+    while (r.off < f.length) {
+      const key = r.str();
+      const variant = r.str();
+      const ok = f[r.off++] === 1;
+      r.uvarint(); // the result's JSON length
       entries.push({ key, variant, reason: ok ? undefined : "ERROR" });
     }
-    return { json, entries };
+    return { json: "", entries };
   }
 
   /** Evaluates flag key for the context of the last setContext; returns the result as JSON text. */
