@@ -146,7 +146,9 @@ function isASCII(s) {
 /** Reads the uvarints and strings of the module's binary frames (package protocol). */
 class FrameReader {
   constructor(bytes, off, decoder) {
-    Object.assign(this, { bytes, off, decoder });
+    this.bytes = bytes;
+    this.off = off;
+    this.decoder = decoder;
   }
 
   uvarint() {
