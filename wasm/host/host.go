@@ -230,9 +230,10 @@ func (e *Evaluator) EvaluateAll(dst []byte, ctx *evaluator.Context, at time.Time
 
 // EvaluateEncoded is Evaluate for a context already encoded as JSON (an OFREP request's
 // context, say) or in the binary encoding of package protocol. A malformed context yields a
-// PARSE_ERROR or INVALID_CONTEXT result. A JSON context is parsed here, with
-// evaluator.ParseContext (which allocates), and crosses into the module in the binary
-// encoding: the module reads no JSON.
+// PARSE_ERROR or INVALID_CONTEXT result. A JSON context is read here by protocol.Parser,
+// as every runtime reads an OFREP context (nested objects flattened with dots,
+// targetingKey also set as userId, an attribute given twice refused), and crosses into
+// the module in the binary encoding.
 func (e *Evaluator) EvaluateEncoded(dst []byte, key string, context []byte, at time.Time) ([]byte, error) {
 	return e.call(dst, callOne, key, nil, nil, context, at)
 }
@@ -344,8 +345,8 @@ func (e *Evaluator) call(dst []byte, what int, key string, keys []string, ctx *e
 		// The module answers INVALID_CONTEXT from the length alone.
 		encoded = encoded[:protocol.MaxContextSize+1]
 	case len(encoded) > 0 && encoded[0] != protocol.Marker:
-		if err := evaluator.ParseContext(encoded, in.parsed); err != nil {
-			if out, ok := e.contextError(dst, what, key, err.(*evaluator.ContextError)); ok {
+		if err := in.parser.ParseContext(encoded, in.parsed); err != nil {
+			if out, ok := e.contextError(dst, what, key, err); ok {
 				e.release(in)
 				return out, nil
 			}
@@ -474,16 +475,14 @@ func clipKey(key string) string {
 // contextError writes what the module would answer for a context it refuses, for a JSON
 // context refused here, unless the module would report another problem first (a key over
 // the limit, no snapshot loaded for every flag); ok is false then.
-func (e *Evaluator) contextError(dst []byte, what int, key string, ce *evaluator.ContextError) (out []byte, ok bool) {
+func (e *Evaluator) contextError(dst []byte, what int, key string, ce *protocol.Error) (out []byte, ok bool) {
 	switch {
 	case what == callOne && len(key) > protocol.MaxKeySize, what == callAll && e.snap.Load() == nil:
 		return dst, false
 	case what == callOne:
-		r := evaluator.Result{Key: key, Reason: evaluator.ReasonError, Error: ce.Code, Message: ce.Error(),
-			Decision: evaluator.Decision{Index: -1, Step: -1}}
-		return r.AppendJSON(dst), true
+		return evaluator.AppendErrorResultJSON(dst, key, ce.Code, ce.Details), true
 	}
-	return evaluator.AppendErrorJSON(dst, ce.Code, ce.Error()), true
+	return evaluator.AppendErrorJSON(dst, ce.Code, ce.Details), true
 }
 
 // acquire returns an idle instance, a new one while the pool has room, or waits.

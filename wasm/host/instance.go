@@ -19,7 +19,8 @@ type instance struct {
 	stack                                                         [5]uint64
 	scratch                                                       []byte             // an encoded context
 	parsed                                                        *evaluator.Context // a JSON context, parsed on the way to scratch
-	gen                                                           uint64             // generation of the snapshot held, 0: none
+	parser                                                        protocol.Parser
+	gen                                                           uint64 // generation of the snapshot held, 0: none
 	build                                                         protocol.ResultsBuilder
 
 	// The module's input buffer, known from the last edgeflag_buffer call: its address
