@@ -9,15 +9,22 @@ package evaluator
 // the result as Result.AppendJSON writes it. With stale set, a successful result reports
 // reason STALE (see ReasonStale). It does not allocate once dst has room.
 func (e *Evaluator) AppendResultJSON(dst []byte, key string, ctx *Context, atMillis int64, stale bool) []byte {
+	dst, _, _ = e.AppendFlagJSON(dst, key, ctx, atMillis, stale)
+	return dst
+}
+
+// AppendFlagJSON is AppendResultJSON that also returns the variant served and whether
+// the result is one (ok is false for an error result, whose variant is empty): what a
+// host needs besides the JSON, for example to set x-flag-<key>: <variant> headers,
+// without reading the JSON again.
+func (e *Evaluator) AppendFlagJSON(dst []byte, key string, ctx *Context, atMillis int64, stale bool) (out []byte, variant string, ok bool) {
 	p := e.cur.Load()
 	if p == nil {
-		r := errorResult(key, ErrGeneral, "no snapshot loaded")
-		return r.AppendJSON(dst)
+		return AppendErrorResultJSON(dst, key, ErrGeneral, "no snapshot loaded"), "", false
 	}
 	i := p.flagIndex(key)
 	if i < 0 {
-		r := errorResult(key, ErrFlagNotFound, "flag not found")
-		return r.AppendJSON(dst)
+		return AppendErrorResultJSON(dst, key, ErrFlagNotFound, "flag not found"), "", false
 	}
 	st := state{snap: p.snap, prep: p, ctx: ctx, at: atMillis}
 	ctx.bind(p.snap)
@@ -39,19 +46,26 @@ func (e *Evaluator) AppendAllJSON(dst []byte, ctx *Context, atMillis int64, stal
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = st.appendFlag(dst, i, stale)
+		dst, _, _ = st.appendFlag(dst, i, stale)
 	}
 	return append(dst, "]}"...)
 }
 
-func (st *state) appendFlag(dst []byte, i int, stale bool) []byte {
+// AppendErrorResultJSON appends the error result of flag key (reason ERROR, code and
+// message) as Result.AppendJSON writes it.
+func AppendErrorResultJSON(dst []byte, key string, code ErrorCode, message string) []byte {
+	r := errorResult(key, code, message)
+	return r.AppendJSON(dst)
+}
+
+func (st *state) appendFlag(dst []byte, i int, stale bool) ([]byte, string, bool) {
 	var r Result
 	v := st.flagInto(i, &r)
 	if v < 0 {
-		return r.AppendJSON(dst)
+		return r.AppendJSON(dst), "", false
 	}
 	if stale {
 		r.Reason = ReasonStale
 	}
-	return r.appendJSON(dst, st.prep.head(i, v))
+	return r.appendJSON(dst, st.prep.head(i, v)), r.Variant, true
 }

@@ -11,8 +11,9 @@ package protocol
 //     bits); it answers an OFREP frame.
 //   - edgeflag_context(n), edgeflag_evaluate(keyLen, atMillis, flags) and
 //     edgeflag_evaluate_all(atMillis, flags) set a context in the binary encoding below and
-//     evaluate flags for it, answering result JSON (the /evaluate path of the edges and
-//     the differential tests).
+//     evaluate flags for it, answering results frames (ReadResults: the results' JSON and
+//     each result's key and variant; the /evaluate path of the edges and the
+//     differential tests).
 //
 // Every export answers ptr<<32|len: bytes in guest memory valid until the next call.
 //
@@ -147,10 +148,11 @@ func ReadLoadFrame(frame []byte) (info LoadInfo, refused *Error, ok bool) {
 // ABIVersion is returned by the module's edgeflag_abi export. Hosts refuse a module whose
 // ABI version differs from the one they were written for.
 //
-// Version 3 answers OFREP requests in the module (edgeflag_ofrep) and snapshot loads as
+// Version 4 answers edgeflag_evaluate and edgeflag_evaluate_all with results frames
+// instead of JSON alone; version 3 answers OFREP requests in the module (edgeflag_ofrep) and snapshot loads as
 // binary frames; version 2 set the context once for any number of evaluations; version 1
 // took a JSON or binary context with every evaluation.
-const ABIVersion = 3
+const ABIVersion = 4
 
 // clone copies s out of the frame it shares.
 func clone(s string) string { return string([]byte(s)) }

@@ -50,6 +50,10 @@ func appendScalar(dst []byte, v evaluator.Value) []byte {
 	return append(dst, TagNull)
 }
 
+// appendString and appendUvarint are not inlined: they are called from many places of the
+// module, where each inlined copy would cost module size (about 2 KB gzip in all).
+//
+//go:noinline
 func appendString(dst []byte, s string) []byte {
 	dst = appendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
@@ -236,6 +240,7 @@ func invalid(off int, reason string) error {
 	return &evaluator.ContextError{Code: evaluator.ErrInvalidContext, Offset: off, Reason: reason}
 }
 
+//go:noinline
 func appendUvarint(dst []byte, v uint64) []byte {
 	for v >= 0x80 {
 		dst = append(dst, byte(v)|0x80)

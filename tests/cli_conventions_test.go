@@ -51,7 +51,7 @@ func testCLIConventions(t *testing.T, bin *cliBinary) {
 		{"bad --at", []string{"eval", "x", "--at", "tomorrow"}, "want RFC 3339"},
 		{"bad attribute", []string{"eval", "x", "-a", "userId"}, "want key=value"},
 		{"bad --ctx", []string{"eval", "x", "--ctx", "{userId:1}"}, "--ctx: want a JSON object"},
-		{"nested --ctx", []string{"eval", "x", "--ctx", `{"user":{"id":1}}`}, "objects are not supported"},
+		{"--ctx with an attribute twice", []string{"eval", "x", "--ctx", `{"user":{"id":1},"user.id":2}`}, `--ctx: want a JSON object of attributes, as in {"userId":"u1"}: context attribute "user.id": given twice`},
 		{"bad --now", []string{"lint", "--now", "soon"}, "--now"},
 		{"bad --stale-after", []string{"lint", "--stale-after", "two weeks"}, "--stale-after"},
 		{"users and ids", []string{"simulate", "x", "--users", "5", "--ids", "f"}, "not both"},

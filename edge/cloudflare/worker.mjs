@@ -204,7 +204,7 @@ export default {
     }
     const origin = originFor(edge, request, url);
     if (origin.error) return origin.error;
-    const results = evaluator.evaluateAll(context, now, { stale });
+    const results = evaluator.variants(context, now, { stale });
     const headers = new Headers();
     for (const [name, value] of request.headers) {
       if (!isEdgeflagHeader(name, cfg)) headers.set(name, value);

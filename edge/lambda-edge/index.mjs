@@ -187,7 +187,7 @@ export async function handle(edge, event) {
       body,
     };
   }
-  const results = evaluator.evaluateAll(context, now, { stale });
+  const results = evaluator.variants(context, now, { stale });
   for (const name of Object.keys(request.headers)) {
     if (isEdgeflagHeader(name, config)) delete request.headers[name];
   }

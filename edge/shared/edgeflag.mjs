@@ -1,8 +1,8 @@
 // The edgeflag WASM evaluator for JavaScript runtimes (workerd, Node.js). The module is
 // instantiated by the runtime's own WASI (node:wasi) or by ./wasi.mjs; this file speaks the
-// module's calling convention (see wasm/guest and internal/wire in the Go sources).
+// module's calling convention (see wasm/guest and protocol/abi.go in the Go sources).
 
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 export const MAX_SNAPSHOT_SIZE = 32 << 20; // snapshot.MaxSize
 export const MAX_CONTEXT_SIZE = 64 << 10;
 export const MAX_KEY_SIZE = 256;
@@ -143,6 +143,29 @@ function isASCII(s) {
   return true;
 }
 
+/** Reads the uvarints and strings of the module's binary frames (package protocol). */
+class FrameReader {
+  constructor(bytes, off, decoder) {
+    this.bytes = bytes;
+    this.off = off;
+    this.decoder = decoder;
+  }
+
+  uvarint() {
+    let v = 0;
+    for (let shift = 1; ; shift *= 128) {
+      const c = this.bytes[this.off++];
+      v += (c & 0x7f) * shift;
+      if (c < 0x80) return v;
+    }
+  }
+
+  str() {
+    const n = this.uvarint();
+    return this.decoder.decode(this.bytes.subarray(this.off, (this.off += n)));
+  }
+}
+
 /**
  * Evaluator drives one instance of the module. One instance runs one call at a time; in a
  * JavaScript isolate calls are synchronous, so one Evaluator per isolate is enough.
@@ -187,10 +210,6 @@ export class Evaluator {
     }
   }
 
-  output(packed) {
-    return this.decoder.decode(this.outputBytes(packed));
-  }
-
   outputBytes(packed) {
     const p = BigInt.asUintN(64, packed);
     const ptr = Number(p >> 32n);
@@ -209,21 +228,9 @@ export class Evaluator {
     // The load frame (package protocol): 0 hash environment revision flags, or 1 code message.
     const f = this.outputBytes(this.exports.edgeflag_load(bytes.length));
     this.inCap = 0; // the module drops a large input buffer after a load
-    let off = 1;
-    const uvarint = () => {
-      let v = 0;
-      for (let shift = 1; ; shift *= 128) {
-        const c = f[off++];
-        v += (c & 0x7f) * shift;
-        if (c < 0x80) return v;
-      }
-    };
-    const str = () => {
-      const n = uvarint();
-      return this.decoder.decode(f.subarray(off, (off += n)));
-    };
-    if (f[0] === 1) throw new EdgeflagError(str(), str());
-    this.info = { hash: str(), environment: str(), revision: str(), flags: uvarint() };
+    const r = new FrameReader(f, 1, this.decoder);
+    if (f[0] === 1) throw new EdgeflagError(r.str(), r.str());
+    this.info = { hash: r.str(), environment: r.str(), revision: r.str(), flags: r.uvarint() };
     return this.info;
   }
 
@@ -277,13 +284,36 @@ export class Evaluator {
     this.exports.edgeflag_context(c.length);
   }
 
+  /**
+   * Reads a results frame (package protocol): {json, refused}: json is the results' JSON
+   * joined by commas, or the module's error object when refused. With index, also
+   * entries: [{key, variant, reason}] read from the frame's index, without reading the JSON
+   * (reason is "ERROR" for an error result, else undefined).
+   */
+  results(packed, index = false) {
+    const f = this.outputBytes(packed);
+    if (f[0] !== 0) return { json: this.decoder.decode(f), refused: true };
+    const end = 5 + (f[1] | (f[2] << 8) | (f[3] << 16)) + f[4] * 2 ** 24;
+    if (!index) return { json: this.decoder.decode(f.subarray(5, end)) };
+    const r = new FrameReader(f, end, this.decoder);
+    const entries = [];
+    while (r.off < f.length) {
+      const key = r.str();
+      const variant = r.str();
+      const ok = f[r.off++] === 1;
+      r.uvarint(); // the result's JSON length
+      entries.push({ key, variant, reason: ok ? undefined : "ERROR" });
+    }
+    return { json: "", entries };
+  }
+
   /** Evaluates flag key for the context of the last setContext; returns the result as JSON text. */
   evaluateKeyJSON(key, at = Date.now(), { stale = false } = {}) {
     const { written } = this.utf8.encodeInto(key, this.keyBuf);
     const k = this.keyBuf.subarray(0, Math.min(written, MAX_KEY_SIZE + 1));
     this.input([k], k.length);
     const flags = stale ? FLAG_STALE : 0;
-    return this.output(this.exports.edgeflag_evaluate(k.length, BigInt(Math.trunc(at)), flags));
+    return this.results(this.exports.edgeflag_evaluate(k.length, BigInt(Math.trunc(at)), flags)).json;
   }
 
   /**
@@ -299,12 +329,28 @@ export class Evaluator {
   evaluateAllJSON(context, at = Date.now(), { stale = false } = {}) {
     this.setContext(context);
     const flags = stale ? FLAG_STALE : 0;
-    return this.output(this.exports.edgeflag_evaluate_all(BigInt(Math.trunc(at)), flags));
+    const r = this.results(this.exports.edgeflag_evaluate_all(BigInt(Math.trunc(at)), flags));
+    return r.refused ? r.json : `{"flags":[${r.json}]}`;
   }
 
   /** evaluateJSON, parsed. */
   evaluate(key, context, at, opts) {
     return JSON.parse(this.evaluateJSON(key, context, at, opts));
+  }
+
+  /**
+   * Evaluates every flag and returns [{key, variant, reason}] (reason "ERROR" for an error
+   * result, else undefined), read from the module's index of its results without parsing
+   * their JSON: what resultHeaders needs. Throws EdgeflagError when the module refuses.
+   */
+  variants(context, at = Date.now(), { stale = false } = {}) {
+    this.setContext(context);
+    const r = this.results(this.exports.edgeflag_evaluate_all(BigInt(Math.trunc(at)), stale ? FLAG_STALE : 0), true);
+    if (r.refused) {
+      const e = JSON.parse(r.json);
+      throw new EdgeflagError(e.errorCode, e.errorMessage);
+    }
+    return r.entries;
   }
 
   /** evaluateAllJSON, parsed: the array of results; throws EdgeflagError on error. */

@@ -1,17 +1,19 @@
 // Package ctxattr reads evaluation-context attributes as the command line and simulation
-// files write them: a JSON object ({"userId":"u1","age":42}) or key=value pairs, and sets
-// them on an evaluator.Context. The CLI is native code, so it may use encoding/json; the
-// evaluator itself stays free of it.
+// files write them: a JSON object ({"userId":"u1","age":42}, read by protocol.Parser as
+// every runtime reads contexts) or key=value pairs, and sets them on an
+// evaluator.Context. A pair's JSON value (key:=JSON) is read with encoding/json: the CLI
+// is native code.
 package ctxattr
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/edgeflag/edgeflag/evaluator"
+	"github.com/edgeflag/edgeflag/protocol"
 )
 
 // Attr is one context attribute. A Null value leaves the attribute unset.
@@ -27,35 +29,41 @@ func Apply(ctx *evaluator.Context, attrs []Attr) {
 	}
 }
 
-// ParseJSON reads a JSON object of attributes: strings, numbers, booleans or lists of
-// those; null leaves an attribute unset. The attributes come sorted by name.
+// ParseJSON reads a JSON object of attributes with protocol.Parser, the one context
+// parser of every runtime, so a context means on the command line what it means in an
+// OFREP request: strings, numbers, booleans or lists of those; an attribute whose value is
+// null is left out (so it does not unset an attribute applied before it); nested objects are flattened with dots ({"user":{"plan":"pro"}} sets user.plan);
+// a targetingKey is also set as userId when the object has no userId; an attribute given
+// twice, or the context over the evaluator's limits, is refused. The attributes come
+// sorted by name.
 func ParseJSON(data []byte) ([]Attr, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var obj map[string]any
-	if err := dec.Decode(&obj); err != nil {
-		return nil, fmt.Errorf("want a JSON object of attributes, as in {\"userId\":\"u1\"}: %v", err)
+	var p protocol.Parser
+	ctx := evaluator.NewContext()
+	if err := p.ParseContext(data, ctx); err != nil {
+		return nil, errors.New(`want a JSON object of attributes, as in {"userId":"u1"}: ` + err.Details)
 	}
-	if obj == nil {
-		return nil, fmt.Errorf("want a JSON object of attributes, not null")
+	out := make([]Attr, 0, ctx.Len())
+	for name, v := range ctx.All() {
+		// The Parser's strings and lists share its memory and the input's: copy them.
+		out = append(out, Attr{Name: strings.Clone(name), Value: detach(v)})
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("trailing data after the JSON object")
-	}
-	names := make([]string, 0, len(obj))
-	for name := range obj {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	out := make([]Attr, 0, len(names))
-	for _, name := range names {
-		v, err := Value(obj[name])
-		if err != nil {
-			return nil, fmt.Errorf("attribute %q: %v", name, err)
-		}
-		out = append(out, Attr{Name: name, Value: v})
-	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// detach returns v with strings and list items of its own.
+func detach(v evaluator.Value) evaluator.Value {
+	switch v.Kind() {
+	case evaluator.StringKind:
+		return evaluator.String(strings.Clone(v.Str()))
+	case evaluator.ListKind:
+		items := make([]evaluator.Value, len(v.Items()))
+		for i, x := range v.Items() {
+			items[i] = detach(x)
+		}
+		return evaluator.List(items...)
+	}
+	return v
 }
 
 // ParsePair reads key=value (the value is a string) or key:=JSON (a number, bool, string

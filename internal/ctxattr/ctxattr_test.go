@@ -33,17 +33,21 @@ func TestParseJSON(t *testing.T) {
 		err  string
 	}{
 		{in: `{"userId":"u1","age":42,"beta":true,"groups":["a","b"],"gone":null}`,
-			want: "age=number 42 beta=bool true gone=null groups=list [string a, string b] userId=string u1"},
+			want: "age=number 42 beta=bool true groups=list [string a, string b] userId=string u1"},
 		{in: `{}`, want: ""},
 		{in: ` {"n": 1.5e3} `, want: "n=number 1500"},
-		{in: `[1]`, err: "want a JSON object"},
-		{in: `null`, err: "not null"},
-		{in: `{"a":1} {"b":2}`, err: "trailing data"},
-		{in: `{"user":{"id":1}}`, err: `attribute "user": objects are not supported`},
+		// Read as every runtime reads contexts (protocol.Parser): objects flattened,
+		// targetingKey also the bucketing attribute.
+		{in: `{"user":{"id":1,"plan":"pro"}}`, want: "user.id=number 1 user.plan=string pro"},
+		{in: `{"targetingKey":"k","plan":"pro"}`, want: "plan=string pro targetingKey=string k userId=string k"},
+		{in: `[1]`, err: "a context must be a JSON object of attributes"},
+		{in: `null`, err: "a context must be a JSON object of attributes"},
+		{in: `{"a":1} {"b":2}`, err: "invalid JSON"},
 		{in: `{"l":[[1]]}`, err: "nested lists"},
-		{in: `{"l":[{"a":1}]}`, err: "objects in lists"},
+		{in: `{"l":[{"a":1}]}`, err: "not objects"},
 		{in: `{"n":1e999}`, err: "out of range"},
-		{in: `{"a":`, err: "want a JSON object"},
+		{in: `{"a":1,"a":2}`, err: `"a": given twice`},
+		{in: `{"a":`, err: "invalid JSON"},
 	}
 	for _, tc := range tests {
 		attrs, err := ParseJSON([]byte(tc.in))
@@ -96,6 +100,23 @@ func TestParsePair(t *testing.T) {
 		if err != nil || a.Name != tc.name || describe(a.Value) != tc.want {
 			t.Errorf("ParsePair(%q) = %s %s, %v; want %s %s", tc.in, a.Name, describe(a.Value), err, tc.name, tc.want)
 		}
+	}
+}
+
+// TestParseJSONOwnsItsStrings: the attributes stay as read after the input changes.
+func TestParseJSONOwnsItsStrings(t *testing.T) {
+	in := []byte(`{"s":"abc","l":["x\u0079z"]}`)
+	attrs, err := ParseJSON(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(in)
+	var got []string
+	for _, a := range attrs {
+		got = append(got, a.Name+"="+describe(a.Value))
+	}
+	if strings.Join(got, " ") != "l=list [string xyz] s=string abc" {
+		t.Errorf("after the input changed: %v", got)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/ofrep"
+	"github.com/edgeflag/edgeflag/protocol"
 )
 
 // The benchmarks measure what the Source adds to the module (reading its JSON back into
@@ -36,27 +37,38 @@ func BenchmarkHostEvaluate(b *testing.B) {
 	}
 }
 
-// BenchmarkSourceEvaluate is one flag through the Source: the module, then its JSON read
-// back into an evaluator.Result.
-func BenchmarkSourceEvaluate(b *testing.B) {
+// BenchmarkSourceResults is one flag through the Source: the module's results frame,
+// read.
+func BenchmarkSourceResults(b *testing.B) {
 	src, ctx := benchSource(b)
+	keys := []string{"new-checkout-flow"}
+	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		if r, _ := src.Evaluate("new-checkout-flow", ctx, noon); r.Reason == evaluator.ReasonError {
-			b.Fatal(r.Message)
+		var err error
+		if buf, _, err = src.Results(buf[:0], keys, ctx, noon); err != nil {
+			b.Fatal(err)
+		}
+		if res, ok := protocol.ReadResults(buf); !ok {
+			b.Fatal("unreadable")
+		} else if r, _ := res.Next(); !r.OK {
+			b.Fatal(string(r.JSON))
 		}
 	}
 }
 
-// BenchmarkSourceEvaluateAll is every example flag through the Source.
-func BenchmarkSourceEvaluateAll(b *testing.B) {
+// BenchmarkSourceResultsAll is every example flag through the Source.
+func BenchmarkSourceResultsAll(b *testing.B) {
 	src, ctx := benchSource(b)
-	var dst []evaluator.Result
+	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
 		var err error
-		if dst, _, err = src.EvaluateAll(ctx, noon, dst[:0]); err != nil {
+		if buf, _, err = src.Results(buf[:0], nil, ctx, noon); err != nil {
 			b.Fatal(err)
+		}
+		res, _ := protocol.ReadResults(buf)
+		for _, ok := res.Next(); ok; _, ok = res.Next() {
 		}
 	}
 }

@@ -76,6 +76,25 @@ func (rc RequestContext) Fill(ctx *evaluator.Context) {
 	}
 }
 
+// AppendJSON appends rc as JSON, with the key order of the Worker's and only the
+// attributes set, as JSON.stringify writes it for the Worker's context object.
+func (rc RequestContext) AppendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	for _, a := range [...]struct{ name, value string }{{"userId", rc.UserID}, {"country", rc.Country}, {"userAgent", rc.UserAgent}} {
+		if a.value == "" {
+			continue
+		}
+		if dst[len(dst)-1] != '{' {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, a.name...)
+		dst = append(dst, '"', ':')
+		dst = evaluator.AppendJSONString(dst, a.value)
+	}
+	return append(dst, '}')
+}
+
 // cookieValue returns the value of cookie name in a Cookie header, URL-decoded when it
 // decodes (decodeURIComponent), or "".
 func cookieValue(header, name string) string {

@@ -28,6 +28,7 @@ import (
 	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/ofrep"
 	"github.com/edgeflag/edgeflag/poller"
+	"github.com/edgeflag/edgeflag/protocol"
 	"github.com/edgeflag/edgeflag/signing"
 	"github.com/edgeflag/edgeflag/wasm/host"
 )
@@ -82,13 +83,14 @@ type Server struct {
 	ofrep  *ofrep.Handler
 	mux    *http.ServeMux
 	pool   sync.Pool // *evalWork
+	names  headerNames
 }
 
 // evalWork is the reusable space of one GET /evaluate.
 type evalWork struct {
-	ctx     *evaluator.Context
-	results []evaluator.Result
-	body    []byte
+	ctx   *evaluator.Context
+	frame []byte // the module's results frame
+	body  []byte
 }
 
 // New checks cfg and returns a Server. Nothing is fetched until Run or Poll.
@@ -142,6 +144,7 @@ func (s *Server) apply(data []byte, _ poller.Pointer) error {
 	if err != nil {
 		return err
 	}
+	s.names.reset()
 	if s.cfg.OnLoad != nil {
 		s.cfg.OnLoad(v)
 	}
@@ -178,46 +181,41 @@ func (s *Server) serveEvaluate(w http.ResponseWriter, r *http.Request) {
 	defer s.pool.Put(wk)
 	rc := s.cfg.Request.Context(r)
 	rc.Fill(wk.ctx)
-	at := s.cfg.Now()
-	var v ofrep.Version
-	if keys := flagKeys(r); len(keys) > 0 {
-		wk.results, v = s.src.evaluateKeys(keys, wk.ctx, at, wk.results[:0])
-	} else {
-		var err error
-		wk.results, v, err = s.src.EvaluateAll(wk.ctx, at, wk.results[:0])
-		if err != nil {
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"errorCode": string(evaluator.ErrGeneral), "errorMessage": err.Error()})
-			return
-		}
+	frame, v, err := s.src.Results(wk.frame[:0], flagKeys(r), wk.ctx, s.cfg.Now())
+	wk.frame = frame
+	res, ok := protocol.ReadResults(frame)
+	if err == nil && !ok {
+		err = errors.New("edgeflag module: unreadable results")
 	}
-	ctxJSON, err := marshalNoEscape(rc)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"errorCode": string(evaluator.ErrGeneral), "errorMessage": err.Error()})
 		return
 	}
 	b := append(wk.body[:0], `{"snapshot":`...)
-	b = strconv.AppendQuote(b, v.Snapshot)
+	b = evaluator.AppendJSONString(b, v.Snapshot)
 	b = append(b, `,"stale":`...)
 	b = strconv.AppendBool(b, v.Stale)
 	b = append(b, `,"context":`...)
-	b = append(b, ctxJSON...)
-	b = append(b, `,"results":{"flags":[`...)
-	h := w.Header()
-	for i := range wk.results {
-		res := wk.results[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if v.Stale && res.Reason != evaluator.ReasonError {
-			res.Reason = evaluator.ReasonStale // what the module writes in its stale mode
-		}
-		b = res.AppendJSON(b)
-		if res.Reason != evaluator.ReasonError {
-			h.Set("X-Flag-"+res.Key, res.Variant)
-		}
+	b = rc.AppendJSON(b)
+	b = append(b, `,"results":`...)
+	if res.Refused {
+		// The module's error object (a context over one of its limits), as the Worker
+		// sends it.
+		b = append(b, res.JSON...)
+	} else {
+		b = append(b, `{"flags":[`...)
+		b = append(b, res.JSON...)
+		b = append(b, "]}"...)
 	}
-	b = append(b, "]}}"...)
+	b = append(b, '}')
 	wk.body = b
+	h := w.Header()
+	s.setFlagHeaders(h, &res)
+	if !res.Valid() {
+		clear(h)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"errorCode": string(evaluator.ErrGeneral), "errorMessage": "edgeflag module: unreadable results"})
+		return
+	}
 	h.Set("X-Edgeflag-Snapshot", v.Snapshot)
 	if v.Stale {
 		h.Set("X-Edgeflag-Stale", "1")
@@ -229,6 +227,69 @@ func (s *Server) serveEvaluate(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(b)
 	}
+}
+
+// setFlagHeaders sets x-flag-<key>: <variant> for each result of res that is not an
+// error. Header names and variants, which share the frame's bytes, come from s.names,
+// filled as flags are first seen and emptied with every new snapshot, so that a request
+// allocates one slice for all the header values.
+func (s *Server) setFlagHeaders(h http.Header, res *protocol.Results) {
+	var vals []string
+	for {
+		r, ok := res.Next()
+		if !ok {
+			return
+		}
+		if !r.OK {
+			continue
+		}
+		name, variant := s.names.get(r.Key, r.Variant)
+		if vals == nil {
+			vals = make([]string, 0, s.src.Flags())
+		}
+		vals = append(vals, variant)
+		h[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+}
+
+// headerNames keeps the x-flag-<key> header names and the variant names of the snapshot
+// served.
+type headerNames struct {
+	mu       sync.RWMutex
+	names    map[string]string // flag key → canonical header name
+	variants map[string]string // variant name, copied out of a frame
+}
+
+// get returns the header name of key and variant as strings of their own.
+func (n *headerNames) get(key, variant string) (string, string) {
+	n.mu.RLock()
+	name, ok1 := n.names[key]
+	v, ok2 := n.variants[variant]
+	n.mu.RUnlock()
+	if ok1 && ok2 {
+		return name, v
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.names == nil {
+		n.names, n.variants = map[string]string{}, map[string]string{}
+	}
+	if !ok1 {
+		name = http.CanonicalHeaderKey("X-Flag-" + key)
+		n.names[strings.Clone(key)] = name
+	}
+	if !ok2 {
+		v = strings.Clone(variant)
+		n.variants[v] = v
+	}
+	return name, v
+}
+
+// reset forgets every name, for a new snapshot.
+func (n *headerNames) reset() {
+	n.mu.Lock()
+	n.names, n.variants = nil, nil
+	n.mu.Unlock()
 }
 
 // flagKeys returns the ?flag= keys, repeated or comma-separated.

@@ -14,6 +14,7 @@ import (
 	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/ofrep"
 	"github.com/edgeflag/edgeflag/poller/storetest"
+	"github.com/edgeflag/edgeflag/protocol"
 )
 
 // noon is the time every request of these tests is evaluated at.
@@ -253,6 +254,16 @@ func TestServerEvaluate(t *testing.T) {
 	}
 	if r.header.Get("X-Flag-No-Such-Flag") != "" || r.header.Get("X-Flag-New-Search-Algorithm") == "" {
 		t.Errorf("?flag= headers: %v", r.header)
+	}
+
+	// A context the module refuses (a user agent over its 64 KiB limit): its error object
+	// stands for the results, as in the Worker's answer, and no x-flag-* header is set.
+	ua := strings.Repeat("u", protocol.MaxContextSize)
+	r = do(t, "GET", e.url+"/evaluate", "", "X-User-Id", "u1", "User-Agent", ua)
+	wantRefused := `{"snapshot":"` + hash + `","stale":false,"context":{"userId":"u1","userAgent":"` + ua +
+		`"},"results":{"errorCode":"INVALID_CONTEXT","errorMessage":"context: context larger than the limit of 65536 bytes at byte 0"}}`
+	if r.status != 200 || string(r.body) != wantRefused || r.header.Get("X-Flag-New-Search-Algorithm") != "" {
+		t.Errorf("/evaluate with a context over the module's limit: %d %v\n%s", r.status, r.header, r.body[len(r.body)-200:])
 	}
 
 	if r := do(t, "POST", e.url+"/evaluate", "{}"); r.status != http.StatusMethodNotAllowed {

@@ -2,9 +2,9 @@ package edgeserver
 
 import (
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/ofrep"
@@ -13,9 +13,10 @@ import (
 	"github.com/edgeflag/edgeflag/wasm/host"
 )
 
-// TestSourceMatchesNative holds the WASM source to the native one: every example flag,
-// for generated contexts at several times along the schedules, gives equal results
-// (evaluator.Result field for field) and versions, one flag at a time and all at once.
+// TestSourceMatchesNative holds the WASM source to the native evaluator: every example
+// flag, for generated contexts at several times along the schedules, gives in the
+// results frame the JSON evaluator.Result.AppendJSON writes for the native result, with
+// its key, variant and success, and the same version, for listed flags and all at once.
 func TestSourceMatchesNative(t *testing.T) {
 	src := NewSource(newHost(t))
 	kinds := map[evaluator.DecisionKind]int{}
@@ -44,31 +45,27 @@ func TestSourceMatchesNative(t *testing.T) {
 		for _, f := range s.Flags {
 			keys = append(keys, f.Key)
 		}
-		var all, nativeAll []evaluator.Result
+		var nativeAll []evaluator.Result
 		for _, js := range contexts(100) {
 			ctx := parseContext(t, js)
 			for _, at := range times {
+				want := make([]evaluator.Result, 0, len(keys))
 				for _, key := range keys {
-					got, gv := src.Evaluate(key, ctx, at)
-					want, wv := native.Evaluate(key, ctx, at)
-					normalize(&want)
-					if !reflect.DeepEqual(got, want) || gv != wv {
-						t.Fatalf("%s: %s for %s at %s:\n wasm   %+v %+v\n native %+v %+v", name, key, js, at, got, gv, want, wv)
+					r, wv := native.Evaluate(key, ctx, at)
+					if wv != v {
+						t.Fatalf("native version %+v, want %+v", wv, v)
 					}
-					kinds[got.Kind]++
-					reasons[got.Reason]++
+					want = append(want, r)
+					kinds[r.Kind]++
+					reasons[r.Reason]++
 				}
-				var gv, wv ofrep.Version
-				all, gv, err = src.EvaluateAll(ctx, at, all[:0])
-				if err != nil {
-					t.Fatal(err)
-				}
-				nativeAll, wv, _ = native.EvaluateAll(ctx, at, nativeAll[:0])
-				for i := range nativeAll {
-					normalize(&nativeAll[i])
-				}
-				if !reflect.DeepEqual(all, nativeAll) || gv != wv {
-					t.Fatalf("%s: all flags for %s at %s differ:\n wasm   %+v\n native %+v", name, js, at, all, nativeAll)
+				got, gv := sourceResults(t, src, keys, ctx, at)
+				checkResults(t, name+" "+js+" at "+at.String(), got, want, false)
+				nativeAll, _, _ = native.EvaluateAll(ctx, at, nativeAll[:0])
+				got, gv2 := sourceResults(t, src, nil, ctx, at)
+				checkResults(t, name+" "+js+" at "+at.String()+", every flag", got, nativeAll, false)
+				if gv != v || gv2 != v {
+					t.Fatalf("%s: versions %+v %+v, want %+v", name, gv, gv2, v)
 				}
 			}
 		}
@@ -80,6 +77,62 @@ func TestSourceMatchesNative(t *testing.T) {
 		}
 	}
 	t.Logf("results by reason: %v", reasons)
+}
+
+// frameResult is a protocol.Result copied out of its frame.
+type frameResult struct {
+	Key, Variant string
+	OK           bool
+	JSON         string
+}
+
+// sourceResults returns the results of src.Results, read from the frame, which must be
+// well formed and whose JSON must be the results' joined by commas.
+func sourceResults(t testing.TB, src *Source, keys []string, ctx *evaluator.Context, at time.Time) ([]frameResult, ofrep.Version) {
+	t.Helper()
+	frame, v, err := src.Results(nil, keys, ctx, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, ok := protocol.ReadResults(frame)
+	if !ok || res.Refused {
+		t.Fatalf("results frame: ok %v, refused %s", ok, res.JSON)
+	}
+	var out []frameResult
+	var joined []byte
+	for r, ok := res.Next(); ok; r, ok = res.Next() {
+		if len(out) > 0 {
+			joined = append(joined, ',')
+		}
+		joined = append(joined, r.JSON...)
+		out = append(out, frameResult{Key: r.Key, Variant: r.Variant, OK: r.OK, JSON: string(r.JSON)})
+	}
+	if !res.Valid() || string(joined) != string(res.JSON) {
+		t.Fatalf("results frame: index and JSON disagree:\n%s\n%s", joined, res.JSON)
+	}
+	return out, v
+}
+
+// checkResults requires got to be want, as the module writes them (reason STALE for a
+// successful result when stale).
+func checkResults(t testing.TB, what string, got []frameResult, want []evaluator.Result, stale bool) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d results, want %d", what, len(got), len(want))
+	}
+	for i, w := range want {
+		ok := w.Reason != evaluator.ReasonError
+		if stale && ok {
+			w.Reason = evaluator.ReasonStale
+		}
+		if !ok {
+			w.Variant = ""
+		}
+		wf := frameResult{Key: w.Key, Variant: w.Variant, OK: ok, JSON: string(w.AppendJSON(nil))}
+		if got[i] != wf {
+			t.Fatalf("%s: result %d:\n wasm   %+v\n native %+v", what, i, got[i], wf)
+		}
+	}
 }
 
 // killAndBreak returns data with weather-widget killed and orders-dual-write serving off,
@@ -102,25 +155,11 @@ func killAndBreak(t testing.TB, data []byte) []byte {
 	return snapshot.Encode(s)
 }
 
-// normalize clears what a native result holds beyond its meaning: the bucket and
-// threshold of a decision that did not look at the bucket (left from an earlier step), which
-// evaluator.Result.AppendJSON, and so the module, does not write.
-func normalize(r *evaluator.Result) {
-	if !r.Bucketed {
-		r.Bucket, r.Threshold = 0, 0
-	}
-}
-
 func TestSourceBeforeLoad(t *testing.T) {
 	src := NewSource(newHost(t))
 	ctx := evaluator.NewContext().SetString("userId", "u1")
-	got, v := src.Evaluate("new-search-algorithm", ctx, times[0])
-	want, wv := ofrep.NewNative().Evaluate("new-search-algorithm", ctx, times[0])
-	if !reflect.DeepEqual(got, want) || v != wv {
-		t.Errorf("before load: %+v %+v, native %+v %+v", got, v, want, wv)
-	}
-	if _, _, err := src.EvaluateAll(ctx, times[0], nil); !errors.Is(err, ofrep.ErrNoSnapshot) {
-		t.Errorf("EvaluateAll before load: %v, want ofrep.ErrNoSnapshot", err)
+	if _, v, err := src.Results(nil, nil, ctx, times[0]); !errors.Is(err, ofrep.ErrNoSnapshot) || v != (ofrep.Version{}) {
+		t.Errorf("Results before load: %v %+v, want ofrep.ErrNoSnapshot", err, v)
 	}
 }
 
@@ -148,15 +187,15 @@ func TestSourceRefusesBadSnapshots(t *testing.T) {
 			t.Errorf("%s snapshot: version %+v, want %+v", name, v, before)
 		}
 	}
-	r, _ := src.Evaluate("weather-widget", evaluator.NewContext().SetString("userId", "u1"), times[0])
-	if r.Reason == evaluator.ReasonError {
-		t.Errorf("after refused loads: %+v", r)
+	got, _ := sourceResults(t, src, []string{"weather-widget"}, evaluator.NewContext().SetString("userId", "u1"), times[0])
+	if !got[0].OK {
+		t.Errorf("after refused loads: %+v", got[0])
 	}
 }
 
-// TestSourceStaleKeepsReasons: a stale source reports Version.Stale and the real reasons,
-// as ofrep.Native does.
-func TestSourceStaleKeepsReasons(t *testing.T) {
+// TestSourceStale: a stale source reports Version.Stale, and its results reason STALE,
+// as the Worker's /.edgeflag/flags does.
+func TestSourceStale(t *testing.T) {
 	data := exampleSnapshot(t, "production")
 	native := nativeFor(t, data)
 	src := NewSource(newHost(t))
@@ -164,23 +203,34 @@ func TestSourceStaleKeepsReasons(t *testing.T) {
 		t.Fatal(err)
 	}
 	src.SetStale(true)
-	native.SetStale(true)
 	ctx := parseContext(t, `{"userId":"user-3","email":"alice@company.com"}`)
-	got, v := src.Evaluate("new-search-algorithm", ctx, times[0])
-	want, wv := native.Evaluate("new-search-algorithm", ctx, times[0])
-	if !v.Stale || !reflect.DeepEqual(got, want) || v != wv {
-		t.Errorf("stale: %+v %+v, native %+v %+v", got, v, want, wv)
+	keys := []string{"new-search-algorithm", "no-such-flag"}
+	got, v := sourceResults(t, src, keys, ctx, times[0])
+	want, _, _ := native.EvaluateAll(ctx, times[0], nil)
+	one, _ := native.Evaluate("no-such-flag", ctx, times[0])
+	want = append([]evaluator.Result{want[slicesIndex(want, "new-search-algorithm")]}, one)
+	if !v.Stale {
+		t.Errorf("stale: version %+v", v)
 	}
+	checkResults(t, "stale", got, want, true)
 	src.SetStale(false)
 	if src.Version().Stale {
 		t.Error("still stale after SetStale(false)")
 	}
 }
 
-// TestSourceContextOverModuleLimits: a context the module refuses (over a limit of
-// package wire) fails one flag with INVALID_CONTEXT, and a bulk evaluation as a whole with
-// an *ofconv.ContextError, which the OFREP handler answers with 400 as it does the contexts
-// it refuses itself.
+func slicesIndex(rs []evaluator.Result, key string) int {
+	for i := range rs {
+		if rs[i].Key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestSourceContextOverModuleLimits: a context the module refuses (over one of its
+// limits) fails each flag listed with INVALID_CONTEXT, and an evaluation of every flag as
+// a whole.
 func TestSourceContextOverModuleLimits(t *testing.T) {
 	data := exampleSnapshot(t, "production")
 	src := NewSource(newHost(t))
@@ -192,15 +242,21 @@ func TestSourceContextOverModuleLimits(t *testing.T) {
 		items[i] = evaluator.Number(float64(i))
 	}
 	ctx := evaluator.NewContext().SetString("userId", "u1").Set("groups", evaluator.List(items...))
-	r, _ := src.Evaluate("new-search-algorithm", ctx, times[0])
-	if r.Error != evaluator.ErrInvalidContext || r.Type != snapshot.TypeBoolean || r.Key != "new-search-algorithm" {
-		t.Errorf("one flag: %+v", r)
+	got, _ := sourceResults(t, src, []string{"new-search-algorithm"}, ctx, times[0])
+	if got[0].OK || got[0].Key != "new-search-algorithm" || !strings.Contains(got[0].JSON, `"errorCode":"INVALID_CONTEXT"`) {
+		t.Errorf("one flag: %+v", got[0])
 	}
-	all, _, err := src.EvaluateAll(ctx, times[0], nil)
-	var ce *protocol.Error
-	if !errors.As(err, &ce) || ce.Code != evaluator.ErrInvalidContext || len(all) != 0 ||
-		!strings.HasPrefix(ce.Details, "context: more than 4096 list items") {
-		t.Fatalf("all flags: %d results, %v", len(all), err)
+	frame, _, err := src.Results(nil, nil, ctx, times[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, ok := protocol.ReadResults(frame)
+	if !ok || !res.Refused ||
+		!strings.HasPrefix(string(res.JSON), `{"errorCode":"INVALID_CONTEXT","errorMessage":"context: more than 4096 list items`) {
+		t.Fatalf("all flags: ok %v, %s", ok, res.JSON)
+	}
+	if _, more := res.Next(); more {
+		t.Error("a refused evaluation has results")
 	}
 }
 
@@ -212,13 +268,13 @@ func TestSourceLongKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := strings.Repeat("k", protocol.MaxKeySize+10)
-	r, _ := src.Evaluate(key, evaluator.NewContext(), times[0])
-	if r.Key != key || r.Error != evaluator.ErrFlagNotFound {
-		t.Errorf("long key: %+v", r)
+	got, _ := sourceResults(t, src, []string{key}, evaluator.NewContext(), times[0])
+	if got[0].Key != key || got[0].OK || !strings.Contains(got[0].JSON, `"errorCode":"FLAG_NOT_FOUND"`) {
+		t.Errorf("long key: %+v", got[0])
 	}
 }
 
-// TestSourceClosedHost: an evaluator that cannot run reports GENERAL errors.
+// TestSourceClosedHost: an evaluator that cannot run makes Results fail.
 func TestSourceClosedHost(t *testing.T) {
 	ev := newHost(t)
 	src := NewSource(ev)
@@ -227,22 +283,7 @@ func TestSourceClosedHost(t *testing.T) {
 	}
 	ev.Close(t.Context())
 	ctx := evaluator.NewContext().SetString("userId", "u1")
-	if r, _ := src.Evaluate("new-search-algorithm", ctx, times[0]); r.Error != evaluator.ErrGeneral {
-		t.Errorf("closed host: %+v", r)
-	}
-	if _, _, err := src.EvaluateAll(ctx, times[0], nil); !errors.Is(err, host.ErrClosed) {
+	if _, _, err := src.Results(nil, nil, ctx, times[0]); !errors.Is(err, host.ErrClosed) {
 		t.Errorf("closed host, all flags: %v", err)
-	}
-}
-
-func TestWireResultRejectsUnknownDecisions(t *testing.T) {
-	w := wireResult{Key: "f", Reason: evaluator.ReasonStatic, Value: []byte("true")}
-	w.Decision.Kind = "luck"
-	if _, err := w.result(nil); err == nil {
-		t.Error("a result decided by \"luck\" was accepted")
-	}
-	w.Decision.Kind, w.Value = "default", nil
-	if _, err := w.result(nil); err == nil {
-		t.Error("a result without a value was accepted")
 	}
 }

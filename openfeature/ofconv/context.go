@@ -18,17 +18,18 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/evaluator"
+	"github.com/edgeflag/edgeflag/protocol"
 )
 
 // TargetingKey is the OpenFeature attribute naming the subject of an evaluation.
-const TargetingKey = "targetingKey"
+const TargetingKey = protocol.TargetingKey
 
 // BucketingAttribute is the attribute that targetingKey fills in when the context does not
 // set it: the project's default bucketing attribute.
-const BucketingAttribute = "userId"
+const BucketingAttribute = protocol.BucketingAttribute
 
-// MaxDepth bounds the nesting of objects in a context.
-const MaxDepth = 32
+// MaxDepth bounds the nesting of objects in a context, as protocol.Parser does.
+const MaxDepth = protocol.MaxDepth
 
 // ContextError reports an evaluation context that cannot be used. Code is always
 // INVALID_CONTEXT; Attribute is the dotted name of the offending attribute, when there is

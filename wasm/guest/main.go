@@ -14,9 +14,9 @@
 //
 // edgeflag_ofrep answers an OFREP request whole with package protocol — the same code the
 // native Go handler runs — so every runtime answers the same bytes. edgeflag_context sets
-// a binary context for edgeflag_evaluate and edgeflag_evaluate_all, which answer result
-// JSON ({"flags":[...]} for all flags, the error object {"errorCode","errorMessage"} when
-// they cannot evaluate). Bad input (a corrupt snapshot, a malformed context, an input
+// a binary context for edgeflag_evaluate and edgeflag_evaluate_all, which answer results
+// frames (protocol.ReadResults): the results' JSON and, for each, its key and variant, or
+// the refusal of the whole evaluation. Bad input (a corrupt snapshot, a malformed context, an input
 // over a limit) yields an error answer, never a trap, and the instance stays usable. One
 // instance must not be called concurrently.
 package main
@@ -39,6 +39,7 @@ type module struct {
 	ctxData []byte                  // the current context's bytes, which ctx's strings share
 	dec     protocol.ContextDecoder
 	answer  *protocol.Answerer
+	res     protocol.ResultsBuilder
 	version protocol.Version // the snapshot loaded
 	in      []byte           // the input buffer; its whole capacity is usable
 	out     []byte           // the last output
@@ -190,7 +191,7 @@ func context(n uint32) (packed uint64) {
 
 // evaluate evaluates one flag, whose key is the first keyLen bytes of the input buffer,
 // for the current context; at is the time of evaluation in Unix milliseconds; flags holds
-// protocol.Flag* bits.
+// protocol.Flag* bits. It answers a results frame of one result.
 //
 //go:wasmexport edgeflag_evaluate
 func evaluate(keyLen uint32, at int64, flags uint32) (packed uint64) {
@@ -205,23 +206,38 @@ func evaluate(keyLen uint32, at int64, flags uint32) (packed uint64) {
 	if m.ctxErr != nil {
 		return m.failResult(key, m.ctxErr.Code, m.ctxErr.Error())
 	}
-	m.out = m.eval.AppendResultJSON(m.out[:0], key, m.ctx, at, flags&protocol.FlagStale != 0)
+	m.res.Begin(m.out[:0])
+	m.add(key, at, flags)
+	m.out = m.res.Finish()
 	return m.output()
 }
 
-// evaluateAll evaluates every flag for the current context.
+// evaluateAll evaluates every flag for the current context, in key order. It answers a
+// results frame.
 //
 //go:wasmexport edgeflag_evaluate_all
 func evaluateAll(at int64, flags uint32) (packed uint64) {
 	defer m.recover(&packed, "")
-	if m.eval.Snapshot() == nil {
+	s := m.eval.Snapshot()
+	if s == nil {
 		return m.fail(evaluator.ErrGeneral, "no snapshot loaded")
 	}
 	if m.ctxErr != nil {
 		return m.fail(m.ctxErr.Code, m.ctxErr.Error())
 	}
-	m.out = m.eval.AppendAllJSON(m.out[:0], m.ctx, at, flags&protocol.FlagStale != 0)
+	m.res.Begin(m.out[:0])
+	for i := range s.Flags {
+		m.add(s.Flags[i].Key, at, flags)
+	}
+	m.out = m.res.Finish()
 	return m.output()
+}
+
+// add evaluates flag key, for a context the module took, into the results frame being
+// built.
+func (m *module) add(key string, at int64, flags uint32) {
+	out, variant, ok := m.eval.AppendFlagJSON(m.res.Next(), key, m.ctx, at, flags&protocol.FlagStale != 0)
+	m.res.Add(out, key, variant, ok)
 }
 
 // recover turns a panic into a GENERAL error output so that the instance stays usable.
@@ -250,15 +266,18 @@ func (m *module) loadFail(code evaluator.ErrorCode, msg string) uint64 {
 	return m.output()
 }
 
+// fail answers an error object: edgeflag_context's refusal of a context, and
+// edgeflag_evaluate_all's refusal of the whole evaluation.
 func (m *module) fail(code evaluator.ErrorCode, msg string) uint64 {
 	m.out = evaluator.AppendErrorJSON(m.out[:0], code, msg)
 	return m.output()
 }
 
+// failResult answers a results frame of one error result.
 func (m *module) failResult(key string, code evaluator.ErrorCode, msg string) uint64 {
-	r := evaluator.Result{Key: key, Reason: evaluator.ReasonError, Error: code, Message: msg,
-		Decision: evaluator.Decision{Index: -1, Step: -1}}
-	m.out = r.AppendJSON(m.out[:0])
+	m.res.Begin(m.out[:0])
+	m.res.Add(evaluator.AppendErrorResultJSON(m.res.Next(), key, code, msg), key, "", false)
+	m.out = m.res.Finish()
 	return m.output()
 }
 

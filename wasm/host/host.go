@@ -4,8 +4,10 @@
 //
 // The module is compiled once (through a compilation cache on disk when Config.CacheDir is
 // set) and instantiated into a pool, because one instance must never be called
-// concurrently. Results come back as the JSON that evaluator.Result.AppendJSON writes,
-// appended to a caller's buffer, so a call does not allocate once the buffers are warm.
+// concurrently. Results come back as the JSON that evaluator.Result.AppendJSON writes
+// (Evaluate, EvaluateFlags, EvaluateAll), or as the module's results frame (Results: that
+// JSON and each result's key and variant, for hosts that must not read JSON), appended to
+// a caller's buffer, so a call does not allocate once the buffers are warm.
 // Load verifies a snapshot in one instance and then swaps it into every instance: a call
 // that starts after Load returns sees the new snapshot. An instance whose call fails (a
 // trap, the guest running out of memory) is discarded and a fresh one takes its place.
@@ -228,9 +230,10 @@ func (e *Evaluator) EvaluateAll(dst []byte, ctx *evaluator.Context, at time.Time
 
 // EvaluateEncoded is Evaluate for a context already encoded as JSON (an OFREP request's
 // context, say) or in the binary encoding of package protocol. A malformed context yields a
-// PARSE_ERROR or INVALID_CONTEXT result. A JSON context is parsed here, with
-// evaluator.ParseContext (which allocates), and crosses into the module in the binary
-// encoding: the module reads no JSON.
+// PARSE_ERROR or INVALID_CONTEXT result. A JSON context is read here by protocol.Parser,
+// as every runtime reads an OFREP context (nested objects flattened with dots,
+// targetingKey also set as userId, an attribute given twice refused), and crosses into
+// the module in the binary encoding.
 func (e *Evaluator) EvaluateEncoded(dst []byte, key string, context []byte, at time.Time) ([]byte, error) {
 	return e.call(dst, callOne, key, nil, nil, context, at)
 }
@@ -342,8 +345,8 @@ func (e *Evaluator) call(dst []byte, what int, key string, keys []string, ctx *e
 		// The module answers INVALID_CONTEXT from the length alone.
 		encoded = encoded[:protocol.MaxContextSize+1]
 	case len(encoded) > 0 && encoded[0] != protocol.Marker:
-		if err := evaluator.ParseContext(encoded, in.parsed); err != nil {
-			if out, ok := e.contextError(dst, what, key, err.(*evaluator.ContextError)); ok {
+		if err := in.parser.ParseContext(encoded, in.parsed); err != nil {
+			if out, ok := e.contextError(dst, what, key, err); ok {
 				e.release(in)
 				return out, nil
 			}
@@ -361,7 +364,7 @@ func (e *Evaluator) call(dst []byte, what int, key string, keys []string, ctx *e
 	return out, nil
 }
 
-// run sets the context in the module and evaluates, appending the output to dst.
+// run sets the context in the module and evaluates, appending the output to dst as JSON.
 func (e *Evaluator) run(in *instance, dst []byte, what int, key string, keys []string, encoded []byte, at int64, flags uint32) ([]byte, error) {
 	refused, err := in.setContext(e.ctx, encoded)
 	if err != nil {
@@ -370,11 +373,18 @@ func (e *Evaluator) run(in *instance, dst []byte, what int, key string, keys []s
 	switch what {
 	case callAll:
 		out, err := in.evaluateAll(e.ctx, at, flags)
-		return append(dst, out...), err
+		if err != nil {
+			return dst, err
+		}
+		res, err := readResults(out)
+		if err != nil || res.Refused {
+			return append(dst, res.JSON...), err // the module's error object
+		}
+		dst = append(dst, `{"flags":[`...)
+		dst = append(dst, res.JSON...)
+		return append(dst, "]}"...), nil
 	case callOne:
-		key = clipKey(key)
-		out, err := in.evaluate(e.ctx, key, at, flags)
-		return append(dst, out...), err
+		return in.evaluateJSON(e.ctx, dst, clipKey(key), at, flags)
 	}
 	if len(refused) > 0 {
 		return append(dst, refused...), nil // the module's error object
@@ -384,13 +394,73 @@ func (e *Evaluator) run(in *instance, dst []byte, what int, key string, keys []s
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		out, err := in.evaluate(e.ctx, clipKey(key), at, flags)
+		if dst, err = in.evaluateJSON(e.ctx, dst, clipKey(key), at, flags); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, "]}"...), nil
+}
+
+// Results appends to dst a results frame (protocol.ReadResults) of every flag, in key
+// order, when keys is nil, or else of the flags keys in that order, for ctx at time at:
+// the results' JSON and, for each, its key and variant, which a host reads without
+// reading JSON. With stale set (or the Evaluator in stale mode, SetStale), successful
+// results report reason STALE. A context the module refuses gives a frame refusing every
+// flag, or an error result for each of keys. The error is non-nil only when the module
+// could not be run.
+func (e *Evaluator) Results(dst []byte, keys []string, ctx *evaluator.Context, at time.Time, stale bool) ([]byte, error) {
+	in, err := e.acquire()
+	if err != nil {
+		return dst, err
+	}
+	if err := e.sync(in); err != nil {
+		e.discard(in)
+		return dst, err
+	}
+	var flags uint32
+	if stale || e.stale.Load() {
+		flags |= protocol.FlagStale
+	}
+	in.scratch = protocol.AppendContext(in.scratch[:0], ctx)
+	out, err := e.results(in, dst, keys, at.UnixMilli(), flags)
+	if err != nil {
+		e.discard(in)
+		return dst, err
+	}
+	e.release(in)
+	return out, nil
+}
+
+func (e *Evaluator) results(in *instance, dst []byte, keys []string, at int64, flags uint32) ([]byte, error) {
+	if _, err := in.setContext(e.ctx, in.scratch); err != nil {
+		return dst, err
+	}
+	if keys == nil {
+		out, err := in.evaluateAll(e.ctx, at, flags)
 		if err != nil {
 			return dst, err
 		}
-		dst = append(dst, out...)
+		return append(dst, out...), nil
 	}
-	return append(dst, "]}"...), nil
+	in.build.Begin(dst)
+	for _, key := range keys {
+		r, err := in.evaluate(e.ctx, clipKey(key), at, flags)
+		if err != nil {
+			return dst, err
+		}
+		// The module reports a key over its limit shortened; the frame has the key asked.
+		in.build.Add(append(in.build.Next(), r.JSON...), key, r.Variant, r.OK)
+	}
+	return in.build.Finish(), nil
+}
+
+// readResults reads a results frame of the module.
+func readResults(out []byte) (protocol.Results, error) {
+	res, ok := protocol.ReadResults(out)
+	if !ok {
+		return res, errors.New("edgeflag module: unreadable results")
+	}
+	return res, nil
 }
 
 // clipKey shortens a key over the module's limit to one byte over it: the module answers
@@ -405,16 +475,14 @@ func clipKey(key string) string {
 // contextError writes what the module would answer for a context it refuses, for a JSON
 // context refused here, unless the module would report another problem first (a key over
 // the limit, no snapshot loaded for every flag); ok is false then.
-func (e *Evaluator) contextError(dst []byte, what int, key string, ce *evaluator.ContextError) (out []byte, ok bool) {
+func (e *Evaluator) contextError(dst []byte, what int, key string, ce *protocol.Error) (out []byte, ok bool) {
 	switch {
 	case what == callOne && len(key) > protocol.MaxKeySize, what == callAll && e.snap.Load() == nil:
 		return dst, false
 	case what == callOne:
-		r := evaluator.Result{Key: key, Reason: evaluator.ReasonError, Error: ce.Code, Message: ce.Error(),
-			Decision: evaluator.Decision{Index: -1, Step: -1}}
-		return r.AppendJSON(dst), true
+		return evaluator.AppendErrorResultJSON(dst, key, ce.Code, ce.Details), true
 	}
-	return evaluator.AppendErrorJSON(dst, ce.Code, ce.Error()), true
+	return evaluator.AppendErrorJSON(dst, ce.Code, ce.Details), true
 }
 
 // acquire returns an idle instance, a new one while the pool has room, or waits.

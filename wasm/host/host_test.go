@@ -138,6 +138,34 @@ func jsonValue(v evaluator.Value) any {
 	return nil
 }
 
+// TestEncodedContextIsAnOFREPContext: a JSON context means what it means in an OFREP
+// request: nested objects flattened with dots, targetingKey also set as userId.
+func TestEncodedContextIsAnOFREPContext(t *testing.T) {
+	data := fixture(t, "r1", 25)
+	e := newEvaluator(t, Config{Instances: 1})
+	if _, err := e.Load(data); err != nil {
+		t.Fatal(err)
+	}
+	ev := native(t, data)
+	for _, tt := range []struct {
+		json string
+		flat *evaluator.Context
+	}{
+		{`{"targetingKey":"u7","geo":{"country":"DE"}}`,
+			evaluator.NewContext().SetString("targetingKey", "u7").SetString("userId", "u7").SetString("geo.country", "DE")},
+		{`{"userId":"u8","country":"FR","user":{"plan":"pro"}}`,
+			evaluator.NewContext().SetString("userId", "u8").SetString("country", "FR").SetString("user.plan", "pro")},
+	} {
+		got, err := e.EvaluateAllEncoded(nil, []byte(tt.json), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := nativeAll(ev, tt.flat, at, false); !bytes.Equal(got, w) {
+			t.Errorf("%s:\n wasm   %s\n native %s", tt.json, got, w)
+		}
+	}
+}
+
 func TestStale(t *testing.T) {
 	data := fixture(t, "r1", 25)
 	e := newEvaluator(t, Config{Instances: 1})
@@ -221,8 +249,9 @@ func TestBadInput(t *testing.T) {
 		{"nested list", []byte{protocol.Marker, 1, 1, 'a', protocol.TagList, 1, protocol.TagList, 0}, "INVALID_CONTEXT"},
 		{"empty name", []byte{protocol.Marker, 1, 0, protocol.TagTrue}, "INVALID_CONTEXT"},
 		{"json garbage", []byte(`{"userId":`), "PARSE_ERROR"},
-		{"json not an object", []byte(`[1,2]`), "PARSE_ERROR"},
-		{"json nested object", []byte(`{"a":{"b":1}}`), "INVALID_CONTEXT"},
+		{"json not an object", []byte(`[1,2]`), "INVALID_CONTEXT"},
+		{"json attribute twice", []byte(`{"a":{"b":1},"a.b":2}`), "INVALID_CONTEXT"},
+		{"json nested list", []byte(`{"a":[[1]]}`), "INVALID_CONTEXT"},
 		{"oversize", huge, "INVALID_CONTEXT"},
 	}
 	for _, tt := range contexts {
@@ -289,7 +318,7 @@ func TestEvaluateFlags(t *testing.T) {
 	}
 	// A refused context gives the module's error object, binary or JSON (encoded contexts
 	// reach EvaluateFlags' path only from inside the package).
-	for _, bad := range [][]byte{{protocol.Marker, 1, 0, protocol.TagTrue}, []byte(`{"a":{"b":1}}`)} {
+	for _, bad := range [][]byte{{protocol.Marker, 1, 0, protocol.TagTrue}, []byte(`{"a":[[1]]}`)} {
 		got, err := e.call(nil, callFlags, "", keys, nil, bad, at)
 		if err != nil || !bytes.HasPrefix(got, []byte(`{"errorCode":"INVALID_CONTEXT"`)) {
 			t.Errorf("context %q: %s, %v", bad, got, err)

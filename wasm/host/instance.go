@@ -19,7 +19,9 @@ type instance struct {
 	stack                                                         [5]uint64
 	scratch                                                       []byte             // an encoded context
 	parsed                                                        *evaluator.Context // a JSON context, parsed on the way to scratch
-	gen                                                           uint64             // generation of the snapshot held, 0: none
+	parser                                                        protocol.Parser
+	gen                                                           uint64 // generation of the snapshot held, 0: none
+	build                                                         protocol.ResultsBuilder
 
 	// The module's input buffer, known from the last edgeflag_buffer call: its address
 	// changes only when it grows, and after a load.
@@ -125,12 +127,31 @@ func (in *instance) setContext(ctx context.Context, encoded []byte) ([]byte, err
 	return in.call(ctx, in.contextFn)
 }
 
-func (in *instance) evaluate(ctx context.Context, key string, at int64, flags uint32) ([]byte, error) {
+// evaluate evaluates one flag; the result is in guest memory.
+func (in *instance) evaluate(ctx context.Context, key string, at int64, flags uint32) (protocol.Result, error) {
 	if err := in.writeString(ctx, key); err != nil {
-		return nil, err
+		return protocol.Result{}, err
 	}
 	in.stack = [5]uint64{uint64(len(key)), uint64(at), uint64(flags)}
-	return in.call(ctx, in.evaluateFn)
+	out, err := in.call(ctx, in.evaluateFn)
+	if err != nil {
+		return protocol.Result{}, err
+	}
+	res, err := readResults(out)
+	if err != nil {
+		return protocol.Result{}, err
+	}
+	r, ok := res.Next()
+	if !ok {
+		return r, errors.New("edgeflag module: unreadable results")
+	}
+	return r, nil
+}
+
+// evaluateJSON appends the JSON of one flag's result to dst.
+func (in *instance) evaluateJSON(ctx context.Context, dst []byte, key string, at int64, flags uint32) ([]byte, error) {
+	r, err := in.evaluate(ctx, key, at, flags)
+	return append(dst, r.JSON...), err
 }
 
 func (in *instance) evaluateAll(ctx context.Context, at int64, flags uint32) ([]byte, error) {
