@@ -1,21 +1,25 @@
 package ofconv
 
-import "github.com/edgeflag/edgeflag/evaluator"
+import (
+	"github.com/edgeflag/edgeflag/evaluator"
+	"github.com/edgeflag/edgeflag/protocol"
+)
 
-// Flag metadata keys. Every successful evaluation carries MetaDecision and MetaSnapshot;
-// the others appear when they apply.
+// Flag metadata keys, as the OFREP protocol defines them (package protocol). Every
+// successful evaluation carries MetaDecision and MetaSnapshot; the others appear when
+// they apply.
 const (
-	MetaDecision     = "decision"     // what decided: rule, ring, rollout, default, prerequisite, kill, disabled
-	MetaRule         = "rule"         // the rule that matched (decision rule)
-	MetaRing         = "ring"         // the ring the user is in (decision ring)
-	MetaPrerequisite = "prerequisite" // the prerequisite flag that was not met (decision prerequisite)
-	MetaSegment      = "segment"      // the segment whose membership matched
-	MetaScheduleStep = "scheduleStep" // the schedule step in force (0-based)
-	MetaBucket       = "bucket"       // the user's bucket, 0..999999, when a percentage looked at it
-	MetaThreshold    = "threshold"    // the bound the bucket was compared with
-	MetaSnapshot     = "snapshot"     // content hash of the snapshot that answered
-	MetaReason       = "reason"       // the evaluator's own reason, when the reported one differs
-	MetaStale        = "stale"        // true when the snapshot is outdated
+	MetaDecision     = protocol.MetaDecision
+	MetaRule         = protocol.MetaRule
+	MetaRing         = protocol.MetaRing
+	MetaPrerequisite = protocol.MetaPrerequisite
+	MetaSegment      = protocol.MetaSegment
+	MetaScheduleStep = protocol.MetaScheduleStep
+	MetaBucket       = protocol.MetaBucket
+	MetaThreshold    = protocol.MetaThreshold
+	MetaSnapshot     = protocol.MetaSnapshot
+	MetaReason       = protocol.MetaReason
+	MetaStale        = protocol.MetaStale
 )
 
 // Field is one flag metadata entry. Value is a string, a bool or an int64, the types that
@@ -62,36 +66,13 @@ func AppendMetadata(dst []Field, r *evaluator.Result, snapshot string) []Field {
 }
 
 // IsOFREPReason reports whether reason is one of the reasons the OFREP specification
-// (v0.3.0) admits in a successful evaluation: STATIC, TARGETING_MATCH, SPLIT, DISABLED,
-// UNKNOWN.
-func IsOFREPReason(reason evaluator.Reason) bool {
-	switch reason {
-	case evaluator.ReasonStatic, evaluator.ReasonTargetingMatch, evaluator.ReasonSplit,
-		evaluator.ReasonDisabled, "UNKNOWN":
-		return true
-	}
-	return false
-}
+// admits in a successful evaluation (protocol.IsOFREPReason).
+func IsOFREPReason(reason evaluator.Reason) bool { return protocol.IsOFREPReason(reason) }
 
-// HTTPStatus returns the OFREP status code for an evaluation error of one flag: 404 for
-// FLAG_NOT_FOUND, 400 for PARSE_ERROR, INVALID_CONTEXT and TARGETING_KEY_MISSING, 500 for
-// GENERAL and anything else.
-func HTTPStatus(code evaluator.ErrorCode) int {
-	switch code {
-	case evaluator.ErrFlagNotFound:
-		return 404
-	case evaluator.ErrParse, evaluator.ErrInvalidContext, evaluator.ErrTargetingKeyMissing:
-		return 400
-	}
-	return 500
-}
+// HTTPStatus returns the OFREP status code for an evaluation error of one flag
+// (protocol.HTTPStatus).
+func HTTPStatus(code evaluator.ErrorCode) int { return protocol.HTTPStatus(code) }
 
 // IsOFREPFailureCode reports whether code may appear in an OFREP evaluationFailure object
-// (PARSE_ERROR, TARGETING_KEY_MISSING, INVALID_CONTEXT, GENERAL).
-func IsOFREPFailureCode(code evaluator.ErrorCode) bool {
-	switch code {
-	case evaluator.ErrParse, evaluator.ErrTargetingKeyMissing, evaluator.ErrInvalidContext, evaluator.ErrGeneral:
-		return true
-	}
-	return false
-}
+// (protocol.IsOFREPFailureCode).
+func IsOFREPFailureCode(code evaluator.ErrorCode) bool { return protocol.IsOFREPFailureCode(code) }
