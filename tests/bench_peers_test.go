@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"fmt"
+	"github.com/edgeflag/edgeflag/internal/syncbuf"
 	"net"
 	"net/http"
 	"os"
@@ -184,7 +185,7 @@ const config :Workerd.Config = (
 		ctx, cancel := context.WithCancel(context.Background())
 		cmd := exec.CommandContext(ctx, workerd, "serve", filepath.Join(tree, config), "--socket-addr", "http="+addr)
 		cmd.Dir, cmd.Env = tree, env
-		logs := &lockedBuffer{}
+		logs := &syncbuf.Buffer{}
 		cmd.Stdout, cmd.Stderr = logs, logs
 		t0 := time.Now()
 		if err := cmd.Start(); err != nil {

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bufio"
+	"github.com/edgeflag/edgeflag/internal/syncbuf"
 	"io"
 	"os/exec"
 	"regexp"
@@ -17,7 +18,7 @@ import (
 type cliProcess struct {
 	cmd    *exec.Cmd
 	done   chan error
-	stderr lockedBuffer
+	stderr syncbuf.Buffer
 
 	mu    sync.Mutex
 	lines []string

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/edgeflag/edgeflag/internal/syncbuf"
 	"io"
 	"net"
 	"net/http"
@@ -175,7 +176,7 @@ func edgeWorkerd(t testing.TB, config string, env []string, extra map[string]str
 		filepath.Join(tree, config), "--socket-addr", "http="+addr)
 	cmd.Dir = tree
 	cmd.Env = append(os.Environ(), env...)
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -208,7 +209,7 @@ type edgeNode struct {
 	cmd  *exec.Cmd
 	in   io.WriteCloser
 	out  *bufio.Reader
-	logs *lockedBuffer
+	logs *syncbuf.Buffer
 }
 
 func edgeStartNode(t testing.TB, script string, env ...string) *edgeNode {
@@ -224,7 +225,7 @@ func edgeStartNode(t testing.TB, script string, env ...string) *edgeNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &edgeNode{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<20), logs: &lockedBuffer{}}
+	n := &edgeNode{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<20), logs: &syncbuf.Buffer{}}
 	cmd.Stderr = n.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/edgeflag/edgeflag/internal/syncbuf"
 	"io"
 	"net"
 	"net/http"
@@ -12,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -36,24 +36,7 @@ const lambdaEventBucket = "edgeflag-123456789012-eu-west-1"
 type lambdaRIE struct {
 	url string // http://127.0.0.1:port
 	cmd *exec.Cmd
-	out *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	out *syncbuf.Buffer
 }
 
 // lambdaRIEPath returns the emulator, installing it with the project's pinned script
@@ -119,7 +102,7 @@ func lambdaStartRIE(t testing.TB, bootstrap string, env []string) *lambdaRIE {
 		}
 	}
 	cmd.Env = append(cmd.Env, env...)
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/edgeflag/edgeflag/internal/syncbuf"
 	"io"
 	"net/http"
 	"os"
@@ -103,7 +104,7 @@ func loadDev(t *testing.T, bin, dir string) (string, *exec.Cmd) {
 	addr := edgeFreeAddr(t)
 	cmd := exec.Command(bin, "dev", "--addr", addr, "--dir", flags, "--store", filepath.Join(dir, "store"),
 		"--token", loadToken, "--wasm", edgeWasm(t), "--cache-dir", filepath.Join(dir, "wazero-cache"))
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

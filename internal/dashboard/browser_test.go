@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/edgeflag/edgeflag/internal/syncbuf"
 	"image"
 	"image/color"
 	"image/draw"
@@ -93,7 +94,7 @@ func devStack(t *testing.T) *devstack.Stack {
 		t.Fatal(moduleErr)
 	}
 	cache, _ := filepath.Abs("../../.cache/wazero")
-	var out syncBuffer
+	var out syncbuf.Buffer
 	s, err := devstack.Start(ctx, devstack.Config{
 		Dir: "../../flags", Store: t.TempDir(), Addr: "127.0.0.1:0", Token: fullToken, ReadOnlyToken: readOnlyToken,
 		Module: module.Wasm, CacheDir: cache, Out: &out, WatchInterval: 100 * time.Millisecond, EdgePollInterval: 200 * time.Millisecond,
@@ -138,24 +139,6 @@ func devStack(t *testing.T) *devstack.Stack {
 		now = time.Now()
 	}
 	return s
-}
-
-// syncBuffer is a buffer safe for the stack's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // browserContext starts a headless Chromium (as root: without its sandbox) and returns

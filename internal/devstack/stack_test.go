@@ -1,9 +1,9 @@
 package devstack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/edgeflag/edgeflag/internal/syncbuf"
 	"io"
 	"net"
 	"net/http"
@@ -37,28 +37,10 @@ func testModule(t *testing.T) []byte {
 	return module.Wasm
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startStack starts a stack on a copy of the example flags, with short intervals.
-func startStack(t *testing.T, cfg Config) (*Stack, *syncBuffer) {
+func startStack(t *testing.T, cfg Config) (*Stack, *syncbuf.Buffer) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	if cfg.Dir == "" {
 		cfg.Dir = copyFlags(t)
 	}
@@ -104,7 +86,7 @@ func get(t *testing.T, method, url, token, body string) (int, http.Header, strin
 }
 
 // waitOutput waits until the output matches re.
-func waitOutput(t *testing.T, out *syncBuffer, re *regexp.Regexp) {
+func waitOutput(t *testing.T, out *syncbuf.Buffer, re *regexp.Regexp) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !re.MatchString(out.String()) {

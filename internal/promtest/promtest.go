@@ -16,6 +16,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/edgeflag/edgeflag/internal/syncbuf"
 	"net"
 	"net/http"
 	"net/url"
@@ -23,7 +24,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -53,7 +53,7 @@ type Server struct {
 	Dir string
 
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 	done chan struct{}
 }
 
@@ -114,7 +114,7 @@ func Start(tb testing.TB, opts Options) *Server {
 		"--web.console.libraries=" + filepath.Join(dir, "console_libraries"),
 		"--log.level=warn",
 	}, opts.Args...)
-	s := &Server{URL: "http://" + addr, Dir: data, logs: &syncBuffer{}, done: make(chan struct{})}
+	s := &Server{URL: "http://" + addr, Dir: data, logs: &syncbuf.Buffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(promBin, args...)
 	s.cmd.Stdout = s.logs
 	s.cmd.Stderr = s.logs
@@ -318,21 +318,4 @@ func freeAddr(tb testing.TB) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
