@@ -24,6 +24,38 @@ import (
 // EventBridge Scheduled Event runs the rollout controller once (a TickResponse). It is the
 // function the bootstrap binary hands to lambda.Start.
 func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
+	kind, err := EventKindOf(payload)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case EventHTTP:
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, fmt.Errorf("lambda: malformed API Gateway event: %w", err)
+		}
+		return h.HandleHTTPEvent(ctx, ev)
+	case EventS3:
+		var ev events.S3Event
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, fmt.Errorf("lambda: malformed S3 event: %w", err)
+		}
+		return h.HandleS3Event(ctx, ev)
+	default:
+		return h.HandleSchedule(ctx)
+	}
+}
+
+// Kinds of event Invoke handles.
+const (
+	EventHTTP     = "http"     // an API Gateway HTTP API request (payload format 2.0)
+	EventS3       = "s3"       // an S3 event: base snapshots uploaded
+	EventSchedule = "schedule" // an EventBridge Scheduled Event: a rollout controller tick
+)
+
+// EventKindOf tells which kind of event a payload is, as Invoke dispatches it, or why it
+// is none of them.
+func EventKindOf(payload []byte) (string, error) {
 	var probe struct {
 		Version        string `json:"version"`
 		RequestContext *struct {
@@ -38,28 +70,20 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 		DetailType string `json:"detail-type"`
 	}
 	if err := json.Unmarshal(payload, &probe); err != nil {
-		return nil, fmt.Errorf("lambda: the event is not a JSON object: %w", err)
+		return "", fmt.Errorf("lambda: the event is not a JSON object: %w", err)
 	}
 	switch {
 	case probe.RequestContext != nil && probe.RequestContext.HTTP != nil:
 		if probe.Version != "2.0" {
-			return nil, fmt.Errorf("lambda: API Gateway payload format %q; the HTTP API must use 2.0", probe.Version)
+			return "", fmt.Errorf("lambda: API Gateway payload format %q; the HTTP API must use 2.0", probe.Version)
 		}
-		var ev events.APIGatewayV2HTTPRequest
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, fmt.Errorf("lambda: malformed API Gateway event: %w", err)
-		}
-		return h.HandleHTTPEvent(ctx, ev)
+		return EventHTTP, nil
 	case len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:s3":
-		var ev events.S3Event
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, fmt.Errorf("lambda: malformed S3 event: %w", err)
-		}
-		return h.HandleS3Event(ctx, ev)
+		return EventS3, nil
 	case probe.Source == "aws.events" && probe.DetailType == "Scheduled Event":
-		return h.HandleSchedule(ctx)
+		return EventSchedule, nil
 	}
-	return nil, errors.New("lambda: unsupported event: want an API Gateway HTTP API (2.0), an S3 event or an EventBridge Scheduled Event")
+	return "", errors.New("lambda: unsupported event: want an API Gateway HTTP API (2.0), an S3 event or an EventBridge Scheduled Event")
 }
 
 // HandleHTTPEvent serves an API Gateway HTTP API request through the HTTP handler. The

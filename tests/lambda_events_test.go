@@ -56,32 +56,14 @@ func lambdaPublishExample(t testing.TB) (string, map[string]string) {
 	return dir, bases
 }
 
-// lambdaEventKind tells an API Gateway event from an S3 event, as Invoke does.
+// lambdaEventKind tells an API Gateway event from an S3 event or a schedule, as Invoke does.
 func lambdaEventKind(t testing.TB, name string, data []byte) string {
 	t.Helper()
-	var probe struct {
-		RequestContext *struct {
-			HTTP *json.RawMessage `json:"http"`
-		} `json:"requestContext"`
-		Records []struct {
-			EventSource string `json:"eventSource"`
-		} `json:"Records"`
-		Source     string `json:"source"`
-		DetailType string `json:"detail-type"`
+	kind, err := lambda.EventKindOf(data)
+	if err != nil {
+		t.Fatalf("%s: %v: teach TestLambdaEventFiles how to check it", name, err)
 	}
-	if err := json.Unmarshal(data, &probe); err != nil {
-		t.Fatalf("%s is not a JSON object: %v", name, err)
-	}
-	switch {
-	case probe.Source == "aws.events" && probe.DetailType == "Scheduled Event":
-		return "schedule"
-	case probe.RequestContext != nil && probe.RequestContext.HTTP != nil:
-		return "http"
-	case len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:s3":
-		return "s3"
-	}
-	t.Fatalf("%s is neither an API Gateway HTTP API event, an S3 event nor a Scheduled Event: teach TestLambdaEventFiles how to check it", name)
-	return ""
+	return kind
 }
 
 // lambdaPointS3Event points every base snapshot an S3 event names at the base published
