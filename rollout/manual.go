@@ -43,7 +43,7 @@ func (c *Controller) Act(ctx context.Context, env, flag, action, reason, who str
 		}
 		fp := v.plan.flag(flag)
 		if fp == nil {
-			return nil, fmt.Errorf("%w for %q in %q: the published plan has no stages for it", ErrNoRollout, flag, env)
+			return nil, errNoRollout(flag, env)
 		}
 		if err := c.finish(ctx, env, v.ptr, v.state); err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/edgeflag/edgeflag/publish"
@@ -56,16 +57,8 @@ func (c *Controller) Status(ctx context.Context, env, flag string) ([]FlagStatus
 }
 
 func errNoRollout(flag, env string) error {
-	return &noRolloutError{flag: flag, env: env}
+	return fmt.Errorf("%w for %q in %q: the published plan has no stages for it", ErrNoRollout, flag, env)
 }
-
-type noRolloutError struct{ flag, env string }
-
-func (e *noRolloutError) Error() string {
-	return "rollout: no staged rollout for \"" + e.flag + "\" in \"" + e.env + "\": the published plan has no stages for it"
-}
-
-func (e *noRolloutError) Unwrap() error { return ErrNoRollout }
 
 // SeriesPoint is the checks of a rollout's current stage as they stood at one time.
 type SeriesPoint struct {
