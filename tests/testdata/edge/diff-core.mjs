@@ -13,11 +13,7 @@ export async function runBatch(evaluator, req) {
     }
   }
   if (req.full) return { outputs };
-  const bytes = new TextEncoder().encode(outputs.join("\n") + "\n");
-  const sum = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  let digest = "";
-  for (const b of sum) digest += b.toString(16).padStart(2, "0");
-  return { count: outputs.length, digest };
+  return { count: outputs.length, digest: await sha256Hex(outputs.join("\n") + "\n") };
 }
 
 /** Evaluates one context n times (one flag, or all flags when key is null). */
@@ -35,4 +31,26 @@ export function fromBase64(s) {
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
+}
+
+/**
+ * Answers a batch of OFREP requests in the module ({k: flag key or null for bulk, b: body in base64,
+ * i: If-None-Match, s: stale, r: OpenFeature reasons, t: time}); returns {count, digest}
+ * of the lines "status etag body", or with full, {outputs}.
+ */
+export async function runOFREP(evaluator, req) {
+  const utf8 = new TextEncoder();
+  const outputs = req.requests.map(({ k, b, i, s, r, t }) => {
+    const a = evaluator.ofrep({ key: k == null ? null : utf8.encode(k), body: fromBase64(b), inm: i, stale: s, now: t }, r);
+    return `${a.status} ${a.etag} ${a.body}`;
+  });
+  if (req.full) return { outputs };
+  return { count: outputs.length, digest: await sha256Hex(outputs.join("\n") + "\n") };
+}
+
+async function sha256Hex(text) {
+  const sum = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  let digest = "";
+  for (const b of sum) digest += b.toString(16).padStart(2, "0");
+  return digest;
 }

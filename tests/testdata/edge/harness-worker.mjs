@@ -1,9 +1,9 @@
 // Differential and benchmark harness for workerd: the module runs as a wasm module binding
-// with the Worker's WASI shim. POST /load (the snapshot bytes), /batch and /bench (JSON).
+// with the Worker's WASI shim. POST /load (the snapshot bytes), /batch, /ofrep and /bench (JSON).
 import wasmModule from "../../bin/edgeflag.wasm";
 import { Evaluator } from "../../edge/shared/edgeflag.mjs";
 import { instantiateWithShim } from "../../edge/shared/wasi.mjs";
-import { runBatch, runBench } from "./diff-core.mjs";
+import { runBatch, runBench, runOFREP } from "./diff-core.mjs";
 
 let evaluator = null;
 
@@ -15,6 +15,7 @@ export default {
       let answer;
       if (path === "/load") answer = evaluator.load(new Uint8Array(await request.arrayBuffer()));
       else if (path === "/batch") answer = await runBatch(evaluator, await request.json());
+      else if (path === "/ofrep") answer = await runOFREP(evaluator, await request.json());
       else if (path === "/bench") answer = runBench(evaluator, await request.json());
       else return new Response("not found", { status: 404 });
       return Response.json(answer);

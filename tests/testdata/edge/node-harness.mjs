@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { instantiate } from "../../../edge/lambda-edge/index.mjs";
-import { fromBase64, runBatch, runBench } from "./diff-core.mjs";
+import { fromBase64, runBatch, runBench, runOFREP } from "./diff-core.mjs";
 
 const evaluator = await instantiate(readFileSync(process.env.EDGEFLAG_WASM));
 const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
@@ -18,6 +18,9 @@ for await (const line of rl) {
         break;
       case "batch":
         answer = await runBatch(evaluator, req);
+        break;
+      case "ofrep":
+        answer = await runOFREP(evaluator, req);
         break;
       case "bench":
         answer = runBench(evaluator, req);
