@@ -1,8 +1,7 @@
-// Snapshot distribution for JavaScript edges, by the rules of the Go package poller (see
-// docs/store-layout.md): poll the store's pointer with If-None-Match, fetch the snapshot it
-// names and load it; keep the last good snapshot on any failure and report stale after a
-// grace period. Keys, hashes, environment names and pointers are the Go package
-// store/layout's, held to its test vectors (store/layout/testdata/vectors.json).
+// Snapshot distribution for JavaScript edges, by the Go package poller's rules: poll the
+// pointer with If-None-Match, fetch and load the snapshot it names, keep the last good one on
+// any failure and report stale after a grace period. The store layout is Go's store/layout,
+// held to its test vectors (store/layout/testdata/vectors.json; docs/store-layout.md).
 
 /** The store's Cache-Control max-age of pointers, in seconds (Go: layout.PointerMaxAge). */
 export const POINTER_MAX_AGE = 5;
@@ -22,21 +21,16 @@ export const snapshotKey = (hash) => `snapshots/${hash}.snap`;
 
 const isString = (x) => typeof x === "string";
 const isVersion = (x) => Number.isSafeInteger(x) && x >= 0;
-const isHash = (x) => x === "" || validHash(x);
 const isTime = (x) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/.test(x) && !Number.isNaN(Date.parse(x));
-// The checks of layout.ParsePointer: field → [check, what the field must be].
-const POINTER_FIELDS = {
-  snapshot: [validHash, "a SHA-256 hex digest"],
-  base: [isHash, "a SHA-256 hex digest"],
-  plan: [isHash, "a SHA-256 hex digest"],
-  history: [(x) => Array.isArray(x) && x.every(validHash), "a list of SHA-256 hex digests"],
-  killed: [(x) => Array.isArray(x) && x.every(isString), "a list of strings"],
-  version: [isVersion, "a whole number ≥ 0"],
-  killStateVersion: [isVersion, "a whole number ≥ 0"],
-  rolloutStateVersion: [isVersion, "a whole number ≥ 0"],
-  publishedAt: [(x) => isString(x) && isTime(x), "an RFC 3339 time"],
-  ...Object.fromEntries(["environment", "revision", "keyId", "signature"].map((k) => [k, [isString, "a string"]])),
-};
+// The checks of layout.ParsePointer: [fields, check, what the fields must be].
+const POINTER_CHECKS = [
+  [["snapshot", "base", "plan"], (x) => x === "" || validHash(x), "a SHA-256 hex digest"],
+  [["history"], (x) => Array.isArray(x) && x.every(validHash), "a list of SHA-256 hex digests"],
+  [["environment", "revision", "keyId", "signature"], isString, "a string"],
+  [["killed"], (x) => Array.isArray(x) && x.every(isString), "a list of strings"],
+  [["version", "killStateVersion", "rolloutStateVersion"], isVersion, "a whole number ≥ 0"],
+  [["publishedAt"], (x) => isString(x) && isTime(x), "an RFC 3339 time"],
+];
 
 /**
  * Parses a pointer read from environment's pointer key (text or bytes) as Go's
@@ -54,9 +48,10 @@ export function parsePointer(input, environment) {
     throw refused(err.message);
   }
   if (p === null || typeof p !== "object" || Array.isArray(p)) throw refused("not a JSON object");
-  for (const [k, [ok, what]] of Object.entries(POINTER_FIELDS)) {
-    if ((p[k] != null || k === "snapshot") && !ok(p[k])) throw refused(`${k} ${JSON.stringify(p[k] ?? "")} is not ${what}`);
+  for (const [fields, ok, what] of POINTER_CHECKS) {
+    for (const k of fields) if (p[k] != null && !ok(p[k])) throw refused(`${k} ${JSON.stringify(p[k])} is not ${what}`);
   }
+  if (!validHash(p.snapshot)) throw refused(`snapshot ${JSON.stringify(p.snapshot ?? "")} is not a SHA-256 hex digest`);
   if ((p.environment ?? "") !== environment) throw refused(`it names environment ${JSON.stringify(p.environment ?? "")}, want ${JSON.stringify(environment)}`);
   return p;
 }
@@ -120,15 +115,11 @@ const fail = (url, message) => new Error(`poller: ${url}: ${message}`);
 
 export class SnapshotPoller {
   /**
-   * baseURL: where the store's objects are served; environment: which pointer to follow;
-   * apply(bytes, pointer): loads a snapshot, throwing when it does not verify;
-   * interval, grace, timeout: milliseconds; publicKeys: PEM text of the keys pointers must
-   * be signed with ("": not checked); log(message): where a change of the poll's error goes;
-   * cache: a location-wide Cache (a Worker's caches.default) shared by the isolates of a
-   * location: the pointer is read from it while its copy is younger than cacheTtl seconds,
-   * so about one poll per location per cacheTtl reaches the store; snapshots, named by
-   * their hash, are kept in it once loaded. Unset: every poll asks the store (Lambda@Edge
-   * asks CloudFront, which caches the same way).
+   * baseURL: where the store is served; apply(bytes, pointer) loads a snapshot, throwing when
+   * it does not verify; interval, grace, timeout: ms; publicKeys: PEM keys pointers must be
+   * signed with ("": not checked); cache: a Cache the isolates of a location share (a Worker's
+   * caches.default): the pointer is read from it while younger than cacheTtl seconds, so one
+   * poll per location per cacheTtl reaches the store, and loaded snapshots are kept there.
    */
   constructor({ baseURL, environment = "production", apply, interval = 5000, grace = 60000, timeout = 5000, publicKeys = "", log = console.warn, cache = null, cacheTtl = POINTER_MAX_AGE }) {
     if (!baseURL) throw new Error("poller: baseURL is required");
@@ -136,11 +127,8 @@ export class SnapshotPoller {
       throw new Error(`poller: invalid environment ${JSON.stringify(environment)} (lower-case letters, digits, '_' and '-')`);
     }
     Object.assign(this, { baseURL: baseURL.replace(/\/+$/, ""), environment, apply, interval, grace, timeout, publicKeys, log, cache, cacheTtl });
-    this.keys = null; // imported on the first poll; a bad key fails every poll
-    this.etag = "";
-    this.pointer = null; // the pointer of the snapshot in use
-    this.lastPoll = this.lastSuccess = -Infinity;
-    this.lastError = this.inflight = null;
+    // keys are imported on the first poll (a bad key fails every poll); pointer is the served one.
+    Object.assign(this, { keys: null, etag: "", pointer: null, lastPoll: -Infinity, lastSuccess: -Infinity, lastError: null, inflight: null });
     this.counts = { polls: 0, failures: 0, notModified: 0, swaps: 0, storeRequests: 0, cacheHits: 0 };
   }
 
@@ -190,10 +178,7 @@ export class SnapshotPoller {
     }
   }
 
-  /**
-   * The location cache's entry for url, or undefined. A cache that fails (workerd without a
-   * cache service) is turned off: the poller then asks the store itself.
-   */
+  /** The location cache's entry for url, or undefined; a cache that fails (workerd without one) is turned off. */
   async cached(url) {
     try {
       const hit = await this.cache.match(url);
@@ -210,10 +195,7 @@ export class SnapshotPoller {
     await this.cache.put(url, new Response(body, { headers })).catch((err) => this.log(`edgeflag: the location cache: ${err.message}`));
   }
 
-  /**
-   * The pointer through the location cache: its copy while fresh; else the store's, kept for
-   * the rest of cacheTtl (less the Age a cache in front of the store gave it).
-   */
+  /** The pointer: the location cache's copy while fresh, else the store's, kept for the rest of cacheTtl (less its Age). */
   async pointerThroughCache(url) {
     const hit = await this.cached(url);
     if (hit || !this.cache) return hit ?? this.get(url, this.etag);
