@@ -56,6 +56,7 @@ export function parsePointer(input, environment) {
   return p;
 }
 
+const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 const hex = (bytes) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
 
 // Signed pointers (Go: package signing; docs/security.md): ECDSA P-256 with SHA-256 over
@@ -80,15 +81,13 @@ export async function importPublicKeys(text, subtle = crypto.subtle) {
   for (const [i, [, type, base64]] of [...blocks].entries()) {
     const fail = (message) => new Error(`public key ${i + 1}: ${message}`);
     if (type !== "PUBLIC KEY") throw fail(`a PEM "${type}" block, want "PUBLIC KEY"`);
-    let der;
+    let der, key;
     try {
-      der = Uint8Array.from(atob(base64.replace(/\s+/g, "")), (c) => c.charCodeAt(0));
-    } catch {
-      throw fail("not base64");
+      der = fromBase64(base64.replace(/\s+/g, ""));
+      key = await subtle.importKey("spki", der, ECDSA, false, ["verify"]);
+    } catch (err) {
+      throw fail(`not an ECDSA P-256 key in base64: ${err.message}`);
     }
-    const key = await subtle.importKey("spki", der, ECDSA, false, ["verify"]).catch((err) => {
-      throw fail(`not an ECDSA P-256 key: ${err.message}`);
-    });
     keys.set(hex(await subtle.digest("SHA-256", der)).slice(0, 16), key);
   }
   if (keys.size === 0) throw new Error('no PEM "PUBLIC KEY" block found (edgeflag keygen writes one)');
@@ -105,9 +104,8 @@ export async function verifySignature(keys, environment, hash, version, keyId, s
   if (!keyId && !signature) return bad("unsigned");
   if (!keys.has(keyId)) return bad("unknownKey", `key ${JSON.stringify(keyId)} (accepted: ${[...keys.keys()].join(", ")})`);
   if (!/^[A-Za-z0-9+/]{86}==$/.test(signature)) return bad("badSignature", "the signature is not the base64 of 64 bytes");
-  const sig = Uint8Array.from(atob(signature), (c) => c.charCodeAt(0));
   const message = utf8.encode(`edgeflag-snapshot-v1\n${environment}\n${hash}\n${version}`);
-  if (await subtle.verify(ECDSA, keys.get(keyId), sig, message)) return null;
+  if (await subtle.verify(ECDSA, keys.get(keyId), fromBase64(signature), message)) return null;
   return bad("badSignature", `not a signature of environment ${JSON.stringify(environment)}, snapshot ${hash}, version ${version} by key ${keyId}`);
 }
 
@@ -123,9 +121,7 @@ export class SnapshotPoller {
    */
   constructor({ baseURL, environment = "production", apply, interval = 5000, grace = 60000, timeout = 5000, publicKeys = "", log = console.warn, cache = null, cacheTtl = POINTER_MAX_AGE }) {
     if (!baseURL) throw new Error("poller: baseURL is required");
-    if (!validEnvironment(environment)) {
-      throw new Error(`poller: invalid environment ${JSON.stringify(environment)} (lower-case letters, digits, '_' and '-')`);
-    }
+    if (!validEnvironment(environment)) throw new Error(`poller: invalid environment ${JSON.stringify(environment)} (lower-case letters, digits, '_' and '-')`);
     Object.assign(this, { baseURL: baseURL.replace(/\/+$/, ""), environment, apply, interval, grace, timeout, publicKeys, log, cache, cacheTtl });
     // keys are imported on the first poll (a bad key fails every poll); pointer is the served one.
     Object.assign(this, { keys: null, etag: "", pointer: null, lastPoll: -Infinity, lastSuccess: -Infinity, lastError: null, inflight: null });
@@ -218,12 +214,9 @@ export class SnapshotPoller {
       return;
     }
     if (resp.status !== 200) throw fail(url, `status ${resp.status}`);
-    let ptr;
-    try {
-      ptr = parsePointer(new Uint8Array(await resp.arrayBuffer()), this.environment);
-    } catch (err) {
+    const ptr = await resp.arrayBuffer().then((body) => parsePointer(new Uint8Array(body), this.environment)).catch((err) => {
       throw fail(url, err.message);
-    }
+    });
     if (this.publicKeys) await this.checkSigned(url, ptr);
     if (ptr.snapshot !== this.pointer?.snapshot) await this.swap(ptr);
     this.pointer = ptr;
@@ -252,11 +245,9 @@ export class SnapshotPoller {
 
   /** Refuses ptr unless it is signed for this environment and not older than the one served. */
   async checkSigned(url, ptr) {
-    try {
-      this.keys ??= await importPublicKeys(this.publicKeys);
-    } catch (err) {
+    this.keys ??= await importPublicKeys(this.publicKeys).catch((err) => {
       throw new Error(`poller: the public keys: ${err.message}`);
-    }
+    });
     const version = ptr.version ?? 0;
     const bad = await verifySignature(this.keys, this.environment, ptr.snapshot, version, ptr.keyId, ptr.signature);
     if (bad) throw fail(`${url} refused`, bad.message);

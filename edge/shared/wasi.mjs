@@ -1,7 +1,6 @@
-// A minimal WASI preview 1 for runtimes without one (workerd): just what the Go runtime of
-// the edgeflag module calls. No files, arguments or environment; standard output and error
-// go to the console, a line at a time; the clock is Date.now(); randomness is
-// crypto.getRandomValues.
+// A minimal WASI preview 1 for runtimes without one (workerd): the functions the edgeflag
+// module imports. No arguments or environment; standard output and error go to the console
+// a line at a time; the clock is Date.now(); randomness is crypto.getRandomValues.
 
 const ESUCCESS = 0;
 const EBADF = 8;
@@ -50,16 +49,6 @@ export function wasiImports(memory) {
       v.setUint32(nwritten, n, true);
       return ESUCCESS;
     },
-    fd_fdstat_get: (fd, out) => {
-      if (fd > 2) return EBADF;
-      const stat = new Uint8Array(memory().buffer, out, 24);
-      stat.fill(0);
-      stat[0] = 2; // a character device, no flags or rights
-      return ESUCCESS;
-    },
-    fd_fdstat_set_flags: () => ENOSYS,
-    fd_prestat_get: () => EBADF,
-    fd_prestat_dir_name: () => EBADF,
   };
 }
 
