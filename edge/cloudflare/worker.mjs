@@ -1,7 +1,6 @@
-// edgeflag as a Cloudflare Worker: ../shared/handler.mjs answers the health, flags and
-// OFREP paths; other requests go on to the origin with one x-flag-<key>: <variant> header
-// per flag. Bindings (wrangler vars, or fromEnvironment in config.capnp; docs/deploy.md
-// explains each, docs/edge.md the location cache and the origin):
+// edgeflag as a Cloudflare Worker: ../shared/handler.mjs answers the health, flags and OFREP
+// paths; other requests go on to the origin with x-flag-<key>: <variant> headers. Bindings
+// (wrangler vars, or fromEnvironment in config.capnp; docs/deploy.md and docs/edge.md):
 //   EDGEFLAG_STORE_URL, EDGEFLAG_ENVIRONMENT, EDGEFLAG_POLL_INTERVAL_MS, EDGEFLAG_GRACE_MS,
 //   EDGEFLAG_CACHE_TTL_S (seconds the location's caches.default keeps the pointer; "0": off),
 //   EDGEFLAG_PUBLIC_KEYS (PEM keys pointers must be signed with), EDGEFLAG_ORIGIN_URL,
@@ -13,8 +12,7 @@ import { Edge, json } from "../shared/handler.mjs";
 import { POINTER_MAX_AGE, SnapshotPoller } from "../shared/poller.mjs";
 import { instantiateWithShim } from "../shared/wasi.mjs";
 
-// One edge per isolate, made on the first request: workerd refuses compiling and random
-// values at global scope.
+// One edge per isolate, made on the first request (workerd refuses compiling at global scope).
 let edge = null;
 // Marks the requests an isolate forwards, so that one coming back is recognized.
 const VIA_HEADER = "x-edgeflag-via";
@@ -48,10 +46,9 @@ function createEdge(env) {
 }
 
 /**
- * Where a request goes on to: EDGEFLAG_ORIGIN_URL; else, on Cloudflare (request.cf.colo
- * names the data center), its own URL, which Cloudflare sends to the origin. Elsewhere
- * (workerd) the own URL is the Worker itself: that, and a request this isolate forwarded,
- * are refused rather than looped. Returns the URL, or the error message.
+ * Where a request goes on to (a URL), or why not (a message): EDGEFLAG_ORIGIN_URL, else on
+ * Cloudflare (request.cf.colo is set) its own URL, which goes to the origin. A request that
+ * would come back to the Worker is refused rather than looped.
  */
 function originOf(request, url) {
   const onCloudflare = typeof request.cf?.colo === "string";

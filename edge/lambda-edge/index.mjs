@@ -1,13 +1,10 @@
 // edgeflag as a Lambda@Edge viewer-request function (Node.js 20): ../shared/handler.mjs
-// answers the health, flags and OFREP paths with a generated response; other requests go on
-// to the origin with one x-flag-<key>: <variant> header per flag. Lambda@Edge has no
-// environment variables: settings come from config.json beside this file (EDGEFLAG_CONFIG
-// may name another, for local runs; docs/edge.md explains each): storeURL, environment,
-// pollIntervalMs, graceMs, wasmPath (default: bin/edgeflag.wasm two levels up), publicKeys
-// (a PEM string or an array of them), userHeader, userCookie, path, ofrep (false: left to
-// the origin), ofrepApiKeys, ofrepAllowOrigin, ofrepReasons. OFREP requests are POSTs: the
-// cache behavior must allow POST and the association include the body (IncludeBody: true),
-// which CloudFront hands over base64-encoded in request.body.data, truncated past 40 KB.
+// answers the health, flags and OFREP paths; other requests go on to the origin with
+// x-flag-<key>: <variant> headers. Settings come from config.json beside this file, or the
+// file EDGEFLAG_CONFIG names (docs/edge.md): storeURL, environment, pollIntervalMs, graceMs,
+// wasmPath, publicKeys (PEM text or a list), userHeader, userCookie, path, ofrep,
+// ofrepApiKeys, ofrepAllowOrigin, ofrepReasons. OFREP needs POST allowed and the body
+// included (IncludeBody: true): CloudFront passes it in request.body.data, cut at 40 KB.
 import { readFile } from "node:fs/promises";
 import { STATUS_CODES } from "node:http";
 import { WASI } from "node:wasi";

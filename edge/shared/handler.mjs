@@ -1,14 +1,9 @@
-// The request handling of both JavaScript edges. A runtime hands over its request as
-// {method, path, header(name) → [values], country, body(limit) → Promise<Uint8Array>} and
-// gets back a response {status, headers: [[name, value]...], body} to send, or {forward}:
-// the x-flag-<key>: <variant> headers (and x-edgeflag-*) with which the request goes on
-// to the origin. OFREP (v0.3.0) — the body read into a context, evaluation, status codes,
-// error bodies, reasons, ETags and 304 — is answered inside the WASM module by the Go
-// package protocol (Evaluator.ofrep); this file routes, checks API keys and adds CORS headers.
-//
-//   GET  /.edgeflag/health                 the poller's state (503 until a snapshot is loaded)
-//   GET  /.edgeflag/flags (setting path)   every flag for the request's context, as JSON
-//   POST /ofrep/v1/evaluate/flags[/{key}]  OFREP: every flag (ETag, 304), or one
+// The request handling of both JavaScript edges: a runtime hands over its request and gets
+// back a response to send, or the x-flag-<key>: <variant> headers with which the request goes
+// on to the origin. The paths: /.edgeflag/health (the poller's state), /.edgeflag/flags (every
+// flag for the request's context) and OFREP's POST /ofrep/v1/evaluate/flags[/{key}], which
+// the module answers (Evaluator.ofrep: Go's package protocol); this file routes, checks API
+// keys and adds CORS headers.
 
 export const HEALTH_PATH = "/.edgeflag/health";
 const OFREP_SEGMENTS = ["ofrep", "v1", "evaluate", "flags"];
@@ -55,11 +50,9 @@ function cookieValue(header, name) {
 }
 
 /**
- * The edge of one isolate (Worker) or execution environment (Lambda@Edge): the Evaluator,
- * the SnapshotPoller that loads it, and settings: userHeader and userCookie (where the user
- * id comes from), path (answered with every flag), ofrep (false: /ofrep/ paths go on to the
- * origin), reasons ("spec" or "openfeature"), apiKeys (OFREP clients must send one as
- * X-API-Key or Bearer: an array, a JSON array or comma-separated), allowOrigin (CORS).
+ * The edge of one isolate or execution environment: the Evaluator, the SnapshotPoller that
+ * loads it, and settings (docs/edge.md): userHeader, userCookie, path, ofrep (false: OFREP
+ * goes on to the origin), reasons ("spec" or "openfeature"), apiKeys, allowOrigin (CORS).
  */
 export class Edge {
   constructor(evaluator, poller, { userHeader = "x-user-id", userCookie = "edgeflag_uid", path = "/.edgeflag/flags", ofrep = true, reasons = "spec", apiKeys = null, allowOrigin = "" } = {}) {
@@ -74,7 +67,10 @@ export class Edge {
     return /^x-(flag|edgeflag)-/i.test(name);
   }
 
-  /** Answers req: a response, or {forward: headers} for the origin. */
+  /**
+   * Answers req {method, path, header(name) → [values], country, body(limit) → Promise<Uint8Array>}:
+   * a response {status, headers: [[name, value]...], body}, or {forward: headers} for the origin.
+   */
   async answer(req) {
     const { evaluator, poller } = this;
     const now = Date.now();

@@ -33,9 +33,8 @@ const POINTER_CHECKS = [
 ];
 
 /**
- * Parses a pointer read from environment's pointer key (text or bytes) as Go's
- * layout.ParsePointer does: unknown fields are ignored, null is an absent field. Throws an
- * Error "not a valid pointer: ..." naming the field at fault.
+ * Parses a pointer (text or bytes) of environment as Go's layout.ParsePointer: unknown fields
+ * are ignored, null is absent. Throws "not a valid pointer: ..." naming the field at fault.
  */
 export function parsePointer(input, environment) {
   const bytes = isString(input) ? utf8.encode(input) : input;
@@ -71,9 +70,8 @@ const REFUSALS = {
 };
 
 /**
- * Imports the PEM "PUBLIC KEY" blocks of text (two while keys are rotated) as a Map from
- * key ID (Go's signing.KeyID: the first 8 bytes of the SHA-256 of the DER, in hex) to an
- * ECDSA P-256 CryptoKey; rejects another block type, another curve, or text without a key.
+ * Imports the PEM "PUBLIC KEY" blocks of text (two while keys rotate) as a Map from key ID
+ * (Go's signing.KeyID: the SHA-256 of the DER, first 8 bytes in hex) to ECDSA P-256 CryptoKey.
  */
 export async function importPublicKeys(text, subtle = crypto.subtle) {
   const keys = new Map();
@@ -95,9 +93,8 @@ export async function importPublicKeys(text, subtle = crypto.subtle) {
 }
 
 /**
- * Verifies that signature by keyId signs "environment serves hash as version" (a version
- * parsePointer accepted). Resolves to null, or to {kind, message} with kind one of
- * unsigned, unknownKey, badSignature.
+ * Verifies that signature by keyId signs "environment serves hash as version". Resolves to
+ * null, or to {kind: unsigned, unknownKey or badSignature, message}.
  */
 export async function verifySignature(keys, environment, hash, version, keyId, signature, subtle = crypto.subtle) {
   const bad = (kind, detail) => ({ kind, message: `${REFUSALS[kind]}${detail ? `: ${detail}` : ""}` });
