@@ -15,7 +15,7 @@ import (
 // (OFREP), evaluation and snapshot verification live in the module, so the JavaScript only
 // adapts the runtimes: requests and responses, the WASI shim, polling the store. The largest
 // part is the module's calling convention and context encoding (edge/shared/edgeflag.mjs).
-const edgeGlueBudget = 1000
+const edgeGlueBudget = 985
 
 // TestEdgeGlueLines holds the JavaScript glue under edge/ (the Worker, the Lambda@Edge
 // function, edge/shared; not node_modules nor configuration) to edgeGlueBudget lines,

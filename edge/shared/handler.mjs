@@ -5,7 +5,7 @@
 // the module answers (Evaluator.ofrep: Go's package protocol); this file routes, checks API
 // keys and adds CORS headers.
 
-export const HEALTH_PATH = "/.edgeflag/health";
+const HEALTH_PATH = "/.edgeflag/health";
 const OFREP_SEGMENTS = ["ofrep", "v1", "evaluate", "flags"];
 const TEXT = [["content-type", "text/plain; charset=utf-8"], ["x-content-type-options", "nosniff"]];
 const utf8 = new TextEncoder();
