@@ -18,7 +18,7 @@ const edgeflagWorker :Workerd.Worker = (
   modules = [
     (name = "edge/cloudflare/worker.mjs", esModule = embed "worker.mjs"),
     (name = "edge/shared/edgeflag.mjs", esModule = embed "../shared/edgeflag.mjs"),
-    (name = "edge/shared/ofrep.mjs", esModule = embed "../shared/ofrep.mjs"),
+    (name = "edge/shared/handler.mjs", esModule = embed "../shared/handler.mjs"),
     (name = "edge/shared/poller.mjs", esModule = embed "../shared/poller.mjs"),
     (name = "edge/shared/wasi.mjs", esModule = embed "../shared/wasi.mjs"),
     (name = "bin/edgeflag.wasm", wasm = embed "../../bin/edgeflag.wasm"),

@@ -9,9 +9,7 @@ export const MAX_KEY_SIZE = 256;
 const FLAG_STALE = 1;
 const FLAG_OPENFEATURE_REASONS = 2;
 const FLAG_BULK = 4;
-const FLAG_BODY_TOO_LARGE = 8;
-const FLAG_BODY_UNREADABLE = 16;
-const FLAG_BODY_UNAVAILABLE = 32;
+const BODY_ERROR_FLAGS = { "too large": 8, unreadable: 16, unavailable: 32 };
 
 // Binary context encoding (package wire).
 const MARKER = 0xec;
@@ -138,17 +136,12 @@ export class ContextEncoder {
   }
 }
 
-function isASCII(s) {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
-  return true;
-}
+const isASCII = (s) => /^[\x00-\x7f]*$/.test(s);
 
 /** Reads the uvarints and strings of the module's binary frames (package protocol). */
 class FrameReader {
   constructor(bytes, off, decoder) {
-    this.bytes = bytes;
-    this.off = off;
-    this.decoder = decoder;
+    Object.assign(this, { bytes, off, decoder });
   }
 
   uvarint() {
@@ -191,10 +184,7 @@ export class Evaluator {
     return new Uint8Array(this.exports.memory.buffer);
   }
 
-  /**
-   * Copies input into the module's input buffer. The buffer's address is asked for only
-   * when it must grow (it changes then, and after a load).
-   */
+  /** Copies input into the module's input buffer, whose address changes when it grows and after a load. */
   input(parts, total) {
     if (total > this.inCap) {
       const ptr = this.exports.edgeflag_buffer(total);
@@ -244,7 +234,7 @@ export class Evaluator {
     const m = this.utf8.encode(inm);
     this.input([k, body, m], k.length + body.length + m.length);
     let flags = (stale ? FLAG_STALE : 0) | (openfeatureReasons ? FLAG_OPENFEATURE_REASONS : 0) | (key === null ? FLAG_BULK : 0);
-    flags |= { "too large": FLAG_BODY_TOO_LARGE, unreadable: FLAG_BODY_UNREADABLE, unavailable: FLAG_BODY_UNAVAILABLE }[bodyError] ?? 0;
+    flags |= BODY_ERROR_FLAGS[bodyError] ?? 0;
     const f = this.outputBytes(this.exports.edgeflag_ofrep(k.length, body.length, m.length, BigInt(Math.trunc(now)), flags));
     // The OFREP frame: status:uint16le etagLen:uint8 etag body.
     const n = 3 + f[2];
@@ -252,10 +242,8 @@ export class Evaluator {
   }
 
   /**
-   * The context argument in the binary encoding: an object is encoded; a string, or bytes
-   * that do not start with the binary marker, are JSON text, parsed here (the module reads
-   * only the binary encoding); other bytes pass as they are. Malformed JSON throws an
-   * EdgeflagError (PARSE_ERROR), as an object that cannot be encoded does (INVALID_CONTEXT).
+   * The context in the binary encoding: an object is encoded; a string, or bytes without the
+   * binary marker, are JSON text, parsed (PARSE_ERROR) then encoded; other bytes pass as they are.
    */
   contextBytes(context) {
     let b;
@@ -274,10 +262,7 @@ export class Evaluator {
     return b.length > MAX_CONTEXT_SIZE ? b.subarray(0, MAX_CONTEXT_SIZE + 1) : b;
   }
 
-  /**
-   * Makes context the one the module evaluates. A context the module refuses is reported
-   * by the evaluations that follow, as error results.
-   */
+  /** Makes context the one the module evaluates (one it refuses makes the evaluations that follow errors). */
   setContext(context) {
     const c = this.contextBytes(context);
     this.input([c], c.length);
@@ -285,24 +270,19 @@ export class Evaluator {
   }
 
   /**
-   * Reads a results frame (package protocol): {json, refused}: json is the results' JSON
-   * joined by commas, or the module's error object when refused. With index, also
-   * entries: [{key, variant, reason}] read from the frame's index, without reading the JSON
-   * (reason is "ERROR" for an error result, else undefined).
+   * Reads a results frame (package protocol): {json, refused}, json the results' JSON joined by
+   * commas or the module's error object. With index, entries [{key, variant, reason}] instead,
+   * read from the frame's index (reason "ERROR" for an error result, else undefined).
    */
   results(packed, index = false) {
     const f = this.outputBytes(packed);
     if (f[0] !== 0) return { json: this.decoder.decode(f), refused: true };
     const end = 5 + (f[1] | (f[2] << 8) | (f[3] << 16)) + f[4] * 2 ** 24;
     if (!index) return { json: this.decoder.decode(f.subarray(5, end)) };
-    const r = new FrameReader(f, end, this.decoder);
     const entries = [];
-    while (r.off < f.length) {
-      const key = r.str();
-      const variant = r.str();
-      const ok = f[r.off++] === 1;
-      r.uvarint(); // the result's JSON length
-      entries.push({ key, variant, reason: ok ? undefined : "ERROR" });
+    // Each entry: key, variant, ok:uint8, the result's JSON length (skipped).
+    for (const r = new FrameReader(f, end, this.decoder); r.off < f.length; r.uvarint()) {
+      entries.push({ key: r.str(), variant: r.str(), reason: f[r.off++] === 1 ? undefined : "ERROR" });
     }
     return { json: "", entries };
   }
@@ -340,8 +320,8 @@ export class Evaluator {
 
   /**
    * Evaluates every flag and returns [{key, variant, reason}] (reason "ERROR" for an error
-   * result, else undefined), read from the module's index of its results without parsing
-   * their JSON: what resultHeaders needs. Throws EdgeflagError when the module refuses.
+   * result) from the module's index of its results, without their JSON: what the x-flag-*
+   * headers need. Throws EdgeflagError when the module refuses.
    */
   variants(context, at = Date.now(), { stale = false } = {}) {
     this.setContext(context);
@@ -359,65 +339,4 @@ export class Evaluator {
     if (out.errorCode) throw new EdgeflagError(out.errorCode, out.errorMessage);
     return out.flags;
   }
-}
-
-/** Default names of the request inputs an edge reads to build a context. */
-export const DEFAULT_REQUEST_CONFIG = {
-  userHeader: "x-user-id", // header carrying the user id (set by a trusted upstream layer)
-  userCookie: "edgeflag_uid", // cookie carrying the user id
-  flagHeaderPrefix: "x-flag-", // x-flag-<flag key>: <variant>, added for the origin
-  path: "/.edgeflag/flags", // path answered with the results as JSON
-};
-
-/** Headers the edge owns: stripped from incoming requests so clients cannot forge them. */
-export function isEdgeflagHeader(name, cfg = DEFAULT_REQUEST_CONFIG) {
-  const n = name.toLowerCase();
-  return n.startsWith(cfg.flagHeaderPrefix) || n.startsWith("x-edgeflag-");
-}
-
-/** Returns the value of cookie name in a Cookie header, or undefined. */
-export function cookieValue(cookieHeader, name) {
-  if (!cookieHeader) return undefined;
-  for (const part of cookieHeader.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) {
-      const v = part.slice(eq + 1).trim();
-      try {
-        return decodeURIComponent(v);
-      } catch {
-        return v;
-      }
-    }
-  }
-  return undefined;
-}
-
-/**
- * Builds an evaluation context from request facts: get(name) returns a request header
- * (lower-case name) or undefined; country is the runtime's geolocation.
- */
-export function requestContext(get, country, cfg = DEFAULT_REQUEST_CONFIG) {
-  const ctx = {};
-  const user = get(cfg.userHeader) || cookieValue(get("cookie"), cfg.userCookie);
-  if (user) ctx.userId = user;
-  if (country) ctx.country = country.toUpperCase();
-  const ua = get("user-agent");
-  if (ua) ctx.userAgent = ua;
-  return ctx;
-}
-
-/**
- * Turns results into the headers an edge adds to the request for the origin:
- * x-flag-<flag key>: <variant> for every flag that evaluated without error, plus
- * x-edgeflag-snapshot (the content hash) and x-edgeflag-stale: 1 when stale.
- */
-export function resultHeaders(results, info, stale, cfg = DEFAULT_REQUEST_CONFIG) {
-  const headers = [];
-  for (const r of results) {
-    if (r.reason !== "ERROR") headers.push([cfg.flagHeaderPrefix + r.key, r.variant]);
-  }
-  if (info) headers.push(["x-edgeflag-snapshot", info.hash]);
-  if (stale) headers.push(["x-edgeflag-stale", "1"]);
-  return headers;
 }

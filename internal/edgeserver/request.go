@@ -10,7 +10,7 @@ import (
 
 // RequestConfig says which parts of a request make the evaluation context of GET
 // /evaluate, with the defaults of the Cloudflare Worker and the Lambda@Edge function
-// (DEFAULT_REQUEST_CONFIG in edge/shared/edgeflag.mjs).
+// (the settings of Edge in edge/shared/handler.mjs).
 type RequestConfig struct {
 	// UserHeader carries the user id, set by a trusted layer in front (default x-user-id).
 	UserHeader string
@@ -42,7 +42,7 @@ type RequestContext struct {
 	UserAgent string `json:"userAgent,omitempty"`
 }
 
-// Context reads the attributes of r, as edge/shared/edgeflag.mjs requestContext does:
+// Context reads the attributes of r, as Edge.answer in edge/shared/handler.mjs does:
 // userId from the user header or else the user cookie (URL-decoded), country from the
 // first country header set (upper-cased), userAgent from User-Agent.
 func (c RequestConfig) Context(r *http.Request) RequestContext {

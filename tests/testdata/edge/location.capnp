@@ -29,7 +29,7 @@ const edgeflag :Workerd.Worker = (
   modules = [
     (name = "edge/cloudflare/worker.mjs", esModule = embed "../../edge/cloudflare/worker.mjs"),
     (name = "edge/shared/edgeflag.mjs", esModule = embed "../../edge/shared/edgeflag.mjs"),
-    (name = "edge/shared/ofrep.mjs", esModule = embed "../../edge/shared/ofrep.mjs"),
+    (name = "edge/shared/handler.mjs", esModule = embed "../../edge/shared/handler.mjs"),
     (name = "edge/shared/poller.mjs", esModule = embed "../../edge/shared/poller.mjs"),
     (name = "edge/shared/wasi.mjs", esModule = embed "../../edge/shared/wasi.mjs"),
     (name = "bin/edgeflag.wasm", wasm = embed "../../bin/edgeflag.wasm"),
