@@ -69,7 +69,7 @@ function createEdge(env) {
     interval: Number(setting(env, "EDGEFLAG_POLL_INTERVAL_MS", 5000)),
     grace: Number(setting(env, "EDGEFLAG_GRACE_MS", 60000)),
     publicKeys: setting(env, "EDGEFLAG_PUBLIC_KEYS", ""),
-    apply: (bytes) => evaluator.load(bytes),
+    apply: (bytes) => evaluator.load(bytes, true), // the poller verified the bytes
     ...locationCache(env),
   });
   const ofrep =

@@ -76,7 +76,7 @@ export async function createEdge(config) {
     grace: config.graceMs,
     publicKeys: Array.isArray(config.publicKeys) ? config.publicKeys.join("\n") : (config.publicKeys ?? ""),
     subtle: webcrypto.subtle,
-    apply: (bytes) => evaluator.load(bytes),
+    apply: (bytes) => evaluator.load(bytes, true), // the poller verified the bytes
   });
   const ofrep =
     config.ofrep === false
