@@ -63,7 +63,7 @@ func Decode(data []byte) (*Snapshot, error) {
 	if err := Verify(data); err != nil {
 		return nil, err
 	}
-	return decode(data)
+	return DecodeVerified(data)
 }
 
 // DecodeVerified decodes an encoded snapshot whose content hash the caller has verified
@@ -76,11 +76,6 @@ func DecodeVerified(data []byte) (*Snapshot, error) {
 	if err := checkHeader(data); err != nil {
 		return nil, err
 	}
-	return decode(data)
-}
-
-// decode decodes the payload of a snapshot whose header has been checked.
-func decode(data []byte) (*Snapshot, error) {
 	r := reader{b: data, off: headerSize}
 	s := &Snapshot{}
 	s.Environment = r.str()
