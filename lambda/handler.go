@@ -132,16 +132,14 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	pub := publish.New(cfg.Store)
 	pub.Now = cfg.Now
 	pub.Signer = cfg.Signer
-	h := &Handler{cfg: cfg, pub: pub, log: log}
+	h := &Handler{cfg: cfg, pub: pub, log: cfg.Logger}
 	if cfg.Dashboard != nil {
-		cfg.Logger = log
 		dash, err := cfg.Dashboard(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("lambda: the release dashboard: %w", err)
