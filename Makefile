@@ -16,7 +16,7 @@ LONG_FUZZTIME ?= 10m
 
 # Fuzz targets as package:target pairs. `make fuzz` runs each briefly (part of `make test`);
 # `make fuzz-long` runs each for LONG_FUZZTIME.
-FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./evaluator:FuzzParseContext ./compiler:FuzzCompile ./protocol:FuzzDecode \
+FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./protocol:FuzzParseContext ./compiler:FuzzCompile ./protocol:FuzzDecode \
                 ./snapshot:FuzzRegexp ./snapshot:FuzzMurmur3 ./snapshot:FuzzValidJSON ./evaluator:FuzzParseTime ./evaluator:FuzzFold
 
 .PHONY: all setup build run test standalone-check test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \

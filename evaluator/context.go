@@ -93,8 +93,9 @@ const (
 	unresolved = -2
 )
 
-// Limits of a context. The WASM module refuses a larger context (package wire uses these
-// constants), every host refuses it while reading it (ParseContext, ofconv.Fill), and the
+// Limits of a context. The WASM module refuses a larger context (package protocol uses
+// these constants), every host refuses it while reading it (protocol.Parser for JSON,
+// protocol.ParseValues for Go values), and the
 // native evaluator answers INVALID_CONTEXT for it, so a context over a limit gets the same
 // answer everywhere.
 const (

@@ -4,63 +4,8 @@ package evaluator
 
 import (
 	"strconv"
-	"strings"
 	"testing"
 )
-
-// manyAttributes returns a JSON object of n short attributes, {"0":1,"1":1,...} (names in base 36), and the
-// byte offset of each attribute's name.
-func manyAttributes(n int) (string, []int) {
-	var b strings.Builder
-	offsets := make([]int, n)
-	b.WriteByte('{')
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		offsets[i] = b.Len()
-		b.WriteString(`"` + strconv.FormatInt(int64(i), 36) + `":1`)
-	}
-	b.WriteByte('}')
-	return b.String(), offsets
-}
-
-func TestParseContextLimitsWhileReading(t *testing.T) {
-	over := `{"l":[` + strings.Repeat(`1,`, MaxContextListItems) + `1]}`
-	body, offsets := manyAttributes(7500)
-	if len(body) > MaxContextSize {
-		t.Fatalf("test body of %d bytes is over the size limit", len(body))
-	}
-	within, _ := manyAttributes(MaxContextAttributes)
-	for _, tc := range []struct {
-		name, body string
-		offset     int // of the error; -1: no error
-		reason     string
-	}{
-		{"attributes at the limit", within, -1, ""},
-		// The 1,025th attribute is refused where it starts: the other 6,475 are not read.
-		{"attributes over the limit", body, offsets[MaxContextAttributes], "more than 1024 attributes"},
-		{"list items over the limit", over, 1, "more than 4096 list items"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := NewContext()
-			err := ParseContext([]byte(tc.body), ctx)
-			if tc.offset < 0 {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			ce, ok := err.(*ContextError)
-			if !ok || ce.Code != ErrInvalidContext || ce.Offset != tc.offset || ce.Reason != tc.reason {
-				t.Fatalf("error %#v, want INVALID_CONTEXT %q at byte %d", err, tc.reason, tc.offset)
-			}
-			if ctx.Len() != 0 {
-				t.Errorf("context keeps %d attributes after the error", ctx.Len())
-			}
-		})
-	}
-}
 
 func TestEvaluateOverLimits(t *testing.T) {
 	var b builder

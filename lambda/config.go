@@ -13,7 +13,7 @@ import (
 	"github.com/edgeflag/edgeflag/store"
 )
 
-// Environment variables read by FromEnv (template.yaml sets them).
+// Environment variables read by ConfigFromEnv (template.yaml sets them).
 const (
 	EnvStore        = "EDGEFLAG_STORE"        // store location: s3://bucket/prefix or a directory
 	EnvEnvironments = "EDGEFLAG_ENVIRONMENTS" // comma-separated environments the API serves
@@ -27,17 +27,18 @@ const (
 	EnvSigningKeyFile = "EDGEFLAG_SIGNING_KEY"
 )
 
-// FromEnv builds a Handler from environment variables (looked up with getenv), as the
-// bootstrap binary does. The store is opened with store.Open, so EDGEFLAG_STORE may carry
-// the endpoint and path-style parameters of an S3-compatible server.
-func FromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) (*Handler, error) {
+// ConfigFromEnv reads a Config from environment variables (looked up with getenv), as the
+// bootstrap binary does before it adds the release dashboard and calls New. The store is
+// opened with store.Open, so EDGEFLAG_STORE may carry the endpoint and path-style
+// parameters of an S3-compatible server.
+func ConfigFromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) (Config, error) {
 	location := getenv(EnvStore)
 	if location == "" {
-		return nil, fmt.Errorf("lambda: %s is not set (want s3://bucket/prefix or a directory)", EnvStore)
+		return Config{}, fmt.Errorf("lambda: %s is not set (want s3://bucket/prefix or a directory)", EnvStore)
 	}
 	st, err := store.Open(ctx, location)
 	if err != nil {
-		return nil, fmt.Errorf("lambda: %s: %w", EnvStore, err)
+		return Config{}, fmt.Errorf("lambda: %s: %w", EnvStore, err)
 	}
 	var envs []string
 	for _, e := range strings.Split(getenv(EnvEnvironments), ",") {
@@ -47,14 +48,14 @@ func FromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 	}
 	rc, err := rolloutcfg.FromEnv(ctx, getenv)
 	if err != nil {
-		return nil, fmt.Errorf("lambda: rollout controller: %w", err)
+		return Config{}, fmt.Errorf("lambda: rollout controller: %w", err)
 	}
 	signer, err := signerFromEnv(ctx, getenv)
 	if err != nil {
-		return nil, err
+		return Config{}, err
 	}
-	return New(Config{Store: st, Environments: envs, Token: getenv(EnvToken), ReadOnlyToken: getenv(EnvReadOnlyToken), Logger: log,
-		Providers: rc.Providers, Notifier: rc.Notifier, Signer: signer})
+	return Config{Store: st, Environments: envs, Token: getenv(EnvToken), ReadOnlyToken: getenv(EnvReadOnlyToken), Logger: log,
+		Providers: rc.Providers, Notifier: rc.Notifier, Signer: signer}, nil
 }
 
 // signerFromEnv returns the KMS signer of EDGEFLAG_SIGNING_KEY_ID (its public key read

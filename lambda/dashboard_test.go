@@ -2,6 +2,7 @@ package lambda_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/edgeflag/edgeflag/internal/dashboard"
 	"github.com/edgeflag/edgeflag/lambda"
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/publish/publishtest"
@@ -27,7 +29,8 @@ func readOnlyHandler(t *testing.T) (*lambda.Handler, store.Store) {
 	if _, err := publish.New(st).Publish(context.Background(), base, "ci"); err != nil {
 		t.Fatal(err)
 	}
-	h, err := lambda.New(lambda.Config{Store: st, Environments: []string{"production"}, Token: token, ReadOnlyToken: readOnly})
+	h, err := lambda.New(lambda.Config{Store: st, Environments: []string{"production"}, Token: token, ReadOnlyToken: readOnly,
+		Dashboard: dashboard.ForAPI})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,5 +118,52 @@ func TestDashboardThroughHTTPAPIEvents(t *testing.T) {
 	resp, err = h.HandleHTTPEvent(ctx, event("GET", "/dashboard/flags", "", []string{"other=1", session}))
 	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, "Flags in production") || !strings.Contains(resp.Body, "new-checkout") {
 		t.Fatalf("the dashboard with the session: %v %d\n%s", err, resp.StatusCode, resp.Body)
+	}
+}
+
+// The dashboard is what Config.Dashboard builds, from the Config New checked; without one
+// its paths answer 404 and the API is unchanged.
+func TestDashboardIsInjected(t *testing.T) {
+	st, err := store.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := publish.New(st).Publish(context.Background(), publishtest.Snapshot("production", "abc123", 1000, "new-checkout"), "ci"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := lambda.New(lambda.Config{Store: st, Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{store: st, handler: h}
+	for _, path := range []string{"/dashboard", "/dashboard/", "/dashboard/flags", "/dashboard/login"} {
+		if w := f.do(t, "GET", path, "", ""); w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "no release dashboard") {
+			t.Errorf("GET %s without a dashboard: %d %s, want 404", path, w.Code, w.Body)
+		}
+	}
+	if w := f.do(t, "GET", "/flags?environment=production", "", ""); w.Code != http.StatusOK {
+		t.Errorf("GET /flags without a dashboard: %d %s", w.Code, w.Body)
+	}
+
+	var got lambda.Config
+	_, err = lambda.New(lambda.Config{Store: st, Token: token, Dashboard: func(api lambda.Config) (http.Handler, error) {
+		got = api
+		return http.NotFoundHandler(), nil
+	}})
+	if err != nil || got.Store != st || got.Token != token || got.TokenActor != "bearer-token" || got.Now == nil || got.Logger == nil {
+		t.Fatalf("Dashboard was called with %+v (%v), want the checked Config with its defaults", got, err)
+	}
+	_, err = lambda.New(lambda.Config{Store: st, Token: "short", Dashboard: func(lambda.Config) (http.Handler, error) {
+		t.Fatal("Dashboard called with a Config New refuses")
+		return nil, nil
+	}})
+	if err == nil || !strings.Contains(err.Error(), "bearer token") {
+		t.Fatalf("New with a short token: %v", err)
+	}
+	_, err = lambda.New(lambda.Config{Store: st, Dashboard: func(lambda.Config) (http.Handler, error) {
+		return nil, errors.New("no templates")
+	}})
+	if err == nil || err.Error() != "lambda: the release dashboard: no templates" {
+		t.Fatalf("New with a failing dashboard: %v", err)
 	}
 }

@@ -24,8 +24,9 @@
 // Config.Token. A request with neither is refused with 401 before anything is read. The
 // read-only token of Config.ReadOnlyToken may only GET: anything else gets 403.
 //
-// Under /dashboard/ the handler serves the release dashboard (internal/dashboard), which
-// logs browsers in with the same tokens and keeps its own session cookie.
+// Under /dashboard/ the handler serves the release dashboard that Config.Dashboard builds
+// (the bootstrap binary and `edgeflag dev` mount the project's, which logs browsers in with
+// the same tokens and keeps its own session cookie); without one those paths answer 404.
 package lambda
 
 import (
@@ -43,8 +44,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgeflag/edgeflag/compiler"
-	"github.com/edgeflag/edgeflag/internal/dashboard"
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/rollout"
 	"github.com/edgeflag/edgeflag/signing"
@@ -57,6 +56,10 @@ const MaxBodyBytes = 16 << 10
 
 // MaxReasonLength bounds a kill reason.
 const MaxReasonLength = 1000
+
+// dashboardPrefix is the path under which the Handler serves Config.Dashboard (the
+// dashboard's own prefix; template.yaml routes it as /dashboard/{proxy+}).
+const dashboardPrefix = "/dashboard/"
 
 // MinTokenLength is the shortest bearer token Config accepts.
 const MinTokenLength = 16
@@ -76,8 +79,12 @@ type Config struct {
 	ReadOnlyToken string
 	// TokenActor names bearer-token callers in the audit trail (default "bearer-token").
 	TokenActor string
-	// Dashboard adds what the host knows beyond the store to the release dashboard.
-	Dashboard DashboardConfig
+	// Dashboard, if set, builds the release dashboard served under /dashboard/. New calls
+	// it once, with the Config it has checked and completed (defaults set), so that the
+	// dashboard can share the store, signer, tokens, providers, notifier, clock and logger;
+	// the dashboard authenticates its requests itself (Caller gives the IAM identity of a
+	// request that came through Invoke). Nil: no dashboard, and /dashboard/ answers 404.
+	Dashboard func(api Config) (http.Handler, error)
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
 	// Logger receives one line per request and per S3 record (default: discard).
@@ -92,24 +99,12 @@ type Config struct {
 	Signer signing.Signer
 }
 
-// DashboardConfig is what `edgeflag dev` tells the dashboard beyond the store; the
-// Lambda leaves it empty.
-type DashboardConfig struct {
-	// Environments lists the environments shown when Config.Environments is empty.
-	Environments func() []string
-	// Project returns the flag directory's last good build (owners, expiry, checklist,
-	// file and line of each flag).
-	Project func() *compiler.Project
-	// Edge reports what the local edge serves in an environment.
-	Edge func(env string) (dashboard.EdgeState, bool)
-}
-
 // Handler serves the kill-switch API. It is safe for concurrent use.
 type Handler struct {
 	cfg  Config
 	pub  *publish.Publisher
 	log  *slog.Logger
-	dash *dashboard.Handler
+	dash http.Handler // nil: no dashboard
 }
 
 // New checks cfg and returns its Handler.
@@ -137,28 +132,20 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	pub := publish.New(cfg.Store)
 	pub.Now = cfg.Now
 	pub.Signer = cfg.Signer
-	h := &Handler{cfg: cfg, pub: pub, log: log}
-	envs := cfg.Dashboard.Environments
-	if len(cfg.Environments) > 0 {
-		envs = func() []string { return cfg.Environments }
+	h := &Handler{cfg: cfg, pub: pub, log: cfg.Logger}
+	if cfg.Dashboard != nil {
+		dash, err := cfg.Dashboard(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("lambda: the release dashboard: %w", err)
+		}
+		h.dash = dash
 	}
-	dash, err := dashboard.New(dashboard.Config{
-		Store: cfg.Store, Signer: cfg.Signer, Environments: envs, Token: cfg.Token, ReadOnlyToken: cfg.ReadOnlyToken,
-		TokenActor: cfg.TokenActor, Caller: func(r *http.Request) string { arn, _ := r.Context().Value(callerKey{}).(string); return arn },
-		Providers: cfg.Providers, Notifier: cfg.Notifier, Project: cfg.Dashboard.Project, Edge: cfg.Dashboard.Edge,
-		Now: cfg.Now, Logger: log,
-	})
-	if err != nil {
-		return nil, err
-	}
-	h.dash = dash
 	return h, nil
 }
 
@@ -171,10 +158,18 @@ func withCaller(ctx context.Context, arn string) context.Context {
 	return context.WithValue(ctx, callerKey{}, arn)
 }
 
+// Caller returns the IAM identity (the caller's ARN) that API Gateway's authorizer
+// vouched for when r came through Invoke or HandleHTTPEvent, or "" for any other request:
+// it is never read from the request's headers.
+func Caller(r *http.Request) string {
+	arn, _ := r.Context().Value(callerKey{}).(string)
+	return arn
+}
+
 // caller returns who made the request, or "" when it is not authenticated, and whether
 // the caller may only read (the read-only token).
 func (h *Handler) caller(r *http.Request) (who string, readOnly bool) {
-	if arn, _ := r.Context().Value(callerKey{}).(string); arn != "" {
+	if arn := Caller(r); arn != "" {
 		return arn, false
 	}
 	auth := r.Header.Get("Authorization")
@@ -198,9 +193,13 @@ var flagKeyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	if r.URL.Path == "/dashboard" || strings.HasPrefix(r.URL.Path, dashboard.Prefix) {
+	if r.URL.Path == "/dashboard" || strings.HasPrefix(r.URL.Path, dashboardPrefix) {
 		// The dashboard authenticates by itself: its login page must be reachable.
-		h.dash.ServeHTTP(rec, r)
+		if h.dash == nil {
+			writeError(rec, http.StatusNotFound, "not_found", "no release dashboard is served here")
+		} else {
+			h.dash.ServeHTTP(rec, r)
+		}
 		h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
 		return
 	}

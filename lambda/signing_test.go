@@ -14,9 +14,9 @@ import (
 	"github.com/edgeflag/edgeflag/store"
 )
 
-// TestFromEnvSigns: with a signing key configured, the pointers the handler moves (here
-// a kill) are signed.
-func TestFromEnvSigns(t *testing.T) {
+// TestConfigFromEnvSigns: with a signing key configured, the pointers the handler moves
+// (here a kill) are signed.
+func TestConfigFromEnvSigns(t *testing.T) {
 	dir := t.TempDir()
 	key, _ := signing.GenerateKey()
 	keyFile := filepath.Join(dir, "key.pem")
@@ -26,7 +26,11 @@ func TestFromEnvSigns(t *testing.T) {
 	getenv := func(k string) string { return vars[k] }
 	ctx := context.Background()
 
-	h, err := FromEnv(ctx, getenv, slog.New(slog.DiscardHandler))
+	cfg, err := ConfigFromEnv(ctx, getenv, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,12 +51,12 @@ func TestFromEnvSigns(t *testing.T) {
 	}
 
 	vars[EnvSigningKeyID] = "alias/edgeflag-signing"
-	if _, err := FromEnv(ctx, getenv, nil); err == nil || !strings.Contains(err.Error(), "not both") {
+	if _, err := ConfigFromEnv(ctx, getenv, nil); err == nil || !strings.Contains(err.Error(), "not both") {
 		t.Fatalf("both keys: %v", err)
 	}
 	delete(vars, EnvSigningKeyID)
 	vars[EnvSigningKeyFile] = filepath.Join(dir, "missing.pem")
-	if _, err := FromEnv(ctx, getenv, nil); err == nil || !strings.Contains(err.Error(), EnvSigningKeyFile) {
+	if _, err := ConfigFromEnv(ctx, getenv, nil); err == nil || !strings.Contains(err.Error(), EnvSigningKeyFile) {
 		t.Fatalf("missing key file: %v", err)
 	}
 }

@@ -34,7 +34,7 @@ func Example() {
 	poll, _ := poller.New(poller.Config{
 		BaseURL:     store.URL,
 		Environment: "production",
-		Apply:       func(data []byte, _ poller.Pointer) error { return provider.Load(data) },
+		Apply:       func(data []byte, _ poller.Pointer) error { return provider.LoadVerified(data) },
 		OnStale: func(stale bool) {
 			if stale {
 				provider.MarkStale(nil)

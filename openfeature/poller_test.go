@@ -26,7 +26,7 @@ func TestDrivenByThePoller(t *testing.T) {
 	poll, err := poller.New(poller.Config{
 		BaseURL: store.URL, Environment: "production",
 		Interval: 10 * time.Millisecond, Grace: 150 * time.Millisecond, Timeout: time.Second,
-		Apply: func(data []byte, _ poller.Pointer) error { return p.Load(data) },
+		Apply: func(data []byte, _ poller.Pointer) error { return p.LoadVerified(data) },
 		OnStale: func(stale bool) {
 			if stale {
 				p.MarkStale(nil)

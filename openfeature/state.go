@@ -90,7 +90,18 @@ func (p *Provider) Snapshot() (*snapshot.Snapshot, string) {
 // Load verifies and decodes an encoded snapshot and serves it (see Swap). A snapshot that
 // fails is reported with Fail and the current one stays in place.
 func (p *Provider) Load(data []byte) error {
-	s, err := snapshot.Decode(data)
+	return p.load(data, snapshot.Decode)
+}
+
+// LoadVerified is Load for a snapshot whose content hash the caller has verified — what a
+// poller.Poller hands its Apply — which is decoded without hashing it again
+// (snapshot.DecodeVerified).
+func (p *Provider) LoadVerified(data []byte) error {
+	return p.load(data, snapshot.DecodeVerified)
+}
+
+func (p *Provider) load(data []byte, decode func([]byte) (*snapshot.Snapshot, error)) error {
+	s, err := decode(data)
 	if err != nil {
 		p.Fail(err)
 		return err

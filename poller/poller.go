@@ -49,8 +49,10 @@ type Config struct {
 	// a CloudFront distribution in front of the bucket, or the local dev server.
 	BaseURL     string
 	Environment string
-	// Apply installs a verified snapshot (for example host.Evaluator.Load). An error
-	// keeps the previous snapshot and counts as a failed poll.
+	// Apply installs a verified snapshot: the poller has checked that its SHA-256 is the
+	// hash the pointer names, so Apply need not hash it again (host.Evaluator.LoadVerified,
+	// snapshot.DecodeVerified). An error keeps the previous snapshot and counts as a
+	// failed poll.
 	Apply func(data []byte, p Pointer) error
 	// OnStale, if set, is called when the host becomes stale (no successful poll within
 	// Grace) and when it recovers.

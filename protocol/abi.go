@@ -5,7 +5,8 @@ package protocol
 //
 //   - edgeflag_abi() returns ABIVersion; hosts refuse a module that speaks another.
 //   - edgeflag_buffer(size) returns the address of an input buffer of at least size bytes.
-//   - edgeflag_load(n) loads the snapshot in the buffer; it answers a load frame.
+//   - edgeflag_load(n, flags) loads the snapshot in the buffer, verifying its content
+//     hash unless flags has LoadVerified; it answers a load frame.
 //   - edgeflag_ofrep(keyLen, bodyLen, inmLen, atMillis, flags) answers an OFREP request
 //     whose flag key, body and If-None-Match follow each other in the buffer (Flag*
 //     bits); it answers an OFREP frame.
@@ -84,6 +85,11 @@ const (
 	FlagBodyUnavailable = 1 << 5
 )
 
+// LoadVerified, in edgeflag_load's flags, says the host has verified the snapshot's
+// content hash (the SHA-256 of the payload against the hash its pointer names) and the
+// module need not hash it again. Without it the module verifies.
+const LoadVerified = 1 << 0
+
 // AppendOFREPFrame appends r as an OFREP frame.
 func AppendOFREPFrame(dst []byte, r Response) []byte {
 	dst = append(dst, byte(r.Status), byte(r.Status>>8), byte(len(r.ETag)))
@@ -148,11 +154,12 @@ func ReadLoadFrame(frame []byte) (info LoadInfo, refused *Error, ok bool) {
 // ABIVersion is returned by the module's edgeflag_abi export. Hosts refuse a module whose
 // ABI version differs from the one they were written for.
 //
-// Version 4 answers edgeflag_evaluate and edgeflag_evaluate_all with results frames
+// Version 5 takes edgeflag_load's flags (LoadVerified: the host verified the snapshot's
+// hash, the module does not hash it again). Version 4 answers edgeflag_evaluate and edgeflag_evaluate_all with results frames
 // instead of JSON alone; version 3 answers OFREP requests in the module (edgeflag_ofrep) and snapshot loads as
 // binary frames; version 2 set the context once for any number of evaluations; version 1
 // took a JSON or binary context with every evaluation.
-const ABIVersion = 4
+const ABIVersion = 5
 
 // clone copies s out of the frame it shares.
 func clone(s string) string { return string([]byte(s)) }

@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"math"
-	"strconv"
 	"unicode/utf8"
 	"unsafe"
 
@@ -60,6 +59,67 @@ type Parser struct {
 	names []byte            // dotted names and unescaped strings
 	items []evaluator.Value // backing store of lists
 	stack []byte            // open containers while validating
+}
+
+// The rules of flattening a context, which Parser applies to JSON and ParseValues to Go
+// values: one implementation, so that every reader of contexts builds the same attributes
+// and refuses the same contexts with the same words.
+
+// Why an attribute is refused.
+const (
+	reasonEmptyName    = "empty attribute name"
+	reasonTwice        = "given twice (as a dotted name and inside an object, or twice in one object)"
+	reasonObjectInList = "lists may hold only strings, numbers and bools, not objects"
+	reasonNestedList   = "nested lists are not supported"
+	reasonTooDeep      = "objects nested deeper than 32 levels" // MaxDepth
+	reasonOutOfRange   = " is out of range"                     // after "number " and the number
+	// errTargetingKeyType is the refusal of a targetingKey that is not a string.
+	errTargetingKeyType = `context attribute "targetingKey": must be a string`
+)
+
+// invalidAttribute refuses attribute name (dotted) for reason.
+func invalidAttribute(name, reason string) *Error {
+	return &Error{evaluator.ErrInvalidContext, "context attribute " + quote(name) + ": " + reason}
+}
+
+// setAttribute sets attribute name (dotted) of a context being read to v: a name given
+// twice is refused, null leaves it unset, and the limits apply as soon as an attribute
+// passes them (the rest of the context is not read).
+func setAttribute(ctx *evaluator.Context, name string, v evaluator.Value) *Error {
+	if ctx.Get(name).Kind() != evaluator.Null {
+		return invalidAttribute(name, reasonTwice)
+	}
+	if v.Kind() != evaluator.Null {
+		ctx.Set(name, v)
+		if reason := ctx.LimitError(); reason != "" {
+			return &Error{evaluator.ErrInvalidContext, "context: " + reason}
+		}
+	}
+	return nil
+}
+
+// applyTargetingKey applies the targetingKey rule to a context read in full: a non-empty
+// string targetingKey is also set as userId when the context has no userId; an empty one
+// is left unset; any other type is refused.
+func applyTargetingKey(ctx *evaluator.Context) *Error {
+	tk := ctx.Get(TargetingKey)
+	switch tk.Kind() {
+	case evaluator.Null:
+	case evaluator.StringKind:
+		if tk.Str() == "" {
+			ctx.Set(TargetingKey, evaluator.Value{})
+			break
+		}
+		if ctx.Get(BucketingAttribute).Kind() == evaluator.Null {
+			ctx.Set(BucketingAttribute, tk)
+			if reason := ctx.LimitError(); reason != "" {
+				return &Error{evaluator.ErrInvalidContext, "context: " + reason}
+			}
+		}
+	default:
+		return &Error{evaluator.ErrInvalidContext, errTargetingKeyType}
+	}
+	return nil
 }
 
 // ParseRequest reads an OFREP request body, {"context":{...}}, into ctx, replacing its
@@ -141,37 +201,21 @@ func (p *Parser) start(data []byte, ctx *evaluator.Context) *Error {
 
 // finish reads the object at p.i into ctx and applies the targetingKey rule.
 func (p *Parser) finish(ctx *evaluator.Context) *Error {
-	if err := p.object(0, 0, 0); err != nil {
-		ctx.Reset()
-		return err
+	err := p.object(0, 0, 0)
+	if err == nil {
+		err = applyTargetingKey(ctx)
 	}
-	tk := ctx.Get(TargetingKey)
-	switch tk.Kind() {
-	case evaluator.Null:
-	case evaluator.StringKind:
-		if tk.Str() == "" {
-			ctx.Set(TargetingKey, evaluator.Value{})
-			break
-		}
-		if ctx.Get(BucketingAttribute).Kind() == evaluator.Null {
-			ctx.Set(BucketingAttribute, tk)
-			if reason := ctx.LimitError(); reason != "" {
-				ctx.Reset()
-				return &Error{evaluator.ErrInvalidContext, "context: " + reason}
-			}
-		}
-	default:
+	if err != nil {
 		ctx.Reset()
-		return &Error{evaluator.ErrInvalidContext, `context attribute "targetingKey": must be a string`}
 	}
-	return nil
+	return err
 }
 
 // object reads the members of the object at p.i, their names prefixed with
 // p.names[ps:pe] (dotted).
 func (p *Parser) object(ps, pe, depth int) *Error {
 	if depth >= MaxDepth {
-		return p.invalid(p.arena(ps, pe-1), "objects nested deeper than "+strconv.Itoa(MaxDepth)+" levels")
+		return invalidAttribute(p.arena(ps, pe-1), reasonTooDeep)
 	}
 	p.i++ // '{'
 	for {
@@ -189,7 +233,7 @@ func (p *Parser) object(ps, pe, depth int) *Error {
 			name = p.arena(at, len(p.names))
 		}
 		if raw == "" {
-			return p.invalid(name, "empty attribute name")
+			return invalidAttribute(name, reasonEmptyName)
 		}
 		p.space()
 		p.i++ // ':'
@@ -203,17 +247,11 @@ func (p *Parser) object(ps, pe, depth int) *Error {
 			}
 		} else {
 			v, err := p.value(name, false)
+			if err == nil {
+				err = setAttribute(p.ctx, name, v)
+			}
 			if err != nil {
 				return err
-			}
-			if p.ctx.Get(name).Kind() != evaluator.Null {
-				return p.invalid(name, "given twice (as a dotted name and inside an object, or twice in one object)")
-			}
-			if v.Kind() != evaluator.Null {
-				p.ctx.Set(name, v)
-				if reason := p.ctx.LimitError(); reason != "" {
-					return &Error{evaluator.ErrInvalidContext, "context: " + reason}
-				}
 			}
 		}
 		p.space()
@@ -232,11 +270,6 @@ func (p *Parser) arena(from, to int) string {
 	return unsafe.String(&p.names[from], to-from)
 }
 
-// invalid reports attribute name.
-func (p *Parser) invalid(name, reason string) *Error {
-	return &Error{evaluator.ErrInvalidContext, "context attribute " + quote(name) + ": " + reason}
-}
-
 // value reads a scalar or a list; name is p.names[:end].
 func (p *Parser) value(name string, inList bool) (evaluator.Value, *Error) {
 	switch c := p.s[p.i]; {
@@ -252,10 +285,10 @@ func (p *Parser) value(name string, inList bool) (evaluator.Value, *Error) {
 		p.i += 4
 		return evaluator.Value{}, nil
 	case c == '{':
-		return evaluator.Value{}, p.invalid(name, "lists may hold only strings, numbers and bools, not objects")
+		return evaluator.Value{}, invalidAttribute(name, reasonObjectInList)
 	case c == '[':
 		if inList {
-			return evaluator.Value{}, p.invalid(name, "nested lists are not supported")
+			return evaluator.Value{}, invalidAttribute(name, reasonNestedList)
 		}
 		p.i++
 		first := len(p.items)
@@ -283,7 +316,7 @@ func (p *Parser) value(name string, inList bool) (evaluator.Value, *Error) {
 	p.number()
 	f := parseNumber(p.s[start:p.i])
 	if math.IsInf(f, 0) {
-		return evaluator.Value{}, p.invalid(name, "number "+p.s[start:p.i]+" is out of range")
+		return evaluator.Value{}, invalidAttribute(name, "number "+p.s[start:p.i]+reasonOutOfRange)
 	}
 	return evaluator.Number(f), nil
 }

@@ -115,6 +115,46 @@ func TestDecodeRejectsBadInput(t *testing.T) {
 	}
 }
 
+// TestDecodeVerified: DecodeVerified checks the header and validates the payload as
+// Decode does, but does not hash the payload: a payload under another snapshot's header,
+// which Decode refuses, decodes — the caller has vouched for the bytes.
+func TestDecodeVerified(t *testing.T) {
+	good := Encode(sample())
+	other := sample()
+	other.Revision = "other-revision"
+	forged := append(bytes.Clone(good[:headerSize]), Encode(other)[headerSize:]...)
+	tests := []struct {
+		name                  string
+		data                  []byte
+		wantDecode, wantTrust string // error substrings; "" decodes
+		wantRevision          string
+	}{
+		{"good", good, "", "", sample().Revision},
+		{"forged payload", forged, "content hash mismatch", "", "other-revision"},
+		{"bad magic", append([]byte("NOPE"), good[4:]...), "bad magic", "bad magic", ""},
+		{"future format", func() []byte { b := bytes.Clone(good); b[4] = 9; return b }(), "unsupported format version 9", "unsupported format version 9", ""},
+		{"truncated header", good[:headerSize-1], "truncated header", "truncated header", ""},
+		{"truncated payload", good[:len(good)-3], "content hash mismatch", "at byte", ""},
+	}
+	for _, tt := range tests {
+		for _, c := range []struct {
+			name   string
+			decode func([]byte) (*Snapshot, error)
+			want   string
+		}{{"Decode", Decode, tt.wantDecode}, {"DecodeVerified", DecodeVerified, tt.wantTrust}} {
+			s, err := c.decode(tt.data)
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("%s(%s): %v", c.name, tt.name, err)
+			case c.want == "" && s.Revision != tt.wantRevision:
+				t.Errorf("%s(%s): revision %q, want %q", c.name, tt.name, s.Revision, tt.wantRevision)
+			case c.want != "" && (err == nil || !bytes.Contains([]byte(err.Error()), []byte(c.want))):
+				t.Errorf("%s(%s): err = %v, want %q", c.name, tt.name, err, c.want)
+			}
+		}
+	}
+}
+
 func TestDecodeRejectsCycles(t *testing.T) {
 	s := sample()
 	s.Flags = append(s.Flags, s.Flags[0])

@@ -57,7 +57,7 @@ func BenchmarkWasmInModule(b *testing.B) {
 	}
 	_, snap := edgeExampleSnapshot(b, "production")
 	write(snap)
-	call("edgeflag_load", uint64(len(snap)))
+	call("edgeflag_load", uint64(len(snap)), 0)
 	write(benchEncodedContext())
 	call("edgeflag_context", uint64(len(benchEncodedContext())))
 	if uint32(stack[0]) != 0 {

@@ -2,7 +2,7 @@
 // instantiated by the runtime's own WASI (node:wasi) or by ./wasi.mjs; this file speaks the
 // module's calling convention (see wasm/guest and protocol/abi.go in the Go sources).
 
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 export const MAX_SNAPSHOT_SIZE = 32 << 20; // snapshot.MaxSize
 export const MAX_CONTEXT_SIZE = 64 << 10;
 export const MAX_KEY_SIZE = 256;
@@ -10,6 +10,7 @@ const FLAG_STALE = 1;
 const FLAG_OPENFEATURE_REASONS = 2;
 const FLAG_BULK = 4;
 const BODY_ERROR_FLAGS = { "too large": 8, unreadable: 16, unavailable: 32 };
+const LOAD_VERIFIED = 1; // protocol.LoadVerified
 
 // Binary context encoding (package wire).
 const MARKER = 0xec;
@@ -209,14 +210,16 @@ export class Evaluator {
   /**
    * Loads an encoded snapshot (Uint8Array). Returns {hash, environment, revision, flags};
    * throws an EdgeflagError and keeps the previous snapshot when it does not verify.
+   * verified: the caller has checked the bytes' SHA-256 against the hash the pointer names
+   * (the poller's apply receives such bytes), and the module does not hash them again.
    */
-  load(bytes) {
+  load(bytes, verified = false) {
     if (bytes.length > MAX_SNAPSHOT_SIZE) {
       throw new EdgeflagError("PARSE_ERROR", `snapshot larger than ${MAX_SNAPSHOT_SIZE} bytes`);
     }
     this.input([bytes], bytes.length);
     // The load frame (package protocol): 0 hash environment revision flags, or 1 code message.
-    const f = this.outputBytes(this.exports.edgeflag_load(bytes.length));
+    const f = this.outputBytes(this.exports.edgeflag_load(bytes.length, verified ? LOAD_VERIFIED : 0));
     this.inCap = 0; // the module drops a large input buffer after a load
     const r = new FrameReader(f, 1, this.decoder);
     if (f[0] === 1) throw new EdgeflagError(r.str(), r.str());

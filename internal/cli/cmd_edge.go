@@ -18,6 +18,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/internal/devstack"
 	"github.com/edgeflag/edgeflag/internal/edgeserver"
+	"github.com/edgeflag/edgeflag/internal/shortdur"
 	"github.com/edgeflag/edgeflag/ofrep"
 	"github.com/edgeflag/edgeflag/poller"
 	"github.com/edgeflag/edgeflag/signing"
@@ -153,7 +154,7 @@ func parseEdge(r *runner, args []string) (cfg *edgeConfig, code int, done bool) 
 	}
 	if cfg.grace <= cfg.poll {
 		return fail(usagef("--grace %s must be longer than --poll %s: the edge would turn stale between two polls",
-			formatDuration(cfg.grace), formatDuration(cfg.poll)))
+			shortdur.Format(cfg.grace), shortdur.Format(cfg.poll)))
 	}
 	if cfg.instances < 0 {
 		return fail(usagef("--instances %d: want 0 (one per CPU) or more", cfg.instances))
@@ -256,7 +257,7 @@ func isToken(s string) bool {
 // durationFlag is a positive duration flag whose errors say what is expected.
 type durationFlag time.Duration
 
-func (d *durationFlag) String() string { return formatDuration(time.Duration(*d)) }
+func (d *durationFlag) String() string { return shortdur.Format(time.Duration(*d)) }
 
 func (d *durationFlag) Set(s string) error {
 	v, err := time.ParseDuration(s)
@@ -268,19 +269,6 @@ func (d *durationFlag) Set(s string) error {
 	}
 	*d = durationFlag(v)
 	return nil
-}
-
-// formatDuration writes d as time.Duration does, without the zero units at its end:
-// "1m" rather than "1m0s".
-func formatDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // edge is a running edge server: its configuration, the edgeserver.Server and the event
@@ -332,7 +320,7 @@ func serveEdge(ctx context.Context, r *runner, cfg *edgeConfig, stop func()) err
 	}
 	e.log.printf("listening on http://%s", ln.Addr())
 	e.log.printf("following %s/%s/current.json: polled every %s, stale after %s without a successful poll",
-		cfg.storeURL, cfg.environment, formatDuration(cfg.poll), formatDuration(cfg.grace))
+		cfg.storeURL, cfg.environment, shortdur.Format(cfg.poll), shortdur.Format(cfg.grace))
 	auth := "open"
 	if len(cfg.apiKeys) > 0 {
 		auth = "with " + plural(len(cfg.apiKeys), "API key")
@@ -362,7 +350,7 @@ func serveEdge(ctx context.Context, r *runner, cfg *edgeConfig, stop func()) err
 	shutdown, cancel := context.WithTimeout(context.Background(), edgeShutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(shutdown); err != nil {
-		e.log.printf("requests still in flight after %s are cut off", formatDuration(edgeShutdownTimeout))
+		e.log.printf("requests still in flight after %s are cut off", shortdur.Format(edgeShutdownTimeout))
 		hs.Close()
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
@@ -406,7 +394,7 @@ func (e *edge) loaded(v ofrep.Version) {
 // stale is the Server's OnStale.
 func (e *edge) stale(stale bool) {
 	if stale {
-		e.log.printf("stale: no poll has succeeded for %s; answers are marked stale and keep snapshot %s", formatDuration(e.cfg.grace), shortSnapshot(e.srv.Source().Version().Snapshot))
+		e.log.printf("stale: no poll has succeeded for %s; answers are marked stale and keep snapshot %s", shortdur.Format(e.cfg.grace), shortSnapshot(e.srv.Source().Version().Snapshot))
 	} else {
 		e.mu.Lock()
 		e.recovered = true

@@ -167,17 +167,6 @@ func TestEdgeModuleErrors(t *testing.T) {
 	}
 }
 
-func TestFormatDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		200 * time.Millisecond: "200ms", 5 * time.Second: "5s", time.Minute: "1m", 90 * time.Second: "1m30s",
-		time.Hour: "1h", time.Hour + time.Minute: "1h1m", 10 * time.Minute: "10m",
-	} {
-		if got := formatDuration(d); got != want {
-			t.Errorf("formatDuration(%v) = %s, want %s", d, got, want)
-		}
-	}
-}
-
 func TestIsToken(t *testing.T) {
 	for s, want := range map[string]bool{"x-user-id": true, "CF-IPCountry": true, "edgeflag_uid": true, "": false, "a b": false, "a:b": false, "a=b": false, "é": false} {
 		if got := isToken(s); got != want {

@@ -5,8 +5,8 @@
 // written in git, and it has the kill switch and the rollout actions (pause, resume,
 // promote, roll back).
 //
-// It is one http.Handler, mounted under Prefix by the kill-switch Lambda (lambda.Handler)
-// and by `edgeflag dev`. Pages are rendered on the server with html/template from
+// It is one http.Handler, which the kill-switch API (lambda.Handler) serves under Prefix
+// when lambda.Config.Dashboard builds it: ForAPI does, for the Lambda and `edgeflag dev`. Pages are rendered on the server with html/template from
 // embedded files, so everything reads without JavaScript; one small hand-written script
 // (static/app.js, loaded from the same origin: the Content-Security-Policy allows no
 // inline script) polls a tiny state endpoint every second and swaps the parts of the page

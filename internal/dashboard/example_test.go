@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/edgeflag/edgeflag/internal/dashboard"
+	"github.com/edgeflag/edgeflag/lambda"
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/publish/publishtest"
 	"github.com/edgeflag/edgeflag/store"
@@ -52,4 +53,27 @@ func ExampleNew() {
 	// Output:
 	// 303 /dashboard/flags edgeflag_session true true true
 	// 200 true
+}
+
+// The kill-switch API serving the dashboard, as the Lambda does: the dashboard shares the
+// API's store and tokens, and an unauthenticated browser is sent to the login page.
+func ExampleForAPI() {
+	dir, err := os.MkdirTemp("", "dashboard-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	st, err := store.Open(context.Background(), dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	api, err := lambda.New(lambda.Config{Store: st, Token: "a-token-of-sixteen-chars", Dashboard: dashboard.ForAPI})
+	if err != nil {
+		log.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	api.ServeHTTP(w, httptest.NewRequest("GET", dashboard.ListPath, nil))
+	fmt.Println(w.Code, w.Header().Get("Location"))
+	// Output:
+	// 303 /dashboard/login?next=%2Fdashboard%2Fflags
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/internal/checklist"
 	"github.com/edgeflag/edgeflag/internal/gitsrc"
+	"github.com/edgeflag/edgeflag/internal/shortdur"
 	"github.com/edgeflag/edgeflag/internal/simulate"
 	"github.com/edgeflag/edgeflag/publish"
 	"github.com/edgeflag/edgeflag/rollout"
@@ -299,7 +300,7 @@ func stagesOf(ro *rollout.FlagStatus) []stageView {
 		}
 		sv.Duration = "until promoted"
 		if !st.Infinite {
-			sv.Duration = "for " + shortDuration(time.Duration(st.Duration))
+			sv.Duration = "for " + shortdur.Format(time.Duration(st.Duration))
 		}
 		for _, c := range st.Criteria {
 			sv.Criteria = append(sv.Criteria, c.Metric+" "+c.Threshold+" (else "+c.OnFail+")")
@@ -307,18 +308,6 @@ func stagesOf(ro *rollout.FlagStatus) []stageView {
 		out = append(out, sv)
 	}
 	return out
-}
-
-// shortDuration writes 30m rather than 30m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // rolloutActions are the actions that apply to a rollout's status.

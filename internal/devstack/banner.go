@@ -64,25 +64,26 @@ func (s *Stack) banner(token string) string {
 	return b.String()
 }
 
-// dashboardConfig tells the release dashboard the project's environments, its last good
-// build (owners, expiry, checklist, file and line) and what the edge serves.
-func (s *Stack) dashboardConfig() lambda.DashboardConfig {
-	return lambda.DashboardConfig{
-		Environments: func() []string {
-			if p := s.project.Load(); p != nil {
-				return p.Environments
-			}
-			return nil
-		},
-		Project: s.project.Load,
-		Edge: func(env string) (dashboard.EdgeState, bool) {
-			if env != s.cfg.Environment {
-				return dashboard.EdgeState{}, false
-			}
-			v := s.edge.Source().Version()
-			return dashboard.EdgeState{Snapshot: v.Snapshot, Revision: v.Revision, Stale: v.Stale}, true
-		},
+// dashboard builds the release dashboard of the kill-switch API api, told the project's
+// environments, its last good build (owners, expiry, checklist, file and line) and what
+// the edge serves.
+func (s *Stack) dashboard(api lambda.Config) (http.Handler, error) {
+	cfg := dashboard.APIConfig(api)
+	cfg.Environments = func() []string {
+		if p := s.project.Load(); p != nil {
+			return p.Environments
+		}
+		return nil
 	}
+	cfg.Project = s.project.Load
+	cfg.Edge = func(env string) (dashboard.EdgeState, bool) {
+		if env != s.cfg.Environment {
+			return dashboard.EdgeState{}, false
+		}
+		v := s.edge.Source().Version()
+		return dashboard.EdgeState{Snapshot: v.Snapshot, Revision: v.Revision, Stale: v.Stale}, true
+	}
+	return dashboard.New(cfg)
 }
 
 // DashboardURL returns the release dashboard's address.

@@ -183,7 +183,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return fail(err)
 	}
 	api, err := lambda.New(lambda.Config{Store: st, Signer: cfg.Signer, Token: cfg.Token, ReadOnlyToken: cfg.ReadOnlyToken,
-		TokenActor: cfg.Actor + " (bearer token)", Dashboard: s.dashboardConfig(),
+		TokenActor: cfg.Actor + " (bearer token)", Dashboard: s.dashboard,
 		Providers: cfg.Providers, Notifier: cfg.Notifier})
 	if err != nil {
 		return fail(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/edgeflag/edgeflag/internal/wasmbuild"
 	"github.com/edgeflag/edgeflag/ofrep"
 	"github.com/edgeflag/edgeflag/poller/storetest"
+	"github.com/edgeflag/edgeflag/protocol"
 	"github.com/edgeflag/edgeflag/snapshot"
 	"github.com/edgeflag/edgeflag/wasm/host"
 )
@@ -119,7 +120,8 @@ func contexts(n int) []string {
 func parseContext(t testing.TB, js string) *evaluator.Context {
 	t.Helper()
 	ctx := evaluator.NewContext()
-	if err := evaluator.ParseContext([]byte(js), ctx); err != nil {
+	var p protocol.Parser // the context shares its space: one Parser per context
+	if err := p.ParseContext([]byte(js), ctx); err != nil {
 		t.Fatalf("context %s: %v", js, err)
 	}
 	return ctx

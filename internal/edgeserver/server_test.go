@@ -343,6 +343,33 @@ func TestServerKeepsSnapshotOnCorruptStore(t *testing.T) {
 	}
 }
 
+// TestServerVerifiesOnce: the poller verifies each snapshot it fetches, and the module,
+// told so, does not hash it again; a snapshot that does not verify never reaches the module.
+func TestServerVerifiesOnce(t *testing.T) {
+	data := exampleSnapshot(t, "production")
+	e, hash := startEdge(t, data)
+	if err := e.srv.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, h := health(t, e.url); h.Snapshot != hash {
+		t.Fatalf("serving %s, want %s", h.Snapshot, hash)
+	}
+	if s := e.srv.cfg.Evaluator.Stats(); s.Verifications != 0 {
+		t.Fatalf("the module hashed %d snapshots the poller had verified", s.Verifications)
+	}
+	e.store.SetFault(storetest.CorruptSnapshots)
+	e.store.Publish("production", exampleSnapshot(t, "staging"))
+	if err := e.srv.Poll(t.Context()); err == nil || !strings.Contains(err.Error(), "content hash mismatch") {
+		t.Fatalf("poll of a corrupt snapshot: %v, want the poller's content hash mismatch", err)
+	}
+	if got := e.loaded(); len(got) != 1 || got[0] != hash {
+		t.Fatalf("loaded %v, want only %s", got, hash)
+	}
+	if s := e.srv.cfg.Evaluator.Stats(); s.Verifications != 0 {
+		t.Fatalf("stats %+v after a corrupt snapshot", s)
+	}
+}
+
 func TestRequestContext(t *testing.T) {
 	custom := RequestConfig{UserHeader: "X-Account", UserCookie: "sid", CountryHeaders: []string{"X-Geo"}}
 	tests := []struct {

@@ -18,7 +18,8 @@ import (
 // Load snapshots through Source.Load, never on the host directly: a lock makes every
 // evaluation report the version of the snapshot it ran against (Load waits for
 // evaluations in flight, and evaluations wait for a Load in flight). The snapshot is
-// verified and decoded once, in the module.
+// verified once — by the poller, which hands the Server verified bytes (LoadVerified), or
+// in the module (Load) — and decoded once per instance, in the module.
 //
 // Staleness is the Source's, not the host's: the host is never put in stale mode. OFREP
 // answers keep their real reasons and say they are stale, as ofrep.Native's do; Results
@@ -46,9 +47,19 @@ func NewSource(ev *host.Evaluator) *Source {
 // evaluated. A snapshot that fails (a *host.GuestError from the module) leaves the
 // current one in place.
 func (s *Source) Load(data []byte) (ofrep.Version, error) {
+	return s.load(data, s.ev.Load)
+}
+
+// LoadVerified is Load for bytes whose content hash the caller has verified (the poller's
+// Apply): the module does not hash them again (host.Evaluator.LoadVerified).
+func (s *Source) LoadVerified(data []byte) (ofrep.Version, error) {
+	return s.load(data, s.ev.LoadVerified)
+}
+
+func (s *Source) load(data []byte, load func([]byte) (host.SnapshotInfo, error)) (ofrep.Version, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	info, err := s.ev.Load(data)
+	info, err := load(data)
 	if err != nil {
 		return ofrep.Version{}, err
 	}

@@ -93,7 +93,7 @@ func TestFillRejects(t *testing.T) {
 		want  string
 	}{
 		{"name given twice", map[string]any{"user": map[string]any{"plan": "a"}, "user.plan": "b"},
-			`context attribute "user.plan": given twice (as a dotted name and inside an object)`},
+			`context attribute "user.plan": given twice (as a dotted name and inside an object, or twice in one object)`},
 		{"empty name", map[string]any{"user": map[string]any{"": 1}}, `context attribute "user.": empty attribute name`},
 		{"NaN", map[string]any{"x": math.NaN()}, `context attribute "x": number is not finite`},
 		{"infinite json number", map[string]any{"x": json.Number("1e999")}, `context attribute "x": number 1e999 is out of range`},

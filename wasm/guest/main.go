@@ -80,10 +80,12 @@ func buffer(size uint32) uint32 {
 }
 
 // load decodes and verifies the snapshot in the first n bytes of the input buffer and
-// makes it the one evaluated. A snapshot that fails leaves the previous one in place.
+// makes it the one evaluated; with protocol.LoadVerified in flags the host has verified
+// its content hash already and the module does not hash it again. A snapshot that fails
+// leaves the previous one in place.
 //
 //go:wasmexport edgeflag_load
-func load(n uint32) (packed uint64) {
+func load(n, flags uint32) (packed uint64) {
 	defer func() {
 		if p := recover(); p != nil {
 			packed = m.loadFail(evaluator.ErrGeneral, "internal error")
@@ -93,7 +95,14 @@ func load(n uint32) (packed uint64) {
 		return m.loadFail(evaluator.ErrGeneral, "input length outside the buffer")
 	}
 	data := m.in[:n]
-	s, err := snapshot.Decode(data)
+	var err error
+	if flags&protocol.LoadVerified == 0 {
+		err = snapshot.Verify(data)
+	}
+	var s *snapshot.Snapshot
+	if err == nil {
+		s, err = snapshot.DecodeVerified(data)
+	}
 	if err != nil {
 		return m.loadFail(evaluator.ErrParse, err.Error())
 	}

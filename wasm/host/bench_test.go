@@ -3,9 +3,11 @@ package host
 import (
 	"context"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/edgeflag/edgeflag/evaluator"
+	"github.com/edgeflag/edgeflag/snapshot"
 )
 
 func benchEvaluator(b *testing.B) (*Evaluator, *evaluator.Context) {
@@ -108,5 +110,46 @@ func BenchmarkInstantiate(b *testing.B) {
 			b.Fatal(err)
 		}
 		in.mod.Close(context.Background())
+	}
+}
+
+// bigFixture is the fixture's flags n times over, under keys of their own.
+func bigFixture(b testing.TB, n int) []byte {
+	s, err := snapshot.Decode(fixture(b, "big", 25))
+	if err != nil {
+		b.Fatal(err)
+	}
+	flags := s.Flags
+	s.Flags = nil
+	for i := range n {
+		for _, f := range flags {
+			f.Key = "f" + strconv.Itoa(100000+i) + "-" + f.Key
+			s.Flags = append(s.Flags, f)
+		}
+	}
+	return snapshot.Encode(s)
+}
+
+// BenchmarkLoad loads a snapshot of 5,000 flags into one instance: Load has the module
+// hash it, LoadVerified (for the bytes a poller verified) does not. In a pool, Load hashes
+// in the first instance only: the others decode as LoadVerified does.
+func BenchmarkLoad(b *testing.B) {
+	data := bigFixture(b, 1000)
+	for _, bc := range []struct {
+		name string
+		load func(*Evaluator, []byte) (SnapshotInfo, error)
+	}{
+		{"Load", (*Evaluator).Load},
+		{"LoadVerified", (*Evaluator).LoadVerified},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := newEvaluator(b, Config{Instances: 1})
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := bc.load(e, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -9,7 +9,9 @@
 // JSON and each result's key and variant, for hosts that must not read JSON), appended to
 // a caller's buffer, so a call does not allocate once the buffers are warm.
 // Load verifies a snapshot in one instance and then swaps it into every instance: a call
-// that starts after Load returns sees the new snapshot. An instance whose call fails (a
+// that starts after Load returns sees the new snapshot. The snapshot's content hash is
+// computed once per Load (none with LoadVerified, for bytes the caller has verified, as
+// the poller does); the other instances decode it without hashing it again. An instance whose call fails (a
 // trap, the guest running out of memory) is discarded and a fresh one takes its place.
 package host
 
@@ -74,8 +76,9 @@ type Evaluator struct {
 	snap   atomic.Pointer[loaded]
 	stale  atomic.Bool
 
-	closed    atomic.Bool
-	discarded atomic.Uint64
+	closed        atomic.Bool
+	discarded     atomic.Uint64
+	verifications atomic.Uint64
 }
 
 // loaded is the snapshot every instance must hold.
@@ -153,6 +156,19 @@ func (e *Evaluator) Close(ctx context.Context) error {
 // of every instance. A snapshot that fails to load leaves the current one in place and
 // returns a *GuestError (PARSE_ERROR for a corrupt or unsupported snapshot).
 func (e *Evaluator) Load(data []byte) (SnapshotInfo, error) {
+	return e.load(data, 0)
+}
+
+// LoadVerified is Load for a snapshot whose content hash the caller has verified (as
+// poller.Poller does before its Apply): the module decodes and validates it without
+// hashing it again. Bytes nobody verified go through Load.
+func (e *Evaluator) LoadVerified(data []byte) (SnapshotInfo, error) {
+	return e.load(data, protocol.LoadVerified)
+}
+
+// load is Load with edgeflag_load's flags for the first instance; the others are brought
+// up to date with the snapshot verified.
+func (e *Evaluator) load(data []byte, flags uint32) (SnapshotInfo, error) {
 	if len(data) > protocol.MaxSnapshotSize {
 		return SnapshotInfo{}, &GuestError{Code: evaluator.ErrParse,
 			Message: "snapshot larger than the limit of " + strconv.Itoa(protocol.MaxSnapshotSize) + " bytes"}
@@ -163,7 +179,10 @@ func (e *Evaluator) Load(data []byte) (SnapshotInfo, error) {
 	if err != nil {
 		return SnapshotInfo{}, err
 	}
-	out, err := in.load(e.ctx, data)
+	if flags&protocol.LoadVerified == 0 {
+		e.verifications.Add(1)
+	}
+	out, err := in.load(e.ctx, data, flags)
 	if err != nil {
 		e.discard(in)
 		return SnapshotInfo{}, err
@@ -310,11 +329,14 @@ type Stats struct {
 	Instances int    // live instances
 	Idle      int    // of which idle
 	Discarded uint64 // instances discarded after a failed call
+	// Verifications counts the snapshots the module hashed to verify them: one per Load,
+	// none per LoadVerified, none for bringing the other instances up to date.
+	Verifications uint64
 }
 
 // Stats returns the pool's current numbers.
 func (e *Evaluator) Stats() Stats {
-	return Stats{Instances: len(e.slots), Idle: len(e.idle), Discarded: e.discarded.Load()}
+	return Stats{Instances: len(e.slots), Idle: len(e.idle), Discarded: e.discarded.Load(), Verifications: e.verifications.Load()}
 }
 
 // What a call evaluates.
@@ -530,7 +552,8 @@ func (e *Evaluator) sync(in *instance) error {
 	if cur == nil || in.gen == cur.gen {
 		return nil
 	}
-	out, err := in.load(e.ctx, cur.data)
+	// cur was verified when it was loaded: by the first instance, or by Load's caller.
+	out, err := in.load(e.ctx, cur.data, protocol.LoadVerified)
 	if err != nil {
 		return err
 	}

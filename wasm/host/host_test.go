@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/protocol"
+	"github.com/edgeflag/edgeflag/snapshot"
 )
 
 var at = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -486,5 +487,75 @@ func TestClose(t *testing.T) {
 	}
 	if _, err := e.Evaluate(nil, "x", evaluator.NewContext(), at); !errors.Is(err, ErrClosed) {
 		t.Fatalf("after Close: %v", err)
+	}
+}
+
+// TestSnapshotVerifiedOnce: Load has the module hash a snapshot once, in the first
+// instance, and the other instances decode it without hashing; LoadVerified, for bytes the
+// caller verified, has it hashed nowhere. A forged snapshot (one snapshot's header on
+// another's payload) shows where hashing happens: Load refuses it, and once LoadVerified
+// has taken it every instance decodes it without refusing it.
+func TestSnapshotVerifiedOnce(t *testing.T) {
+	const instances = 4
+	e := newEvaluator(t, Config{Instances: instances})
+	var warm []*instance
+	for range instances {
+		in, err := e.acquire()
+		if err != nil {
+			t.Fatal(err)
+		}
+		warm = append(warm, in)
+	}
+	for _, in := range warm {
+		e.release(in)
+	}
+	zero, all := fixture(t, "zero", 0), fixture(t, "all", 100)
+	forged := append(append([]byte(nil), zero[:40]...), all[40:]...)
+
+	steps := []struct {
+		name          string
+		load          func([]byte) (SnapshotInfo, error)
+		data          []byte
+		wantErr       string
+		wantRevision  string
+		verifications uint64
+	}{
+		{"Load", e.Load, zero, "", "zero", 1},
+		{"Load forged", e.Load, forged, "content hash mismatch", "zero", 2},
+		{"LoadVerified", e.LoadVerified, all, "", "all", 2},
+		{"LoadVerified forged", e.LoadVerified, forged, "", "all", 2},
+		{"Load again", e.Load, zero, "", "zero", 3},
+	}
+	for _, st := range steps {
+		_, err := st.load(st.data)
+		if st.wantErr == "" && err != nil || st.wantErr != "" && (err == nil || !strings.Contains(err.Error(), st.wantErr)) {
+			t.Fatalf("%s: %v, want error %q", st.name, err, st.wantErr)
+		}
+		info, _ := e.Snapshot()
+		s := e.Stats()
+		if info.Revision != st.wantRevision || s.Verifications != st.verifications || s.Instances != instances || s.Discarded != 0 {
+			t.Fatalf("%s: serving revision %s, stats %+v; want revision %s, %d verifications, %d instances, none discarded",
+				st.name, info.Revision, s, st.wantRevision, st.verifications, instances)
+		}
+		if hash, _ := snapshot.Hash(st.data); info.Hash != hash && st.wantErr == "" {
+			t.Fatalf("%s: hash %s, want the one its header records", st.name, info.Hash)
+		}
+		// Every instance holds the snapshot: the idle ones were brought up to date by the
+		// load, without hashing (an instance that hashed the forged bytes would have
+		// refused them and been discarded).
+		var held []*instance
+		for range instances {
+			in, err := e.acquire()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cur := e.snap.Load(); in.gen != cur.gen {
+				t.Fatalf("%s: an instance holds generation %d, the current one is %d", st.name, in.gen, cur.gen)
+			}
+			held = append(held, in)
+		}
+		for _, in := range held {
+			e.release(in)
+		}
 	}
 }

@@ -105,11 +105,12 @@ func (in *instance) call(ctx context.Context, fn api.Function) ([]byte, error) {
 	return in.output()
 }
 
-func (in *instance) load(ctx context.Context, data []byte) ([]byte, error) {
+// load calls edgeflag_load with flags (protocol.LoadVerified or 0).
+func (in *instance) load(ctx context.Context, data []byte, flags uint32) ([]byte, error) {
 	if err := in.write(ctx, data); err != nil {
 		return nil, err
 	}
-	in.stack[0] = uint64(len(data))
+	in.stack[0], in.stack[1] = uint64(len(data)), uint64(flags)
 	out, err := in.call(ctx, in.loadFn)
 	// The module drops a large input buffer after a load: ask for its address again.
 	in.inPtr, in.inCap = 0, 0
