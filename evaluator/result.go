@@ -115,31 +115,17 @@ func (r *Result) String() (string, bool) {
 //
 // Errors carry "errorCode" and "errorMessage" instead of a value. It allocates only when dst
 // has to grow, which makes it suitable for the WASM module and the edge hosts.
-func (r *Result) AppendJSON(dst []byte) []byte { return r.appendJSON(dst, "") }
-
-// appendJSON is AppendJSON, starting with head when it is given: the head of r's flag and
-// variant, from the evaluator's prepared snapshot.
-func (r *Result) appendJSON(dst []byte, head string) []byte {
+func (r *Result) AppendJSON(dst []byte) []byte {
 	if r.Reason == ReasonError {
-		dst = append(dst, `{"key":`...)
-		dst = appendJSONString(dst, r.Key)
-		dst = append(dst, `,"reason":"ERROR","errorCode":`...)
-		dst = appendJSONString(dst, string(r.Error))
-		dst = append(dst, `,"errorMessage":`...)
-		dst = appendJSONString(dst, r.Message)
-		return append(dst, '}')
+		return appendErrorResult(dst, r.Key, r.Error, r.Message)
 	}
-	if head != "" {
-		dst = append(dst, head...)
-	} else {
-		dst = append(dst, `{"key":`...)
-		dst = appendJSONString(dst, r.Key)
-		dst = append(dst, `,"value":`...)
-		dst = append(dst, r.Value...)
-		dst = append(dst, `,"variant":`...)
-		dst = appendJSONString(dst, r.Variant)
-		dst = append(dst, `,"reason":`...)
-	}
+	dst = append(dst, `{"key":`...)
+	dst = appendJSONString(dst, r.Key)
+	dst = append(dst, `,"value":`...)
+	dst = append(dst, r.Value...)
+	dst = append(dst, `,"variant":`...)
+	dst = appendJSONString(dst, r.Variant)
+	dst = append(dst, `,"reason":`...)
 	if i := reasonIndex(r.Reason); i >= 0 && int(r.Kind) < len(decisionNames) {
 		dst = append(dst, reasonDecisionJSON[i][r.Kind]...)
 	} else {
@@ -147,6 +133,20 @@ func (r *Result) appendJSON(dst []byte, head string) []byte {
 		dst = append(dst, `,"decision":{"kind":`...)
 		dst = appendJSONString(dst, r.Kind.String())
 	}
+	return r.appendTail(dst)
+}
+
+// appendErrorResult appends the JSON of an error result.
+func appendErrorResult(dst []byte, key string, code ErrorCode, message string) []byte {
+	dst = append(dst, `{"key":`...)
+	dst = appendJSONString(dst, key)
+	dst = append(dst, `,"reason":"ERROR",`...)
+	return appendErrorFields(dst, code, message)
+}
+
+// appendTail appends what follows the decision's kind: its name, segment, schedule step
+// and bucketing, and the closing braces.
+func (r *Result) appendTail(dst []byte) []byte {
 	if r.Name != "" {
 		dst = append(dst, `,"name":`...)
 		dst = appendJSONString(dst, r.Name)
@@ -168,7 +168,8 @@ func (r *Result) appendJSON(dst []byte, head string) []byte {
 	return append(dst, "}}"...)
 }
 
-// reasons are the reasons of successful results, in the order of reasonDecisionJSON.
+// reasons are the reasons of successful results, in the order of reasonDecisionJSON:
+// STALE last.
 var reasons = [...]Reason{ReasonStatic, ReasonTargetingMatch, ReasonSplit, ReasonDisabled, ReasonDefault, ReasonStale}
 
 func reasonIndex(r Reason) int {
@@ -189,6 +190,24 @@ func reasonIndex(r Reason) int {
 	return -1
 }
 
+// decidedReasonIndex is reasonIndex for a reason that decide gave a successful result:
+// those reasons differ in length but for SPLIT, the only one of five bytes, so the length
+// tells them apart without comparing bytes, which is slow in WebAssembly
+// (TestDecidedReasonIndex holds it to reasonIndex).
+func decidedReasonIndex(r Reason) int {
+	switch len(r) {
+	case len(ReasonStatic):
+		return 0
+	case len(ReasonTargetingMatch):
+		return 1
+	case len(ReasonDisabled):
+		return 3
+	case len(ReasonDefault):
+		return 4
+	}
+	return 2
+}
+
 // reasonDecisionJSON[reason][kind] is `"<reason>","decision":{"kind":"<kind>"`: the middle
 // of a successful result's JSON, written in one piece.
 var reasonDecisionJSON = func() (out [len(reasons)][len(decisionNames)]string) {
@@ -200,7 +219,10 @@ var reasonDecisionJSON = func() (out [len(reasons)][len(decisionNames)]string) {
 	return out
 }()
 
-// appendUint appends v in decimal.
+// appendUint appends v in decimal. It is not inlined: each of its three copies would cost
+// the WASM module size.
+//
+//go:noinline
 func appendUint(dst []byte, v uint64) []byte {
 	var b [20]byte
 	i := len(b)
@@ -219,7 +241,13 @@ func appendUint(dst []byte, v uint64) []byte {
 //
 //	{"errorCode":"PARSE_ERROR","errorMessage":"..."}
 func AppendErrorJSON(dst []byte, code ErrorCode, message string) []byte {
-	dst = append(dst, `{"errorCode":`...)
+	return appendErrorFields(append(dst, '{'), code, message)
+}
+
+// appendErrorFields appends `"errorCode":…,"errorMessage":…}`, the end of an error object
+// and of an error result.
+func appendErrorFields(dst []byte, code ErrorCode, message string) []byte {
+	dst = append(dst, `"errorCode":`...)
 	dst = appendJSONString(dst, string(code))
 	dst = append(dst, `,"errorMessage":`...)
 	dst = appendJSONString(dst, message)

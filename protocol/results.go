@@ -46,14 +46,13 @@ func (b *ResultsBuilder) Next() []byte {
 // Add records the result whose JSON the caller appended to what Next returned, making
 // frame the one built.
 func (b *ResultsBuilder) Add(frame []byte, key, variant string, ok bool) {
-	b.index = appendString(b.index, key)
-	b.index = appendString(b.index, variant)
+	x := appendString(appendString(b.index, key), variant)
 	if ok {
-		b.index = append(b.index, 1)
+		x = append(x, 1)
 	} else {
-		b.index = append(b.index, 0)
+		x = append(x, 0)
 	}
-	b.index = appendUvarint(b.index, uint64(len(frame)-b.start))
+	b.index = appendUvarint(x, uint64(len(frame)-b.start))
 	b.frame = frame
 	b.n++
 }
