@@ -40,11 +40,15 @@ const (
 	PathHealth      = "/healthz"
 )
 
-// Config configures a Server. Evaluator and StoreURL are required.
+// Config configures a Server. StoreURL is required, and Evaluator or Backend.
 type Config struct {
 	// Evaluator runs the WASM module. The Server loads every snapshot into it: do not
 	// call its Load or SetStale elsewhere.
 	Evaluator *host.Evaluator
+	// Backend, if set, is what the Server evaluates with instead of the module: for
+	// example NewNativeSource(), the native evaluator, which answers the same bytes (the
+	// benchmarks compare the two). The Server loads every snapshot into it.
+	Backend Backend
 	// StoreURL is where the store's objects are served over HTTP, without a trailing
 	// slash: a CloudFront distribution, or `edgeflag dev`.
 	StoreURL string
@@ -78,7 +82,7 @@ type Config struct {
 // Server is the edge server. It is safe for concurrent use.
 type Server struct {
 	cfg    Config
-	src    *Source
+	src    Backend
 	poller *poller.Poller
 	ofrep  *ofrep.Handler
 	mux    *http.ServeMux
@@ -95,8 +99,8 @@ type evalWork struct {
 
 // New checks cfg and returns a Server. Nothing is fetched until Run or Poll.
 func New(cfg Config) (*Server, error) {
-	if cfg.Evaluator == nil {
-		return nil, errors.New("edgeserver: Config.Evaluator is required")
+	if cfg.Evaluator == nil && cfg.Backend == nil {
+		return nil, errors.New("edgeserver: Config.Evaluator or Config.Backend is required")
 	}
 	if cfg.Environment == "" {
 		cfg.Environment = "production"
@@ -108,7 +112,10 @@ func New(cfg Config) (*Server, error) {
 		cfg.OFREP.Now = cfg.Now
 	}
 	cfg.Request = cfg.Request.withDefaults()
-	s := &Server{cfg: cfg, src: NewSource(cfg.Evaluator), mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, src: cfg.Backend, mux: http.NewServeMux()}
+	if s.src == nil {
+		s.src = NewSource(cfg.Evaluator)
+	}
 	p, err := poller.New(poller.Config{
 		BaseURL:     cfg.StoreURL,
 		Environment: cfg.Environment,
@@ -158,8 +165,9 @@ func (s *Server) Run(ctx context.Context) error { return s.poller.Run(ctx) }
 // Poll polls the store once, now.
 func (s *Server) Poll(ctx context.Context) error { return s.poller.Poll(ctx) }
 
-// Source returns the OFREP source the Server evaluates with.
-func (s *Server) Source() *Source { return s.src }
+// Source returns what the Server evaluates with: a *Source on Config.Evaluator, or
+// Config.Backend.
+func (s *Server) Source() Backend { return s.src }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
