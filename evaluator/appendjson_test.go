@@ -203,3 +203,14 @@ func TestTimeNumbersBeyondInt64(t *testing.T) {
 		t.Error("NaN read as a time")
 	}
 }
+
+func TestAppendUint(t *testing.T) {
+	for _, v := range []uint32{0, 1, 9, 10, 11, 99, 100, 999_999, 1_000_000, 123_456_789, 999_999_999, 1_000_000_000, 4_294_967_295} {
+		for _, dst := range [][]byte{nil, []byte("x"), make([]byte, 3, 4), make([]byte, 2, 64)} {
+			prefix := string(dst)
+			if got, want := string(appendUint(dst, v)), prefix+strconv.FormatUint(uint64(v), 10); got != want {
+				t.Errorf("appendUint(%q, %d) = %q, want %q", prefix, v, got, want)
+			}
+		}
+	}
+}

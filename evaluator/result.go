@@ -157,13 +157,13 @@ func (r *Result) appendTail(dst []byte) []byte {
 	}
 	if r.Step >= 0 {
 		dst = append(dst, `,"step":`...)
-		dst = appendUint(dst, uint64(r.Step))
+		dst = appendUint(dst, uint32(r.Step))
 	}
 	if r.Bucketed {
 		dst = append(dst, `,"bucket":`...)
-		dst = appendUint(dst, uint64(r.Bucket))
+		dst = appendUint(dst, r.Bucket)
 		dst = append(dst, `,"threshold":`...)
-		dst = appendUint(dst, uint64(r.Threshold))
+		dst = appendUint(dst, r.Threshold)
 	}
 	return append(dst, "}}"...)
 }
@@ -219,22 +219,29 @@ var reasonDecisionJSON = func() (out [len(reasons)][len(decisionNames)]string) {
 	return out
 }()
 
-// appendUint appends v in decimal. It is not inlined: each of its three copies would cost
-// the WASM module size.
+// appendUint appends v in decimal. It takes 32 bits, enough for buckets, thresholds and
+// schedule steps: WebAssembly has no 64-bit high multiplication, so dividing 64 bits by
+// 10 costs five multiplications, 32 bits one. It writes the digits in place rather than
+// appending them, which would copy them through a call, and is not inlined: each of its
+// three copies would cost the WASM module size.
 //
 //go:noinline
-func appendUint(dst []byte, v uint64) []byte {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
+func appendUint(dst []byte, v uint32) []byte {
+	n := 1
+	for t := uint32(10); n < 10 && v >= t; t *= 10 {
+		n++
 	}
-	return append(dst, b[i:]...)
+	l := len(dst)
+	if cap(dst)-l < n {
+		dst = append(dst, "0123456789"[:n]...)
+	}
+	dst = dst[:l+n]
+	for i := l + n - 1; i > l; i-- {
+		dst[i] = byte('0' + v%10)
+		v /= 10
+	}
+	dst[l] = byte('0' + v)
+	return dst
 }
 
 // AppendErrorJSON appends the error object of the edge hosts and the WASM module:
