@@ -93,7 +93,8 @@ func AppendErrorResultJSON(dst []byte, key string, code ErrorCode, message strin
 
 // appendFlag evaluates flag i and appends its result's JSON. The parts that do not depend
 // on the context come from the prepared snapshot: the whole result of a flag that no
-// context can change, else its head, then the reason and decision kind in one piece.
+// context can change, else its head, the reason and decision kind in one piece, and the
+// deciding rule's or ring's name.
 func (st *state) appendFlag(dst []byte, i int, stale bool) ([]byte, string, bool) {
 	pf, f := &st.prep.flags[i], &st.snap.Flags[i]
 	if pf.fixed != "" {
@@ -113,5 +114,11 @@ func (st *state) appendFlag(dst []byte, i int, stale bool) ([]byte, string, bool
 		reason = decidedReasonIndex(r.Reason)
 	}
 	dst = append(dst, reasonDecisionJSON[reason][r.Kind]...)
+	switch r.Kind {
+	case DecidedByRule:
+		dst, r.Name = append(dst, pf.names[r.Index]...), ""
+	case DecidedByRing:
+		dst, r.Name = append(dst, pf.names[len(f.Rules)+r.Index]...), ""
+	}
 	return r.appendTail(dst), f.Variants[v].Name, true
 }

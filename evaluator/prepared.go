@@ -26,6 +26,9 @@ type preparedFlag struct {
 	// killed, or static), fixedStale the same with reason STALE, fixedVariant its variant;
 	// all "" otherwise.
 	fixed, fixedStale, fixedVariant string
+	// names[j] is `,"name":<name>` of rule j, names[len(Rules)+j] that of ring j ("" for
+	// an empty name).
+	names []string
 
 	_ [0]func() // not comparable: no equality function in the WASM module
 }
@@ -111,9 +114,17 @@ func keyHash(key string) uint32 {
 	return h ^ h>>15
 }
 
-// prepareFlag writes the whole result JSON of flag i when no context can change it.
+// prepareFlag writes the JSON of flag i's rule and ring names, and its whole result when no
+// context can change it.
 func (p *prepared) prepareFlag(i int) {
 	f, pf := &p.snap.Flags[i], &p.flags[i]
+	pf.names = make([]string, 0, len(f.Rules)+len(f.Rings))
+	for j := range f.Rules {
+		pf.names = append(pf.names, nameJSON(f.Rules[j].Name))
+	}
+	for j := range f.Rings {
+		pf.names = append(pf.names, nameJSON(f.Rings[j].Name))
+	}
 	if f.Enabled && !f.Killed && (len(f.Prerequisites) > 0 || len(f.Rules) > 0 || f.ReleaseRing >= 0 ||
 		f.Rollout.Kind != snapshot.ServeVariant || f.Rollout.Portion.Kind != snapshot.PortionAll) {
 		return
@@ -125,4 +136,12 @@ func (p *prepared) prepareFlag(i int) {
 	fixedStale, _, _ := st.appendFlag(nil, i, true)
 	pf.fixed, pf.fixedStale = string(fixed), string(fixedStale)
 	pf.fixedVariant = variant
+}
+
+// nameJSON returns `,"name":<name>`, or "" for an empty name.
+func nameJSON(name string) string {
+	if name == "" {
+		return ""
+	}
+	return string(appendJSONString([]byte(`,"name":`), name))
 }

@@ -159,13 +159,15 @@ func (r *Result) appendTail(dst []byte) []byte {
 		dst = append(dst, `,"step":`...)
 		dst = appendUint(dst, uint32(r.Step))
 	}
+	// The constants of the common results are appended byte by byte: the module copies
+	// an appended string through a call, which costs more than the stores.
 	if r.Bucketed {
-		dst = append(dst, `,"bucket":`...)
+		dst = append(dst, ',', '"', 'b', 'u', 'c', 'k', 'e', 't', '"', ':')
 		dst = appendUint(dst, r.Bucket)
-		dst = append(dst, `,"threshold":`...)
+		dst = append(dst, ',', '"', 't', 'h', 'r', 'e', 's', 'h', 'o', 'l', 'd', '"', ':')
 		dst = appendUint(dst, r.Threshold)
 	}
-	return append(dst, "}}"...)
+	return append(dst, '}', '}')
 }
 
 // reasons are the reasons of successful results, in the order of reasonDecisionJSON:
