@@ -2,8 +2,11 @@ package edgeserver
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,4 +140,50 @@ func equalHeaders(a, b http.Header) bool {
 		}
 	}
 	return true
+}
+
+// TestServerFlagHeadersConcurrent: requests for every flag from several goroutines, for
+// users served different variants, each get the x-flag-* headers of their own results
+// while the names by position are being recorded.
+func TestServerFlagHeadersConcurrent(t *testing.T) {
+	store, _ := newStore(t, "production", exampleSnapshot(t, "production"))
+	srv, err := New(Config{Backend: NewNativeSource(), StoreURL: store.URL, Now: func() time.Time { return noon }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i := range 50 {
+				r := httptest.NewRequest("GET", PathEvaluate, nil)
+				r.Header.Set("X-User-Id", "user-"+strconv.Itoa(g*1000+i))
+				w := httptest.NewRecorder()
+				srv.ServeHTTP(w, r)
+				var body struct {
+					Results struct {
+						Flags []struct{ Key, Variant, Reason string } `json:"flags"`
+					} `json:"results"`
+				}
+				if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+					errs <- err
+					return
+				}
+				for _, f := range body.Results.Flags {
+					if got := w.Header().Get("X-Flag-" + f.Key); f.Reason != "ERROR" && got != f.Variant {
+						errs <- fmt.Errorf("user-%d: x-flag-%s: %q, want %q", g*1000+i, f.Key, got, f.Variant)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
 }
