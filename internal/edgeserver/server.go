@@ -12,7 +12,9 @@
 //
 // The module is the same bin/edgeflag.wasm the Worker and the Lambda@Edge function run;
 // the OFREP answers are those of the native evaluator (ofrep.Native), and the /evaluate
-// body is the Worker's /.edgeflag/flags body byte for byte.
+// body is the Worker's /.edgeflag/flags body byte for byte. Config.Backend can put the
+// native evaluator (NativeSource) in the module's place, with the same answers: the
+// benchmarks compare the two.
 package edgeserver
 
 import (
