@@ -39,12 +39,13 @@ func (e *Evaluator) AppendAllJSON(dst []byte, ctx *Context, atMillis int64, stal
 	}
 	st := state{snap: p.snap, prep: p, ctx: ctx, at: atMillis}
 	ctx.bind(p.snap)
+	var r Result
 	dst = append(dst, `{"flags":[`...)
 	for i := range p.snap.Flags {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst, _, _ = st.appendFlag(dst, i, stale)
+		dst, _, _ = st.appendFlag(dst, i, stale, &r)
 	}
 	return append(dst, "]}"...)
 }
@@ -57,6 +58,7 @@ func (e *Evaluator) AppendAllJSON(dst []byte, ctx *Context, atMillis int64, stal
 type Batch struct {
 	st    state
 	stale bool
+	res   Result // decided into for each flag
 }
 
 // Begin starts evaluations of the flags of e's snapshot for ctx at atMillis (Unix
@@ -68,7 +70,9 @@ func (b *Batch) Begin(e *Evaluator, ctx *Context, atMillis int64, stale bool) bo
 		return false
 	}
 	ctx.bind(p.snap)
-	b.st = state{snap: p.snap, prep: p, ctx: ctx, at: atMillis}
+	// Field by field: a composite literal would zero the whole state first (see
+	// Result.clearDecided).
+	b.st.snap, b.st.prep, b.st.ctx, b.st.at, b.st.trace = p.snap, p, ctx, atMillis, nil
 	b.stale = stale
 	return true
 }
@@ -82,7 +86,7 @@ func (b *Batch) Key(i int) string { return b.st.snap.Flags[i].Key }
 // AppendJSON evaluates flag i and appends its result as AppendFlagJSON does, with the
 // same variant and ok.
 func (b *Batch) AppendJSON(dst []byte, i int) (out []byte, variant string, ok bool) {
-	return b.st.appendFlag(dst, i, b.stale)
+	return b.st.appendFlag(dst, i, b.stale, &b.res)
 }
 
 // AppendErrorResultJSON appends the error result of flag key (reason ERROR, code and
@@ -95,7 +99,8 @@ func AppendErrorResultJSON(dst []byte, key string, code ErrorCode, message strin
 // on the context come from the prepared snapshot: the whole result of a flag that no
 // context can change, else its head, the reason and decision kind in one piece, and the
 // deciding rule's or ring's name.
-func (st *state) appendFlag(dst []byte, i int, stale bool) ([]byte, string, bool) {
+// r is space to decide in, reused from flag to flag.
+func (st *state) appendFlag(dst []byte, i int, stale bool, r *Result) ([]byte, string, bool) {
 	pf, f := &st.prep.flags[i], &st.snap.Flags[i]
 	if pf.fixed != "" {
 		if stale {
@@ -103,8 +108,8 @@ func (st *state) appendFlag(dst []byte, i int, stale bool) ([]byte, string, bool
 		}
 		return append(dst, pf.fixed...), pf.fixedVariant, true
 	}
-	var r Result
-	v := st.decide(f, &r)
+	r.clearDecided()
+	v := st.decide(f, r)
 	if v < 0 {
 		return appendErrorResult(dst, f.Key, r.Error, r.Message), "", false
 	}

@@ -31,7 +31,11 @@ func awkwardFixture(t testing.TB) *snapshot.Snapshot {
 	static := b.boolFlag("static \"s\"")
 	static.Variants = f.Variants
 	static.Rollout.Variant = 1
-	b.flags = append(b.flags, f, ringed, static)
+	// After f in key order, and decided without a name, a segment or a bucket: what f's
+	// result had must not show in its own.
+	fallback := b.boolFlag("flag\u2029fallback")
+	fallback.Rules = []snapshot.Rule{{Name: "never", When: b.clause("plan", snapshot.OpIn, str("none")), Serve: snapshot.Serve{Kind: snapshot.ServeVariant, Portion: all()}}}
+	b.flags = append(b.flags, f, fallback, ringed, static)
 	return b.build(t)
 }
 

@@ -132,8 +132,9 @@ func (p *prepared) prepareFlag(i int) {
 	// No context changes the result (decide reads none): write it once, the way
 	// appendFlag writes it while fixed is unset.
 	st := state{snap: p.snap, prep: p}
-	fixed, variant, _ := st.appendFlag(nil, i, false)
-	fixedStale, _, _ := st.appendFlag(nil, i, true)
+	var r Result
+	fixed, variant, _ := st.appendFlag(nil, i, false, &r)
+	fixedStale, _, _ := st.appendFlag(nil, i, true, &r)
 	pf.fixed, pf.fixedStale = string(fixed), string(fixedStale)
 	pf.fixedVariant = variant
 }

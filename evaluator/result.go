@@ -136,6 +136,16 @@ func (r *Result) AppendJSON(dst []byte) []byte {
 	return r.appendTail(dst)
 }
 
+// clearDecided readies r, decided into before, for decide without zeroing all of it:
+// decide sets the reason, the decision kind, index and step of every result, the rest
+// only when it applies, and never the key, variant, value and type. In the WASM module,
+// zeroing more than 32 bytes is a memory.fill, which wazero runs as a series of copies
+// through calls: about eight for a Result.
+func (r *Result) clearDecided() {
+	r.Reason, r.Error, r.Message = "", "", ""
+	r.Kind, r.Name, r.Segment, r.Bucketed = 0, "", "", false
+}
+
 // appendErrorResult appends the JSON of an error result.
 func appendErrorResult(dst []byte, key string, code ErrorCode, message string) []byte {
 	dst = append(dst, `{"key":`...)
