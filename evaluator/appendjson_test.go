@@ -23,8 +23,33 @@ func awkwardFixture(t testing.TB) *snapshot.Snapshot {
 	f.Variants = []snapshot.Variant{{Name: "off\x01", JSON: "false"}, {Name: "ön \"x\"", JSON: "true"}}
 	f.Rules = []snapshot.Rule{{Name: "rule \"r\"", When: segRef(0), Serve: snapshot.Serve{Kind: snapshot.ServeVariant, Variant: 1, Portion: pct(50)}}}
 	f.Rollout = snapshot.Serve{Kind: snapshot.ServeVariant, Variant: 1, Portion: pct(20)}
-	b.flags = append(b.flags, f)
+	ringed := b.boolFlag("ringed \u2028")
+	ringed.Variants = f.Variants
+	ringed.Rules = []snapshot.Rule{{Name: "", When: b.clause("plan", snapshot.OpIn, str("free")), Serve: snapshot.Serve{Kind: snapshot.ServeVariant, Portion: all()}}}
+	ringed.Rings = []snapshot.Ring{{Name: "ring \"in\"", When: segRef(0), Portion: all()}, {Name: "", Portion: pct(50)}}
+	ringed.ReleaseRing, ringed.ReleaseVar = 1, 1
+	static := b.boolFlag("static \"s\"")
+	static.Variants = f.Variants
+	static.Rollout.Variant = 1
+	// After f in key order, and decided without a name, a segment or a bucket: what f's
+	// result had must not show in its own.
+	fallback := b.boolFlag("flag\u2029fallback")
+	fallback.Rules = []snapshot.Rule{{Name: "never", When: b.clause("plan", snapshot.OpIn, str("none")), Serve: snapshot.Serve{Kind: snapshot.ServeVariant, Portion: all()}}}
+	b.flags = append(b.flags, f, fallback, ringed, static)
 	return b.build(t)
+}
+
+// TestDecidedReasonIndex holds decidedReasonIndex to reasonIndex for every reason of a
+// successful result but STALE, which the caller sets.
+func TestDecidedReasonIndex(t *testing.T) {
+	for _, r := range reasons[:len(reasons)-1] {
+		if got, want := decidedReasonIndex(r), reasonIndex(r); got != want {
+			t.Errorf("decidedReasonIndex(%s) = %d, want %d", r, got, want)
+		}
+	}
+	if reasons[len(reasons)-1] != ReasonStale {
+		t.Error("STALE is not the last reason")
+	}
 }
 
 // TestAppendResultJSONMatchesResult holds the JSON fast path to Result.AppendJSON, STALE
@@ -80,6 +105,23 @@ func TestAppendResultJSONMatchesResult(t *testing.T) {
 			want = append(want, "]}"...)
 			if got = e.AppendAllJSON(got[:0], ctx, at, stale); !bytes.Equal(got, want) {
 				t.Fatalf("all flags:\n got  %s\n want %s", got, want)
+			}
+			var batch Batch
+			batch.Begin(e, ctx, at, stale)
+			got = append(got[:0], `{"flags":[`...)
+			for j := range batch.Flags() {
+				if j > 0 {
+					got = append(got, ',')
+				}
+				var variant string
+				var ok bool
+				got, variant, ok = batch.AppendJSON(got, j)
+				if res := e.EvaluateAt(batch.Key(j), ctx, at); variant != res.Variant || ok != (res.Reason != ReasonError) {
+					t.Fatalf("%s: variant %q, ok %v; result %+v", batch.Key(j), variant, ok, res)
+				}
+			}
+			if got = append(got, "]}"...); !bytes.Equal(got, want) {
+				t.Fatalf("batch:\n got  %s\n want %s", got, want)
 			}
 		}
 	}
@@ -163,5 +205,16 @@ func TestTimeNumbersBeyondInt64(t *testing.T) {
 	nan := Number(math.NaN())
 	if _, ok := timeOf(&nan); ok {
 		t.Error("NaN read as a time")
+	}
+}
+
+func TestAppendUint(t *testing.T) {
+	for _, v := range []uint32{0, 1, 9, 10, 11, 99, 100, 999_999, 1_000_000, 123_456_789, 999_999_999, 1_000_000_000, 4_294_967_295} {
+		for _, dst := range [][]byte{nil, []byte("x"), make([]byte, 3, 4), make([]byte, 2, 64)} {
+			prefix := string(dst)
+			if got, want := string(appendUint(dst, v)), prefix+strconv.FormatUint(uint64(v), 10); got != want {
+				t.Errorf("appendUint(%q, %d) = %q, want %q", prefix, v, got, want)
+			}
+		}
 	}
 }

@@ -181,11 +181,19 @@ func compareNumbers(op snapshot.Op, a, b float64) bool {
 func matchIn(cl *snapshot.Clause, v *Value) bool {
 	switch v.kind {
 	case StringKind:
+		s, fold := v.str, cl.IgnoreCase
+		var buf [lowerBuffer]byte
+		if fold {
+			// An ASCII value lower-cased once compares with the literals as it is.
+			if low, ok := lowerASCII(&buf, s); ok {
+				s, fold = low, false
+			}
+		}
 		vals := cl.Values
 		if len(vals) <= 8 {
 			for i := range vals {
 				lit := &vals[i]
-				if lit.Kind == snapshot.LitString && (lit.Str == v.str || cl.IgnoreCase && compareLower(v.str, lit.Str) == 0) {
+				if lit.Kind == snapshot.LitString && (lit.Str == s || fold && compareLower(s, lit.Str) == 0) {
 					return true
 				}
 			}
@@ -194,14 +202,14 @@ func matchIn(cl *snapshot.Clause, v *Value) bool {
 		lo, hi := 0, len(vals)
 		for lo < hi {
 			m := int(uint(lo+hi) >> 1)
-			lit := vals[m]
-			if lit.Kind < snapshot.LitString || lit.Kind == snapshot.LitString && compareFold(v.str, lit.Str, cl.IgnoreCase) > 0 {
+			lit := &vals[m]
+			if lit.Kind < snapshot.LitString || lit.Kind == snapshot.LitString && compareFold(s, lit.Str, fold) > 0 {
 				lo = m + 1
 			} else {
 				hi = m
 			}
 		}
-		return lo < len(vals) && vals[lo].Kind == snapshot.LitString && compareFold(v.str, vals[lo].Str, cl.IgnoreCase) == 0
+		return lo < len(vals) && vals[lo].Kind == snapshot.LitString && compareFold(s, vals[lo].Str, fold) == 0
 	case NumberKind:
 		for i := range cl.Values {
 			lit := &cl.Values[i]

@@ -1,10 +1,14 @@
 package evaluator
 
 import (
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/edgeflag/edgeflag/snapshot"
 )
 
 func TestLowerRuneMatchesUnicode(t *testing.T) {
@@ -105,4 +109,32 @@ func FuzzFold(f *testing.F) {
 			t.Fatalf("compareLower(%q, %q) = %d, want %d", s, lit, got, want)
 		}
 	})
+}
+
+// TestMatchInIgnoreCase holds set membership under ignoreCase to its definition, for small
+// and sorted large sets, values that lowerASCII lower-cases (ASCII, up to lowerBuffer bytes)
+// and values it leaves to rune-by-rune comparison.
+func TestMatchInIgnoreCase(t *testing.T) {
+	long := strings.Repeat("X", lowerBuffer)
+	values := []string{"", "de", "DE", "De", "FI", "fr", "ZZ", long, long + "Y", strings.ToLower(long + "Y"),
+		"ÄÖ", "äö", "İ", "i̇", "K", "\u212a", "\xff", "a\xffb"}
+	sets := [][]string{
+		{"de", "fi", "äö"},
+		{"at", "be", "bg", "cy", "cz", "de", "dk", "ee", "es", "fi", "fr", "gr", "i̇", "k", strings.ToLower(long + "Y"), "äö"},
+	}
+	for _, set := range sets {
+		sorted := append([]string(nil), set...)
+		sort.Strings(sorted)
+		cl := &snapshot.Clause{Op: snapshot.OpIn, IgnoreCase: true}
+		for _, s := range sorted {
+			cl.Values = append(cl.Values, snapshot.Literal{Kind: snapshot.LitString, Str: s})
+		}
+		for _, s := range values {
+			v := String(s)
+			want := slices.Contains(sorted, strings.ToLower(s))
+			if got := matchIn(cl, &v); got != want {
+				t.Errorf("%d values: matchIn(%q) = %v, want %v", len(sorted), s, got, want)
+			}
+		}
+	}
 }

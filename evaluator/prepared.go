@@ -9,13 +9,28 @@ type prepared struct {
 	// slots is an open-addressing hash table of flag indexes plus one (0: empty slot),
 	// its length a power of two at least twice the number of flags.
 	slots []int32
-	// heads[first[f]+v] is the JSON that every result of flag f serving variant v starts
-	// with: `{"key":…,"value":…,"variant":…,"reason":`.
-	first []int32
+	// heads[flags[f].first+v] is the JSON that every result of flag f serving variant v
+	// starts with: `{"key":…,"value":…,"variant":…,"reason":`.
 	heads []string
+	// flags[f] is what the JSON of flag f's results is written from besides heads.
+	flags []preparedFlag
 	// splitNeeds[a] is the message of a split that cannot bucket for want of attribute a,
 	// made once so that an error result does not allocate.
 	splitNeeds []string
+}
+
+// preparedFlag is the JSON of one flag's results that does not depend on the context.
+type preparedFlag struct {
+	first int32 // index of the flag's first head
+	// fixed is the whole result of a flag whose answer depends on no context (disabled,
+	// killed, or static), fixedStale the same with reason STALE, fixedVariant its variant;
+	// all "" otherwise.
+	fixed, fixedStale, fixedVariant string
+	// names[j] is `,"name":<name>` of rule j, names[len(Rules)+j] that of ring j ("" for
+	// an empty name).
+	names []string
+
+	_ [0]func() // not comparable: no equality function in the WASM module
 }
 
 // splitNeedsPrefix starts the message of a split whose bucketing attribute is missing.
@@ -25,7 +40,7 @@ func prepare(s *snapshot.Snapshot) *prepared {
 	if s == nil {
 		return nil
 	}
-	p := &prepared{snap: s, first: make([]int32, len(s.Flags))}
+	p := &prepared{snap: s, flags: make([]preparedFlag, len(s.Flags))}
 	size := 4
 	for size < 2*len(s.Flags) {
 		size *= 2
@@ -38,7 +53,7 @@ func prepare(s *snapshot.Snapshot) *prepared {
 			h = (h + 1) & uint32(size-1)
 		}
 		p.slots[h] = int32(i + 1)
-		p.first[i] = int32(n)
+		p.flags[i].first = int32(n)
 		n += len(s.Flags[i].Variants)
 	}
 	// All the heads share one string.
@@ -62,6 +77,9 @@ func prepare(s *snapshot.Snapshot) *prepared {
 	p.heads = make([]string, n)
 	for k := range p.heads {
 		p.heads[k] = all[offsets[k]:offsets[k+1]]
+	}
+	for i := range s.Flags {
+		p.prepareFlag(i)
 	}
 	p.splitNeeds = make([]string, len(s.Attributes))
 	for a, name := range s.Attributes {
@@ -96,7 +114,35 @@ func keyHash(key string) uint32 {
 	return h ^ h>>15
 }
 
-// head returns the JSON head of flag i serving variant v.
-func (p *prepared) head(i, v int) string {
-	return p.heads[int(p.first[i])+v]
+// prepareFlag writes the JSON of flag i's rule and ring names, and its whole result when no
+// context can change it.
+func (p *prepared) prepareFlag(i int) {
+	f, pf := &p.snap.Flags[i], &p.flags[i]
+	pf.names = make([]string, 0, len(f.Rules)+len(f.Rings))
+	for j := range f.Rules {
+		pf.names = append(pf.names, nameJSON(f.Rules[j].Name))
+	}
+	for j := range f.Rings {
+		pf.names = append(pf.names, nameJSON(f.Rings[j].Name))
+	}
+	if f.Enabled && !f.Killed && (len(f.Prerequisites) > 0 || len(f.Rules) > 0 || f.ReleaseRing >= 0 ||
+		f.Rollout.Kind != snapshot.ServeVariant || f.Rollout.Portion.Kind != snapshot.PortionAll) {
+		return
+	}
+	// No context changes the result (decide reads none): write it once, the way
+	// appendFlag writes it while fixed is unset.
+	st := state{snap: p.snap, prep: p}
+	var r Result
+	fixed, variant, _ := st.appendFlag(nil, i, false, &r)
+	fixedStale, _, _ := st.appendFlag(nil, i, true, &r)
+	pf.fixed, pf.fixedStale = string(fixed), string(fixedStale)
+	pf.fixedVariant = variant
+}
+
+// nameJSON returns `,"name":<name>`, or "" for an empty name.
+func nameJSON(name string) string {
+	if name == "" {
+		return ""
+	}
+	return string(appendJSONString([]byte(`,"name":`), name))
 }

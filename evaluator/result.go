@@ -115,31 +115,17 @@ func (r *Result) String() (string, bool) {
 //
 // Errors carry "errorCode" and "errorMessage" instead of a value. It allocates only when dst
 // has to grow, which makes it suitable for the WASM module and the edge hosts.
-func (r *Result) AppendJSON(dst []byte) []byte { return r.appendJSON(dst, "") }
-
-// appendJSON is AppendJSON, starting with head when it is given: the head of r's flag and
-// variant, from the evaluator's prepared snapshot.
-func (r *Result) appendJSON(dst []byte, head string) []byte {
+func (r *Result) AppendJSON(dst []byte) []byte {
 	if r.Reason == ReasonError {
-		dst = append(dst, `{"key":`...)
-		dst = appendJSONString(dst, r.Key)
-		dst = append(dst, `,"reason":"ERROR","errorCode":`...)
-		dst = appendJSONString(dst, string(r.Error))
-		dst = append(dst, `,"errorMessage":`...)
-		dst = appendJSONString(dst, r.Message)
-		return append(dst, '}')
+		return appendErrorResult(dst, r.Key, r.Error, r.Message)
 	}
-	if head != "" {
-		dst = append(dst, head...)
-	} else {
-		dst = append(dst, `{"key":`...)
-		dst = appendJSONString(dst, r.Key)
-		dst = append(dst, `,"value":`...)
-		dst = append(dst, r.Value...)
-		dst = append(dst, `,"variant":`...)
-		dst = appendJSONString(dst, r.Variant)
-		dst = append(dst, `,"reason":`...)
-	}
+	dst = append(dst, `{"key":`...)
+	dst = appendJSONString(dst, r.Key)
+	dst = append(dst, `,"value":`...)
+	dst = append(dst, r.Value...)
+	dst = append(dst, `,"variant":`...)
+	dst = appendJSONString(dst, r.Variant)
+	dst = append(dst, `,"reason":`...)
 	if i := reasonIndex(r.Reason); i >= 0 && int(r.Kind) < len(decisionNames) {
 		dst = append(dst, reasonDecisionJSON[i][r.Kind]...)
 	} else {
@@ -147,6 +133,30 @@ func (r *Result) appendJSON(dst []byte, head string) []byte {
 		dst = append(dst, `,"decision":{"kind":`...)
 		dst = appendJSONString(dst, r.Kind.String())
 	}
+	return r.appendTail(dst)
+}
+
+// clearDecided readies r, decided into before, for decide without zeroing all of it:
+// decide sets the reason, the decision kind, index and step of every result, the rest
+// only when it applies, and never the key, variant, value and type. In the WASM module,
+// zeroing more than 32 bytes is a memory.fill, which wazero runs as a series of copies
+// through calls: about eight for a Result.
+func (r *Result) clearDecided() {
+	r.Reason, r.Error, r.Message = "", "", ""
+	r.Kind, r.Name, r.Segment, r.Bucketed = 0, "", "", false
+}
+
+// appendErrorResult appends the JSON of an error result.
+func appendErrorResult(dst []byte, key string, code ErrorCode, message string) []byte {
+	dst = append(dst, `{"key":`...)
+	dst = appendJSONString(dst, key)
+	dst = append(dst, `,"reason":"ERROR",`...)
+	return appendErrorFields(dst, code, message)
+}
+
+// appendTail appends what follows the decision's kind: its name, segment, schedule step
+// and bucketing, and the closing braces.
+func (r *Result) appendTail(dst []byte) []byte {
 	if r.Name != "" {
 		dst = append(dst, `,"name":`...)
 		dst = appendJSONString(dst, r.Name)
@@ -157,18 +167,21 @@ func (r *Result) appendJSON(dst []byte, head string) []byte {
 	}
 	if r.Step >= 0 {
 		dst = append(dst, `,"step":`...)
-		dst = appendUint(dst, uint64(r.Step))
+		dst = appendUint(dst, uint32(r.Step))
 	}
+	// The constants of the common results are appended byte by byte: the module copies
+	// an appended string through a call, which costs more than the stores.
 	if r.Bucketed {
-		dst = append(dst, `,"bucket":`...)
-		dst = appendUint(dst, uint64(r.Bucket))
-		dst = append(dst, `,"threshold":`...)
-		dst = appendUint(dst, uint64(r.Threshold))
+		dst = append(dst, ',', '"', 'b', 'u', 'c', 'k', 'e', 't', '"', ':')
+		dst = appendUint(dst, r.Bucket)
+		dst = append(dst, ',', '"', 't', 'h', 'r', 'e', 's', 'h', 'o', 'l', 'd', '"', ':')
+		dst = appendUint(dst, r.Threshold)
 	}
-	return append(dst, "}}"...)
+	return append(dst, '}', '}')
 }
 
-// reasons are the reasons of successful results, in the order of reasonDecisionJSON.
+// reasons are the reasons of successful results, in the order of reasonDecisionJSON:
+// STALE last.
 var reasons = [...]Reason{ReasonStatic, ReasonTargetingMatch, ReasonSplit, ReasonDisabled, ReasonDefault, ReasonStale}
 
 func reasonIndex(r Reason) int {
@@ -189,6 +202,24 @@ func reasonIndex(r Reason) int {
 	return -1
 }
 
+// decidedReasonIndex is reasonIndex for a reason that decide gave a successful result:
+// those reasons differ in length but for SPLIT, the only one of five bytes, so the length
+// tells them apart without comparing bytes, which is slow in WebAssembly
+// (TestDecidedReasonIndex holds it to reasonIndex).
+func decidedReasonIndex(r Reason) int {
+	switch len(r) {
+	case len(ReasonStatic):
+		return 0
+	case len(ReasonTargetingMatch):
+		return 1
+	case len(ReasonDisabled):
+		return 3
+	case len(ReasonDefault):
+		return 4
+	}
+	return 2
+}
+
 // reasonDecisionJSON[reason][kind] is `"<reason>","decision":{"kind":"<kind>"`: the middle
 // of a successful result's JSON, written in one piece.
 var reasonDecisionJSON = func() (out [len(reasons)][len(decisionNames)]string) {
@@ -200,26 +231,42 @@ var reasonDecisionJSON = func() (out [len(reasons)][len(decisionNames)]string) {
 	return out
 }()
 
-// appendUint appends v in decimal.
-func appendUint(dst []byte, v uint64) []byte {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
+// appendUint appends v in decimal. It takes 32 bits, enough for buckets, thresholds and
+// schedule steps: WebAssembly has no 64-bit high multiplication, so dividing 64 bits by
+// 10 costs five multiplications, 32 bits one. It writes the digits in place rather than
+// appending them, which would copy them through a call, and is not inlined: each of its
+// three copies would cost the WASM module size.
+//
+//go:noinline
+func appendUint(dst []byte, v uint32) []byte {
+	n := 1
+	for t := uint32(10); n < 10 && v >= t; t *= 10 {
+		n++
 	}
-	return append(dst, b[i:]...)
+	l := len(dst)
+	if cap(dst)-l < n {
+		dst = append(dst, "0123456789"[:n]...)
+	}
+	dst = dst[:l+n]
+	for i := l + n - 1; i > l; i-- {
+		dst[i] = byte('0' + v%10)
+		v /= 10
+	}
+	dst[l] = byte('0' + v)
+	return dst
 }
 
 // AppendErrorJSON appends the error object of the edge hosts and the WASM module:
 //
 //	{"errorCode":"PARSE_ERROR","errorMessage":"..."}
 func AppendErrorJSON(dst []byte, code ErrorCode, message string) []byte {
-	dst = append(dst, `{"errorCode":`...)
+	return appendErrorFields(append(dst, '{'), code, message)
+}
+
+// appendErrorFields appends `"errorCode":…,"errorMessage":…}`, the end of an error object
+// and of an error result.
+func appendErrorFields(dst []byte, code ErrorCode, message string) []byte {
+	dst = append(dst, `"errorCode":`...)
 	dst = appendJSONString(dst, string(code))
 	dst = append(dst, `,"errorMessage":`...)
 	dst = appendJSONString(dst, message)

@@ -62,4 +62,6 @@ type fact struct {
 	bucket    uint32
 	threshold uint32
 	clause    *snapshot.Clause
+
+	_ [0]func() // not comparable: no equality function in the WASM module
 }

@@ -55,7 +55,11 @@ func appendScalar(dst []byte, v evaluator.Value) []byte {
 //
 //go:noinline
 func appendString(dst []byte, s string) []byte {
-	dst = appendUvarint(dst, uint64(len(s)))
+	if len(s) < 0x80 { // the common length of one byte, without a call
+		dst = append(dst, byte(len(s)))
+	} else {
+		dst = appendUvarint(dst, uint64(len(s)))
+	}
 	return append(dst, s...)
 }
 

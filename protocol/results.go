@@ -46,16 +46,39 @@ func (b *ResultsBuilder) Next() []byte {
 // Add records the result whose JSON the caller appended to what Next returned, making
 // frame the one built.
 func (b *ResultsBuilder) Add(frame []byte, key, variant string, ok bool) {
-	b.index = appendString(b.index, key)
-	b.index = appendString(b.index, variant)
-	if ok {
-		b.index = append(b.index, 1)
-	} else {
-		b.index = append(b.index, 0)
-	}
-	b.index = appendUvarint(b.index, uint64(len(frame)-b.start))
 	b.frame = frame
 	b.n++
+	b.index = appendEntry(b.index, key, variant, ok, len(frame)-b.start)
+}
+
+// appendEntry appends an entry of the index. The common entry (lengths of one byte, a
+// JSON length of at most two) is written in place, in one call: each append or call costs
+// the module more than the bytes it writes.
+func appendEntry(x []byte, key, variant string, ok bool, n int) []byte {
+	at := len(x)
+	if len(key) >= 0x80 || len(variant) >= 0x80 || n >= 1<<14 || cap(x)-at < len(key)+len(variant)+5 {
+		x = appendString(appendString(x, key), variant)
+		return appendUvarint(append(x, okByte(ok)), uint64(n))
+	}
+	x = x[:at+len(key)+len(variant)+5]
+	x[at] = byte(len(key))
+	at += 1 + copy(x[at+1:], key)
+	x[at] = byte(len(variant))
+	at += 1 + copy(x[at+1:], variant)
+	x[at] = okByte(ok)
+	if n < 0x80 {
+		x[at+1] = byte(n)
+		return x[:at+2]
+	}
+	x[at+1], x[at+2] = byte(n)|0x80, byte(n>>7)
+	return x[:at+3]
+}
+
+func okByte(ok bool) byte {
+	if ok {
+		return 1
+	}
+	return 0
 }
 
 // Finish returns the frame: dst of Begin, extended.

@@ -114,6 +114,9 @@ func DecodeVerified(data []byte) (*Snapshot, error) {
 
 // reader decodes the payload. The first problem is kept in err and ends the decoding:
 // later reads return zero values. Indexes are checked against the counts read so far.
+//
+// Its small methods are marked go:noinline: the decoder runs once per snapshot, and their
+// copies inlined at every call site cost the WASM module about 2 KB gzip.
 type reader struct {
 	b   []byte
 	off int
@@ -122,6 +125,7 @@ type reader struct {
 	attributes, segments, flags int
 }
 
+//go:noinline
 func (r *reader) fail(reason string) {
 	if r.err == nil {
 		r.err = &DecodeError{Offset: r.off, Reason: reason}
@@ -129,12 +133,14 @@ func (r *reader) fail(reason string) {
 	r.off = len(r.b)
 }
 
+//go:noinline
 func (r *reader) sorted(bad bool, what string) {
 	if bad {
 		r.fail(what + " not sorted")
 	}
 }
 
+//go:noinline
 func (r *reader) uvarint() uint64 {
 	v, n := uvarint(r.b[r.off:])
 	if n <= 0 {
@@ -145,6 +151,7 @@ func (r *reader) uvarint() uint64 {
 	return v
 }
 
+//go:noinline
 func (r *reader) varint() int64 {
 	u := r.uvarint()
 	x := int64(u >> 1)
@@ -156,6 +163,8 @@ func (r *reader) varint() int64 {
 
 // count reads a length that can be at most the number of bytes left (each element takes
 // at least one byte), so corrupt lengths cannot cause huge allocations.
+//
+//go:noinline
 func (r *reader) count() int {
 	v := r.uvarint()
 	if v > uint64(len(r.b)-r.off) {
@@ -166,6 +175,8 @@ func (r *reader) count() int {
 }
 
 // below reads a number that must be less than limit.
+//
+//go:noinline
 func (r *reader) below(limit int, what string) int {
 	v := r.uvarint()
 	if v >= uint64(limit) {
@@ -176,14 +187,18 @@ func (r *reader) below(limit int, what string) int {
 }
 
 // optional reads an optional index below limit, encoded plus one (0 is NoIndex).
+//
+//go:noinline
 func (r *reader) optional(limit int, what string) int {
 	return r.below(limit+1, what) - 1
 }
 
+//go:noinline
 func (r *reader) threshold() uint32 {
 	return uint32(r.below(BucketCount+1, "threshold"))
 }
 
+//go:noinline
 func (r *reader) byte() byte {
 	if r.off >= len(r.b) {
 		r.fail("truncated")
@@ -194,6 +209,7 @@ func (r *reader) byte() byte {
 	return c
 }
 
+//go:noinline
 func (r *reader) str() string {
 	n := r.count()
 	s := string(r.b[r.off : r.off+n])
@@ -201,6 +217,7 @@ func (r *reader) str() string {
 	return s
 }
 
+//go:noinline
 func (r *reader) float() float64 {
 	if len(r.b)-r.off < 8 {
 		r.fail("truncated")

@@ -41,6 +41,10 @@ type jsonScanner struct {
 	stack []byte // the open containers, '[' or '{'
 }
 
+// space and consume are not inlined: the scanner runs once per snapshot, and their copies
+// at every call site would cost the WASM module size.
+//
+//go:noinline
 func (sc *jsonScanner) space() {
 	for sc.i < len(sc.s) {
 		switch sc.s[sc.i] {
@@ -52,6 +56,7 @@ func (sc *jsonScanner) space() {
 	}
 }
 
+//go:noinline
 func (sc *jsonScanner) consume(c byte) bool {
 	if sc.i < len(sc.s) && sc.s[sc.i] == c {
 		sc.i++

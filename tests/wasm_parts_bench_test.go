@@ -16,7 +16,9 @@ import (
 // The parts of an evaluation, inside the module and natively: decoding the benchmark's
 // 9-attribute binary context, one flag with its result JSON (for a context already in use,
 // and right after decoding one), every example flag with and without the JSON. Side by side they give the module's slowdown under wazero for the
-// same Go code, with the host's share (the call, the copies, the pool) left out:
+// same Go code, with the host's share (the call, the copies, the pool) left out.
+// "request-all" is a request for every flag through the module's exports, crossings
+// included, for the two attributes of a GET /evaluate:
 //
 //	go test ./tests -run '^$' -bench 'InModule|NativeParts' -benchmem
 
@@ -89,6 +91,28 @@ func BenchmarkWasmInModule(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*benchInModuleRepeats), "ns/op")
 		})
 	}
+	// What a GET /evaluate of the edge servers costs in the module, crossings included:
+	// its two calls, edgeflag_context with the request's context (a user id and a
+	// country) and edgeflag_evaluate_all, which answers a results frame.
+	b.Run("request-all", func(b *testing.B) {
+		encoded := protocol.AppendContext(nil, evaluator.NewContext().SetString("userId", "user-42").SetString("country", "DE"))
+		setContext, evaluateAll := mod.ExportedFunction("edgeflag_context"), mod.ExportedFunction("edgeflag_evaluate_all")
+		call("edgeflag_buffer", uint64(len(encoded)))
+		in := uint32(stack[0]) // the input buffer, which does not move while it is large enough
+		for b.Loop() {
+			if !mod.Memory().Write(in, encoded) {
+				b.Fatal("input buffer outside memory")
+			}
+			stack[0] = uint64(len(encoded))
+			if err := setContext.CallWithStack(ctx, stack[:]); err != nil || uint32(stack[0]) != 0 {
+				b.Fatal("context refused", err)
+			}
+			stack[0], stack[1] = at, 0
+			if err := evaluateAll.CallWithStack(ctx, stack[:]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // BenchmarkNativeParts times the same operations in native Go.

@@ -12,7 +12,9 @@
 //
 // The module is the same bin/edgeflag.wasm the Worker and the Lambda@Edge function run;
 // the OFREP answers are those of the native evaluator (ofrep.Native), and the /evaluate
-// body is the Worker's /.edgeflag/flags body byte for byte.
+// body is the Worker's /.edgeflag/flags body byte for byte. Config.Backend can put the
+// native evaluator (NativeSource) in the module's place, with the same answers: the
+// benchmarks compare the two.
 package edgeserver
 
 import (
@@ -23,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgeflag/edgeflag/evaluator"
@@ -40,11 +43,15 @@ const (
 	PathHealth      = "/healthz"
 )
 
-// Config configures a Server. Evaluator and StoreURL are required.
+// Config configures a Server. StoreURL is required, and Evaluator or Backend.
 type Config struct {
 	// Evaluator runs the WASM module. The Server loads every snapshot into it: do not
 	// call its Load or SetStale elsewhere.
 	Evaluator *host.Evaluator
+	// Backend, if set, is what the Server evaluates with instead of the module: for
+	// example NewNativeSource(), the native evaluator, which answers the same bytes (the
+	// benchmarks compare the two). The Server loads every snapshot into it.
+	Backend Backend
 	// StoreURL is where the store's objects are served over HTTP, without a trailing
 	// slash: a CloudFront distribution, or `edgeflag dev`.
 	StoreURL string
@@ -78,7 +85,7 @@ type Config struct {
 // Server is the edge server. It is safe for concurrent use.
 type Server struct {
 	cfg    Config
-	src    *Source
+	src    Backend
 	poller *poller.Poller
 	ofrep  *ofrep.Handler
 	mux    *http.ServeMux
@@ -95,8 +102,8 @@ type evalWork struct {
 
 // New checks cfg and returns a Server. Nothing is fetched until Run or Poll.
 func New(cfg Config) (*Server, error) {
-	if cfg.Evaluator == nil {
-		return nil, errors.New("edgeserver: Config.Evaluator is required")
+	if cfg.Evaluator == nil && cfg.Backend == nil {
+		return nil, errors.New("edgeserver: Config.Evaluator or Config.Backend is required")
 	}
 	if cfg.Environment == "" {
 		cfg.Environment = "production"
@@ -108,7 +115,10 @@ func New(cfg Config) (*Server, error) {
 		cfg.OFREP.Now = cfg.Now
 	}
 	cfg.Request = cfg.Request.withDefaults()
-	s := &Server{cfg: cfg, src: NewSource(cfg.Evaluator), mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, src: cfg.Backend, mux: http.NewServeMux()}
+	if s.src == nil {
+		s.src = NewSource(cfg.Evaluator)
+	}
 	p, err := poller.New(poller.Config{
 		BaseURL:     cfg.StoreURL,
 		Environment: cfg.Environment,
@@ -160,8 +170,9 @@ func (s *Server) Run(ctx context.Context) error { return s.poller.Run(ctx) }
 // Poll polls the store once, now.
 func (s *Server) Poll(ctx context.Context) error { return s.poller.Poll(ctx) }
 
-// Source returns the OFREP source the Server evaluates with.
-func (s *Server) Source() *Source { return s.src }
+// Source returns what the Server evaluates with: a *Source on Config.Evaluator, or
+// Config.Backend.
+func (s *Server) Source() Backend { return s.src }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
@@ -183,7 +194,8 @@ func (s *Server) serveEvaluate(w http.ResponseWriter, r *http.Request) {
 	defer s.pool.Put(wk)
 	rc := s.cfg.Request.Context(r)
 	rc.Fill(wk.ctx)
-	frame, v, err := s.src.Results(wk.frame[:0], flagKeys(r), wk.ctx, s.cfg.Now())
+	keys := flagKeys(r)
+	frame, v, err := s.src.Results(wk.frame[:0], keys, wk.ctx, s.cfg.Now())
 	wk.frame = frame
 	res, ok := protocol.ReadResults(frame)
 	if err == nil && !ok {
@@ -212,7 +224,7 @@ func (s *Server) serveEvaluate(w http.ResponseWriter, r *http.Request) {
 	b = append(b, '}')
 	wk.body = b
 	h := w.Header()
-	s.setFlagHeaders(h, &res)
+	s.setFlagHeaders(h, &res, keys == nil)
 	if !res.Valid() {
 		clear(h)
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"errorCode": string(evaluator.ErrGeneral), "errorMessage": "edgeflag module: unreadable results"})
@@ -234,32 +246,81 @@ func (s *Server) serveEvaluate(w http.ResponseWriter, r *http.Request) {
 // setFlagHeaders sets x-flag-<key>: <variant> for each result of res that is not an
 // error. Header names and variants, which share the frame's bytes, come from s.names,
 // filled as flags are first seen and emptied with every new snapshot, so that a request
-// allocates one slice for all the header values.
-func (s *Server) setFlagHeaders(h http.Header, res *protocol.Results) {
+// allocates one slice for all the header values. all says res holds every flag, in key
+// order: its names are then found by position.
+func (s *Server) setFlagHeaders(h http.Header, res *protocol.Results, all bool) {
 	var vals []string
-	for {
+	var byPos positionNames
+	var missed []positionName // the positions to record, when all
+	if all {
+		byPos = s.names.positions()
+	}
+	for i := 0; ; i++ {
 		r, ok := res.Next()
 		if !ok {
-			return
+			break
 		}
 		if !r.OK {
 			continue
 		}
-		name, variant := s.names.get(r.Key, r.Variant)
+		name, variant := byPos.get(i, r.Key, r.Variant)
+		if name == "" {
+			name, variant = s.names.get(r.Key, r.Variant)
+			if all {
+				missed = append(missed, positionName{key: strings.Clone(r.Key), name: name, variants: []string{variant}, at: i})
+			}
+		}
 		if vals == nil {
 			vals = make([]string, 0, s.src.Flags())
 		}
 		vals = append(vals, variant)
 		h[name] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
+	if len(missed) > 0 {
+		s.names.record(missed)
+	}
 }
 
 // headerNames keeps the x-flag-<key> header names and the variant names of the snapshot
-// served.
+// served: by key, and by the position of a result among those of every flag, which
+// answers the common request for every flag with comparisons instead of lookups.
 type headerNames struct {
 	mu       sync.RWMutex
 	names    map[string]string // flag key → canonical header name
 	variants map[string]string // variant name, copied out of a frame
+	byPos    atomic.Pointer[positionNames]
+}
+
+// positionNames[i] is the header name and the variants seen of the flag whose result is
+// at position i among those of every flag. It is never changed once published: record
+// publishes a changed copy.
+type positionNames []positionName
+
+type positionName struct {
+	key, name string
+	variants  []string
+	at        int // the position, while recorded
+}
+
+// positions returns the names by position (nil when none are known).
+func (n *headerNames) positions() positionNames {
+	if p := n.byPos.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// get returns the header name and the variant of the result at position i when they are
+// known there, else "".
+func (p positionNames) get(i int, key, variant string) (string, string) {
+	if i < len(p) && p[i].key == key {
+		for _, v := range p[i].variants {
+			if v == variant {
+				return p[i].name, v
+			}
+		}
+	}
+	return "", ""
 }
 
 // get returns the header name of key and variant as strings of their own.
@@ -287,10 +348,30 @@ func (n *headerNames) get(key, variant string) (string, string) {
 	return name, v
 }
 
+// record adds the names of results found at their positions (missed, in position order)
+// to those by position.
+func (n *headerNames) record(missed []positionName) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p := append(positionNames(nil), n.positions()...)
+	for _, m := range missed {
+		switch {
+		case m.at < len(p) && p[m.at].key == m.key:
+			p[m.at].variants = append(p[m.at].variants[:len(p[m.at].variants):len(p[m.at].variants)], m.variants...)
+		case m.at < len(p):
+			p[m.at] = m
+		case m.at == len(p):
+			p = append(p, m)
+		}
+	}
+	n.byPos.Store(&p)
+}
+
 // reset forgets every name, for a new snapshot.
 func (n *headerNames) reset() {
 	n.mu.Lock()
 	n.names, n.variants = nil, nil
+	n.byPos.Store(nil)
 	n.mu.Unlock()
 }
 

@@ -227,16 +227,17 @@ func evaluate(keyLen uint32, at int64, flags uint32) (packed uint64) {
 //go:wasmexport edgeflag_evaluate_all
 func evaluateAll(at int64, flags uint32) (packed uint64) {
 	defer m.recover(&packed, "")
-	s := m.eval.Snapshot()
-	if s == nil {
+	var b evaluator.Batch
+	if !b.Begin(m.eval, m.ctx, at, flags&protocol.FlagStale != 0) {
 		return m.fail(evaluator.ErrGeneral, "no snapshot loaded")
 	}
 	if m.ctxErr != nil {
 		return m.fail(m.ctxErr.Code, m.ctxErr.Error())
 	}
 	m.res.Begin(m.out[:0])
-	for i := range s.Flags {
-		m.add(s.Flags[i].Key, at, flags)
+	for i := range b.Flags() {
+		out, variant, ok := b.AppendJSON(m.res.Next(), i)
+		m.res.Add(out, b.Key(i), variant, ok)
 	}
 	m.out = m.res.Finish()
 	return m.output()
