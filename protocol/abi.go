@@ -14,8 +14,11 @@ package protocol
 //     evaluate flags for it, answering results frames (ReadResults: the results' JSON and
 //     each result's key and variant; the /evaluate path of the edges and the
 //     differential tests).
+//   - edgeflag_flags() answers the flags frame of the snapshot loaded, and
+//     edgeflag_resolve(index, n, atMillis) evaluates one flag for an indexed context and
+//     answers in its uint32 result (resolve.go): the SDK path of JavaScript hosts.
 //
-// Every export answers ptr<<32|len: bytes in guest memory valid until the next call.
+// Every other export answers ptr<<32|len: bytes in guest memory valid until the next call.
 //
 // Frames:
 //
@@ -148,11 +151,11 @@ func ReadLoadFrame(frame []byte) (info LoadInfo, refused *Error, ok bool) {
 // ABIVersion is returned by the module's edgeflag_abi export. Hosts refuse a module whose
 // ABI version differs from the one they were written for.
 //
-// Version 4 answers edgeflag_evaluate and edgeflag_evaluate_all with results frames
+// Version 5 adds edgeflag_flags and edgeflag_resolve; version 4 answers edgeflag_evaluate and edgeflag_evaluate_all with results frames
 // instead of JSON alone; version 3 answers OFREP requests in the module (edgeflag_ofrep) and snapshot loads as
 // binary frames; version 2 set the context once for any number of evaluations; version 1
 // took a JSON or binary context with every evaluation.
-const ABIVersion = 4
+const ABIVersion = 5
 
 // clone copies s out of the frame it shares.
 func clone(s string) string { return string([]byte(s)) }

@@ -2,7 +2,7 @@
 // instantiated by the runtime's own WASI (node:wasi) or by ./wasi.mjs; this file speaks the
 // module's calling convention (see wasm/guest and protocol/abi.go in the Go sources).
 
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 export const MAX_SNAPSHOT_SIZE = 32 << 20; // snapshot.MaxSize
 export const MAX_CONTEXT_SIZE = 64 << 10;
 export const MAX_KEY_SIZE = 256;
@@ -21,6 +21,8 @@ const TAG_NUMBER = 2;
 const TAG_FALSE = 3;
 const TAG_TRUE = 4;
 const TAG_LIST = 5;
+// edgeflag_resolve's reason codes (protocol.ReasonCodes); 6, STALE, is set here.
+const REASONS = [undefined, "STATIC", "TARGETING_MATCH", "SPLIT", "DISABLED", "DEFAULT", "STALE"];
 
 /** An error the module reported, with an OpenFeature error code. */
 export class EdgeflagError extends Error {
@@ -55,21 +57,41 @@ export class ContextEncoder {
     this.uvarint(names.length);
     for (const name of names) {
       this.string(name);
-      const v = ctx[name];
-      if (Array.isArray(v)) {
-        this.byte(TAG_LIST);
-        this.uvarint(v.length);
-        for (const item of v) {
-          if (Array.isArray(item)) {
-            throw new EdgeflagError("INVALID_CONTEXT", `attribute ${name}: nested list`);
-          }
-          this.scalar(name, item);
-        }
-      } else {
-        this.scalar(name, v);
-      }
+      this.value(name, ctx[name]);
     }
     return this.buf.subarray(0, this.n);
+  }
+
+  /**
+   * Encodes the attributes of ctx that reads names ([index, name, ...]) as an indexed
+   * context (protocol/resolve.go), for a ctx that validContext accepts.
+   */
+  encodeReads(ctx, reads) {
+    this.n = 5; // room for the count, written before the attributes at the end
+    let count = 0;
+    for (let i = 0; i < reads.length; i += 2) {
+      const v = ctx[reads[i + 1]];
+      // Only own enumerable properties are attributes (Object.keys in encode).
+      if (v === undefined || v === null || !Object.prototype.propertyIsEnumerable.call(ctx, reads[i + 1])) continue;
+      this.uvarint(reads[i]);
+      this.value("", v);
+      count++;
+    }
+    const start = count < 128 ? 4 : 3; // a valid context has at most 1024 attributes: 2 bytes
+    const end = this.n;
+    this.n = start;
+    this.uvarint(count);
+    return this.buf.subarray(start, end);
+  }
+
+  value(name, v) {
+    if (!Array.isArray(v)) return this.scalar(name, v);
+    this.byte(TAG_LIST);
+    this.uvarint(v.length);
+    for (const item of v) {
+      if (Array.isArray(item)) throw new EdgeflagError("INVALID_CONTEXT", `attribute ${name}: nested list`);
+      this.scalar(name, item);
+    }
   }
 
   scalar(name, v) {
@@ -100,11 +122,23 @@ export class ContextEncoder {
 
   string(s) {
     // UTF-8 needs at most 3 bytes per UTF-16 unit; the length prefix at most 5 bytes.
-    this.reserve(5 + 3 * s.length);
-    if (s.length < 128 && isASCII(s)) {
-      this.buf[this.n++] = s.length;
-      for (let i = 0; i < s.length; i++) this.buf[this.n++] = s.charCodeAt(i);
-      return;
+    const len = s.length;
+    this.reserve(5 + 3 * len);
+    if (len < 128) {
+      // One pass for ASCII, the common case; anything else is written again below.
+      const buf = this.buf;
+      const at = this.n + 1;
+      let or = 0;
+      for (let i = 0; i < len; i++) {
+        const c = s.charCodeAt(i);
+        or |= c;
+        buf[at + i] = c;
+      }
+      if (or < 0x80) {
+        buf[this.n] = len;
+        this.n = at + len;
+        return;
+      }
     }
     const start = this.n + 5;
     const { written } = this.utf8.encodeInto(s, this.buf.subarray(start));
@@ -138,9 +172,62 @@ export class ContextEncoder {
   }
 }
 
-function isASCII(s) {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
-  return true;
+/**
+ * Whether ContextEncoder.encode takes ctx and the module the encoding, checked without
+ * encoding: an object (null and undefined are {}; not an array or bytes) of at most 1024
+ * attributes with non-empty names, whose values are strings, finite numbers, booleans,
+ * null, undefined or arrays of those (4096 items in all). The size is bounded from above:
+ * a context that may be near the limit is left to the full path, which measures it.
+ */
+function validContext(ctx) {
+  if (ctx === undefined || ctx === null) return true;
+  if (typeof ctx !== "object" || Array.isArray(ctx) || ctx instanceof Uint8Array) return false;
+  const names = Object.keys(ctx);
+  if (names.length > 1024) return false;
+  let size = 6;
+  let items = 0;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    const v = ctx[name];
+    if (name.length === 0) return false;
+    size += 5 + 3 * name.length;
+    if (Array.isArray(v)) {
+      if ((items += v.length) > 4096) return false;
+      size += 6;
+      for (const item of v) {
+        const k = scalarSize(item);
+        if (k < 0) return false;
+        size += k;
+      }
+      continue;
+    }
+    const k = scalarSize(v);
+    if (k < 0) return false;
+    size += k;
+  }
+  return size <= MAX_CONTEXT_SIZE;
+}
+
+/** An upper bound of the encoded size of a scalar context value; -1 when it is not one. */
+function scalarSize(v) {
+  switch (typeof v) {
+    case "string":
+      return 6 + 3 * v.length;
+    case "number":
+      return v - v === 0 ? 9 : -1; // not NaN or ±Infinity
+    case "boolean":
+    case "undefined":
+      return 1;
+  }
+  return v === null ? 1 : -1;
+}
+
+function deepFreeze(v) {
+  if (typeof v === "object" && v !== null) {
+    for (const k in v) deepFreeze(v[k]);
+    Object.freeze(v);
+  }
+  return v;
 }
 
 /** Reads the uvarints and strings of the module's binary frames (package protocol). */
@@ -185,10 +272,14 @@ export class Evaluator {
     this.info = null;
     this.inPtr = 0;
     this.inCap = 0;
+    this.mem = new Uint8Array(0);
+    this.flagTable = null; // the flags of the snapshot loaded, read by resolve
   }
 
   memory() {
-    return new Uint8Array(this.exports.memory.buffer);
+    // A view of the module's memory, made again when growing the memory detached it.
+    if (this.mem.byteLength === 0) this.mem = new Uint8Array(this.exports.memory.buffer);
+    return this.mem;
   }
 
   /**
@@ -231,6 +322,7 @@ export class Evaluator {
     const r = new FrameReader(f, 1, this.decoder);
     if (f[0] === 1) throw new EdgeflagError(r.str(), r.str());
     this.info = { hash: r.str(), environment: r.str(), revision: r.str(), flags: r.uvarint() };
+    this.flagTable = null;
     return this.info;
   }
 
@@ -351,6 +443,81 @@ export class Evaluator {
       throw new EdgeflagError(e.errorCode, e.errorMessage);
     }
     return r.entries;
+  }
+
+  /**
+   * Evaluates one flag for an SDK (an OpenFeature provider): returns {value, variant,
+   * reason} or {reason: "ERROR", errorCode, errorMessage}, frozen, never throwing for a
+   * bad context. value, variant, reason and errorCode are what evaluate() gives (an
+   * EdgeflagError it throws becomes the error result). The module gets only the
+   * attributes the flag reads, and answers without JSON; the result of a flag that reads
+   * none and does not depend on time is kept while the snapshot is loaded. The other
+   * attributes are still checked (validContext): a context evaluate() refuses, or one
+   * resolve cannot check cheaply, takes evaluate()'s path.
+   */
+  resolve(key, context, at = Date.now(), opts = undefined) {
+    const f = (this.flagTable ?? this.readFlags()).get(key);
+    if (f === undefined || !(Math.abs(at) < 2 ** 53) || !validContext(context)) return this.resolveFull(key, context, at, opts);
+    let code = f.code;
+    if (code === undefined) {
+      const b = this.encoder.encodeReads(context ?? {}, f.reads);
+      this.input([b], b.length);
+      code = this.exports.edgeflag_resolve(f.index, b.length, Math.trunc(at));
+      if (code === 0) return this.resolveFull(key, context, at, opts);
+      if (f.constant) f.code = code;
+    }
+    if (opts?.stale) code = (code & ~7) | 6;
+    return f.results[code] ?? this.resolved(f, code);
+  }
+
+  resolved(f, code) {
+    const v = code >>> 3;
+    f.values[v] ??= deepFreeze(JSON.parse(f.variants[2 * v + 1]));
+    return (f.results[code] = Object.freeze({ value: f.values[v], variant: f.variants[2 * v], reason: REASONS[code & 7] }));
+  }
+
+  /** resolve by evaluate(): for errors, unknown flags and contexts resolve does not check. */
+  resolveFull(key, context, at, opts) {
+    let r;
+    try {
+      r = this.evaluate(key, context, at, opts);
+    } catch (err) {
+      if (!(err instanceof EdgeflagError)) throw err;
+      r = { reason: "ERROR", errorCode: err.code, errorMessage: err.detail };
+    }
+    const { value, variant, reason, errorCode, errorMessage } = r;
+    return Object.freeze(reason === "ERROR" ? { reason, errorCode, errorMessage } : { value: deepFreeze(value), variant, reason });
+  }
+
+  /**
+   * Reads the flags frame (protocol/resolve.go) into a Map: key → {index, variants
+   * [name, json, ...], reads [attribute index, name, ...], constant, code, values,
+   * results}. Left out, for the full path: a flag reading an attribute whose name has
+   * U+FFFD (a context name that is not well-formed UTF-16 becomes that in the module), and
+   * a key longer than MAX_KEY_SIZE bytes (which evaluate() does not find).
+   */
+  readFlags() {
+    const f = this.outputBytes(this.exports.edgeflag_flags());
+    const r = new FrameReader(f, 0, this.decoder);
+    const names = [];
+    for (let n = r.uvarint(); n > 0; n--) names.push(r.str());
+    this.flagTable = new Map();
+    for (let index = 0, n = r.uvarint(); index < n; index++) {
+      const key = r.str();
+      const time = f[r.off++] === 1;
+      const variants = [];
+      for (let k = r.uvarint(); k > 0; k--) variants.push(r.str(), r.str());
+      const reads = [];
+      for (let k = r.uvarint(); k > 0; k--) {
+        const a = r.uvarint();
+        reads.push(a, names[a]);
+      }
+      const long = key.length > MAX_KEY_SIZE / 3 && this.utf8.encode(key).length > MAX_KEY_SIZE; // FLAG_NOT_FOUND
+      if (!long && !reads.some((x) => typeof x === "string" && x.includes("\ufffd"))) {
+        this.flagTable.set(key, { index, variants, reads, constant: !time && reads.length === 0, code: undefined, values: [], results: [] });
+      }
+    }
+    return this.flagTable;
   }
 
   /** evaluateAllJSON, parsed: the array of results; throws EdgeflagError on error. */
