@@ -141,6 +141,10 @@ type reader struct {
 	err error
 }
 
+// fail, parseError and invalid are not inlined: cold paths, whose copies at every call
+// site would cost the WASM module size.
+//
+//go:noinline
 func (r *reader) fail(err error) {
 	if r.err == nil {
 		r.err = err
@@ -232,10 +236,12 @@ func (r *reader) scalar() evaluator.Value {
 	return evaluator.Value{}
 }
 
+//go:noinline
 func parseError(off int, reason string) error {
 	return &evaluator.ContextError{Code: evaluator.ErrParse, Offset: off, Reason: reason}
 }
 
+//go:noinline
 func invalid(off int, reason string) error {
 	return &evaluator.ContextError{Code: evaluator.ErrInvalidContext, Offset: off, Reason: reason}
 }

@@ -7,7 +7,7 @@ package protocol
 //	flags frame     = attributes:uvarint name:str* flags:uvarint flag*
 //	flag            = key:str bits:uint8 variants:uvarint (name:str value:str)*
 //	                  reads:uvarint attribute:uvarint*
-//	indexed context = count:uvarint (attribute:uvarint value)*
+//	indexed context = (attribute:uvarint value)*          (up to the end of the input)
 //
 // The flags are in snapshot order: a flag's position is its index for edgeflag_resolve.
 // value (in a flag) is the variant's value as JSON text; bits holds ReadsTime; the reads
@@ -53,9 +53,8 @@ func AppendFlagsFrame(dst []byte, s *snapshot.Snapshot) []byte {
 		dst = appendString(dst, name)
 	}
 	dst = appendUvarint(dst, uint64(len(s.Flags)))
-	for i := range s.Flags {
+	for i, reads := range s.FlagReads() {
 		f := &s.Flags[i]
-		reads := s.FlagReads(i)
 		dst = appendString(dst, f.Key)
 		if reads.Time {
 			dst = append(dst, ReadsTime)
@@ -75,37 +74,40 @@ func AppendFlagsFrame(dst []byte, s *snapshot.Snapshot) []byte {
 	return dst
 }
 
-// DecodeIndexed reads an indexed context into ctx, replacing its contents: names are the
-// snapshot's attribute names, which the context's indexes refer to. Strings and lists
-// share memory as with Decode. On error ctx is left empty and the error is an
-// *evaluator.ContextError (PARSE_ERROR, or INVALID_CONTEXT for a rule broken).
-func (d *ContextDecoder) DecodeIndexed(data []byte, names []string, ctx *evaluator.Context) error {
-	ctx.Reset()
-	if err := d.decodeIndexed(data, names, ctx); err != nil {
+// DecodeIndexed reads an indexed context into ctx, replacing its contents, with
+// evaluator.Context.SetIndexed: the indexes refer to s.Attributes, and evaluations against
+// s find the attributes without comparing names. Strings and lists share memory as with
+// Decode. On error ctx is left empty and the error is an *evaluator.ContextError
+// (PARSE_ERROR, or INVALID_CONTEXT for a rule broken).
+func (d *ContextDecoder) DecodeIndexed(data []byte, s *snapshot.Snapshot, ctx *evaluator.Context) error {
+	ctx.ResetIndexed(s)
+	if err := d.decodeIndexed(data, len(s.Attributes), ctx); err != nil {
 		ctx.Reset()
 		return err
 	}
 	return nil
 }
 
-func (d *ContextDecoder) decodeIndexed(data []byte, names []string, ctx *evaluator.Context) error {
+func (d *ContextDecoder) decodeIndexed(data []byte, attributes int, ctx *evaluator.Context) error {
 	if len(data) > MaxContextSize {
 		return invalid(0, "context larger than the limit of 65536 bytes")
 	}
 	r := reader{b: data}
-	n := r.uvarint()
-	if n > MaxAttributes {
-		return invalid(r.off, "more than 1024 attributes")
-	}
 	d.items = d.items[:0]
-	for ; n > 0 && r.err == nil; n-- {
+	for n := 0; r.off < len(data) && r.err == nil; n++ {
+		if n == MaxAttributes {
+			return invalid(r.off, "more than 1024 attributes")
+		}
 		start := r.off
 		a := r.uvarint()
-		if r.err == nil && a >= uint64(len(names)) {
+		if r.err == nil && a >= uint64(attributes) {
 			return parseError(start, "attribute index out of range")
 		}
-		var v evaluator.Value
-		if r.off < len(r.b) && r.b[r.off] == TagList {
+		switch {
+		case r.off < len(r.b) && r.b[r.off] == TagString:
+			r.off++
+			ctx.SetIndexed(int(a), evaluator.String(r.str()))
+		case r.off < len(r.b) && r.b[r.off] == TagList:
 			r.off++
 			count := r.uvarint()
 			if count > MaxListItems-uint64(len(d.items)) {
@@ -115,16 +117,10 @@ func (d *ContextDecoder) decodeIndexed(data []byte, names []string, ctx *evaluat
 			for ; count > 0 && r.err == nil; count-- {
 				d.items = append(d.items, r.scalar())
 			}
-			v = evaluator.List(d.items[first:len(d.items):len(d.items)]...)
-		} else {
-			v = r.scalar()
+			ctx.SetIndexed(int(a), evaluator.List(d.items[first:len(d.items):len(d.items)]...))
+		default:
+			ctx.SetIndexed(int(a), r.scalar())
 		}
-		if r.err == nil && v.Kind() != evaluator.Null {
-			ctx.Set(names[a], v)
-		}
-	}
-	if r.err == nil && r.off != len(data) {
-		return parseError(r.off, "trailing data after the context")
 	}
 	return r.err
 }

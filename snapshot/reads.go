@@ -14,29 +14,43 @@ type Reads struct {
 	Time bool
 }
 
-// FlagReads returns the Reads of flag i. It follows every branch the evaluator can take —
-// rules, release rings up to the release ring, the fallthrough, prerequisites and the
-// segments their conditions refer to — so the set is never smaller than what any context
-// makes the evaluation read. A disabled or killed flag reads nothing: it serves its off
-// variant before looking at the context.
-func (s *Snapshot) FlagReads(i int) Reads {
+// FlagReads returns the Reads of every flag, in the order of s.Flags. It follows every
+// branch the evaluator can take — rules, release rings up to the release ring, the
+// fallthrough, prerequisites and the segments their conditions refer to — so a flag's set
+// is never smaller than what any context makes its evaluation read. A disabled or killed
+// flag reads nothing: it serves its off variant before looking at the context.
+func (s *Snapshot) FlagReads() []Reads {
 	w := readsWalker{s: s, attrs: make([]bool, len(s.Attributes)), seen: make([]bool, len(s.Flags))}
-	w.flag(i)
-	var r Reads
-	r.Time = w.time
-	for a, read := range w.attrs {
-		if read {
-			r.Attributes = append(r.Attributes, a)
+	out := make([]Reads, len(s.Flags))
+	for i := range s.Flags {
+		w.flag(i)
+		// What was marked, sorted (insertion sort: a flag reads few attributes), then
+		// unmarked for the next flag.
+		r := Reads{Time: w.time, Attributes: w.marked}
+		for k := 1; k < len(r.Attributes); k++ {
+			for j := k; j > 0 && r.Attributes[j] < r.Attributes[j-1]; j-- {
+				r.Attributes[j], r.Attributes[j-1] = r.Attributes[j-1], r.Attributes[j]
+			}
 		}
+		for _, a := range r.Attributes {
+			w.attrs[a] = false
+		}
+		for _, f := range w.walked {
+			w.seen[f] = false
+		}
+		out[i] = r
+		w.marked, w.walked, w.time = nil, w.walked[:0], false
 	}
-	return r
+	return out
 }
 
 type readsWalker struct {
-	s     *Snapshot
-	attrs []bool // attribute index → read
-	seen  []bool // flag index → walked (prerequisites shared by several paths, and cycles)
-	time  bool
+	s      *Snapshot
+	attrs  []bool // attribute index → marked
+	marked []int  // the attributes marked
+	seen   []bool // flag index → walked (prerequisites shared by several paths)
+	walked []int  // the flags walked
+	time   bool
 }
 
 func (w *readsWalker) flag(i int) {
@@ -44,6 +58,7 @@ func (w *readsWalker) flag(i int) {
 		return
 	}
 	w.seen[i] = true
+	w.walked = append(w.walked, i)
 	f := &w.s.Flags[i]
 	if !f.Enabled || f.Killed {
 		return
@@ -90,8 +105,9 @@ func (w *readsWalker) bucket(f *Flag, override int) {
 }
 
 func (w *readsWalker) attr(a int) {
-	if a >= 0 && a < len(w.attrs) {
+	if a >= 0 && a < len(w.attrs) && !w.attrs[a] {
 		w.attrs[a] = true
+		w.marked = append(w.marked, a)
 	}
 }
 

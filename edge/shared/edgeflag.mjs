@@ -39,11 +39,20 @@ export class EdgeflagError extends Error {
  * (unset) and arrays of those. Anything else is an INVALID_CONTEXT error.
  */
 export class ContextEncoder {
-  constructor() {
-    this.buf = new Uint8Array(1024);
-    this.view = new DataView(this.buf.buffer);
+  /** buf: where to write (grown when full); encodeReads' is at least READS_BUFFER bytes. */
+  constructor(buf = new Uint8Array(2048)) {
     this.n = 0;
     this.utf8 = new TextEncoder();
+    this.grow(buf);
+  }
+
+  /** The encoding is written in the first half of buf; the second half is string scratch. */
+  grow(next) {
+    if (this.buf) next.set(this.buf.subarray(0, this.n));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+    this.half = next.length >>> 1;
+    this.scratch = next.subarray(this.half);
   }
 
   /** Returns a view of the encoding, valid until the next call. */
@@ -64,24 +73,29 @@ export class ContextEncoder {
 
   /**
    * Encodes the attributes of ctx that reads names ([index, name, ...]) as an indexed
-   * context (protocol/resolve.go), for a ctx that validContext accepts.
+   * context (protocol/resolve.go) at the start of buf, for a ctx that validContext
+   * accepts; returns its length.
    */
   encodeReads(ctx, reads) {
-    this.n = 5; // room for the count, written before the attributes at the end
-    let count = 0;
+    // validContext bounds the whole encoding by MAX_CONTEXT_SIZE: buf never grows here.
+    const buf = this.buf;
+    let n = 0;
     for (let i = 0; i < reads.length; i += 2) {
-      const v = ctx[reads[i + 1]];
+      const name = reads[i + 1];
+      const v = ctx[name];
       // Only own enumerable properties are attributes (Object.keys in encode).
-      if (v === undefined || v === null || !Object.prototype.propertyIsEnumerable.call(ctx, reads[i + 1])) continue;
-      this.uvarint(reads[i]);
-      this.value("", v);
-      count++;
+      if (v === undefined || v === null || !propertyIsEnumerable.call(ctx, name)) continue;
+      let a = reads[i];
+      for (; a >= 0x80; a >>>= 7) buf[n++] = (a & 0x7f) | 0x80;
+      buf[n++] = a;
+      this.n = n;
+      if (typeof v === "string") {
+        buf[this.n++] = TAG_STRING;
+        this.string(v);
+      } else this.value(name, v);
+      n = this.n;
     }
-    const start = count < 128 ? 4 : 3; // a valid context has at most 1024 attributes: 2 bytes
-    const end = this.n;
-    this.n = start;
-    this.uvarint(count);
-    return this.buf.subarray(start, end);
+    return n;
   }
 
   value(name, v) {
@@ -124,7 +138,7 @@ export class ContextEncoder {
     // UTF-8 needs at most 3 bytes per UTF-16 unit; the length prefix at most 5 bytes.
     const len = s.length;
     this.reserve(5 + 3 * len);
-    if (len < 128) {
+    if (len < 32) {
       // One pass for ASCII, the common case; anything else is written again below.
       const buf = this.buf;
       const at = this.n + 1;
@@ -140,10 +154,9 @@ export class ContextEncoder {
         return;
       }
     }
-    const start = this.n + 5;
-    const { written } = this.utf8.encodeInto(s, this.buf.subarray(start));
+    const { written } = this.utf8.encodeInto(s, this.scratch); // faster than a loop for longer strings
     this.uvarint(written);
-    this.buf.copyWithin(this.n, start, start + written);
+    this.buf.copyWithin(this.n, this.half, this.half + written);
     this.n += written;
   }
 
@@ -162,13 +175,10 @@ export class ContextEncoder {
   }
 
   reserve(k) {
-    if (this.n + k <= this.buf.length) return;
+    if (this.n + k <= this.half) return;
     let size = this.buf.length * 2;
-    while (size < this.n + k) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.n));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
+    while (size / 2 < this.n + k) size *= 2;
+    this.grow(new Uint8Array(size));
   }
 }
 
@@ -221,6 +231,9 @@ function scalarSize(v) {
   }
   return v === null ? 1 : -1;
 }
+
+const propertyIsEnumerable = Object.prototype.propertyIsEnumerable;
+const READS_BUFFER = 2 * (MAX_CONTEXT_SIZE + 64); // the encoding and as much string scratch
 
 function deepFreeze(v) {
   if (typeof v === "object" && v !== null) {
@@ -460,14 +473,21 @@ export class Evaluator {
     if (f === undefined || !(Math.abs(at) < 2 ** 53) || !validContext(context)) return this.resolveFull(key, context, at, opts);
     let code = f.code;
     if (code === undefined) {
-      const b = this.encoder.encodeReads(context ?? {}, f.reads);
-      this.input([b], b.length);
-      code = this.exports.edgeflag_resolve(f.index, b.length, Math.trunc(at));
+      const n = this.readsEncoder().encodeReads(context ?? {}, f.reads);
+      code = this.exports.edgeflag_resolve(f.index, n, Math.trunc(at));
       if (code === 0) return this.resolveFull(key, context, at, opts);
       if (f.constant) f.code = code;
     }
     if (opts?.stale) code = (code & ~7) | 6;
     return f.results[code] ?? this.resolved(f, code);
+  }
+
+  /** An encoder that writes straight into the module's input buffer (while it stays there). */
+  readsEncoder() {
+    const e = this.readsEnc;
+    if (e?.buf.byteLength && e.buf.byteOffset === this.inPtr && this.inCap >= READS_BUFFER) return e;
+    this.input([], READS_BUFFER);
+    return (this.readsEnc = new ContextEncoder(new Uint8Array(this.exports.memory.buffer, this.inPtr, READS_BUFFER)));
   }
 
   resolved(f, code) {
@@ -500,10 +520,13 @@ export class Evaluator {
     const f = this.outputBytes(this.exports.edgeflag_flags());
     const r = new FrameReader(f, 0, this.decoder);
     const names = [];
-    for (let n = r.uvarint(); n > 0; n--) names.push(r.str());
+    // Property keys internalized (as Object.keys gives them): looking a property up by a
+    // decoded string would hash it on every lookup.
+    const internal = (s) => Object.keys({ [s]: 0 })[0];
+    for (let n = r.uvarint(); n > 0; n--) names.push(internal(r.str()));
     this.flagTable = new Map();
     for (let index = 0, n = r.uvarint(); index < n; index++) {
-      const key = r.str();
+      const key = internal(r.str());
       const time = f[r.off++] === 1;
       const variants = [];
       for (let k = r.uvarint(); k > 0; k--) variants.push(r.str(), r.str());

@@ -22,9 +22,8 @@ var (
 // flags answers the flags frame of the snapshot loaded (no flags before a load).
 //
 //go:wasmexport edgeflag_flags
-func flags() (packed uint64) {
-	defer m.recover(&packed, "")
-	s := m.eval.Snapshot()
+func flags() uint64 {
+	s := m.eval.Snapshot() // decoded, so checked: AppendFlagsFrame does not panic on it
 	if s == nil {
 		m.out = append(m.out[:0], 0, 0)
 		return m.output()
@@ -46,21 +45,12 @@ func resolve(index, n uint32, atMillis float64) (code uint32) {
 		}
 	}()
 	s := m.eval.Snapshot()
-	if s == nil || int(index) >= len(s.Flags) || int(n) > len(m.in) {
+	if s == nil || int(n) > len(m.in) || resolveDec.DecodeIndexed(m.in[:n], s, resolveCtx) != nil {
 		return 0
 	}
-	if resolveDec.DecodeIndexed(m.in[:n], s.Attributes, resolveCtx) != nil {
+	v, reason, _ := m.eval.DecideAt(s, int(index), resolveCtx, int64(atMillis))
+	if v < 0 {
 		return 0
 	}
-	f := &s.Flags[index]
-	r := m.eval.EvaluateAt(f.Key, resolveCtx, int64(atMillis))
-	if r.Reason == evaluator.ReasonError {
-		return 0
-	}
-	for v := range f.Variants {
-		if f.Variants[v].Name == r.Variant {
-			return protocol.Resolved(v, r.Reason)
-		}
-	}
-	return 0
+	return protocol.Resolved(v, reason)
 }
