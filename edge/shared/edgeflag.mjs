@@ -50,7 +50,7 @@ export class ContextEncoder {
   grow(next) {
     if (this.buf) next.set(this.buf.subarray(0, this.n));
     this.buf = next;
-    this.view = new DataView(next.buffer);
+    this.view = new DataView(next.buffer, next.byteOffset, next.length);
     this.half = next.length >>> 1;
     this.scratch = next.subarray(this.half);
   }
