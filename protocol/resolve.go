@@ -7,12 +7,12 @@ package protocol
 //	flags frame     = attributes:uvarint name:str* flags:uvarint flag*
 //	flag            = key:str bits:uint8 variants:uvarint (name:str value:str)*
 //	                  reads:uvarint attribute:uvarint*
-//	indexed context = (attribute:uvarint value)*          (up to the end of the input)
+//	indexed context = Marker count:uvarint (attribute:uvarint value)*
 //
 // The flags are in snapshot order: a flag's position is its index for edgeflag_resolve.
 // value (in a flag) is the variant's value as JSON text; bits holds ReadsTime; the reads
-// are the flag's snapshot.Reads, attribute indexes into the frame's names. In an indexed
-// context, attribute is such an index and value is encoded as in a binary context.
+// are the flag's snapshot.Reads, attribute indexes into the frame's names. An indexed
+// context is a binary context (abi.go) with such an index in place of each name.
 //
 // edgeflag_resolve(index, n, atMillis) evaluates flag index for the indexed context in the
 // first n bytes of the input buffer and returns Resolved(variant, reason), or 0 when it
@@ -81,46 +81,9 @@ func AppendFlagsFrame(dst []byte, s *snapshot.Snapshot) []byte {
 // (PARSE_ERROR, or INVALID_CONTEXT for a rule broken).
 func (d *ContextDecoder) DecodeIndexed(data []byte, s *snapshot.Snapshot, ctx *evaluator.Context) error {
 	ctx.ResetIndexed(s)
-	if err := d.decodeIndexed(data, len(s.Attributes), ctx); err != nil {
+	if err := d.decode(data, ctx, s); err != nil {
 		ctx.Reset()
 		return err
 	}
 	return nil
-}
-
-func (d *ContextDecoder) decodeIndexed(data []byte, attributes int, ctx *evaluator.Context) error {
-	if len(data) > MaxContextSize {
-		return invalid(0, "context larger than the limit of 65536 bytes")
-	}
-	r := reader{b: data}
-	d.items = d.items[:0]
-	for n := 0; r.off < len(data) && r.err == nil; n++ {
-		if n == MaxAttributes {
-			return invalid(r.off, "more than 1024 attributes")
-		}
-		start := r.off
-		a := r.uvarint()
-		if r.err == nil && a >= uint64(attributes) {
-			return parseError(start, "attribute index out of range")
-		}
-		switch {
-		case r.off < len(r.b) && r.b[r.off] == TagString:
-			r.off++
-			ctx.SetIndexed(int(a), evaluator.String(r.str()))
-		case r.off < len(r.b) && r.b[r.off] == TagList:
-			r.off++
-			count := r.uvarint()
-			if count > MaxListItems-uint64(len(d.items)) {
-				return invalid(start, "more than 4096 list items")
-			}
-			first := len(d.items)
-			for ; count > 0 && r.err == nil; count-- {
-				d.items = append(d.items, r.scalar())
-			}
-			ctx.SetIndexed(int(a), evaluator.List(d.items[first:len(d.items):len(d.items)]...))
-		default:
-			ctx.SetIndexed(int(a), r.scalar())
-		}
-	}
-	return r.err
 }

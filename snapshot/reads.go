@@ -7,7 +7,7 @@ package snapshot
 // in use.
 type Reads struct {
 	// Attributes holds the indexes (into Snapshot.Attributes) of every attribute that a
-	// condition, a bucketing or a prerequisite of the flag can read, in increasing order.
+	// condition, a bucketing or a prerequisite of the flag can read, each once.
 	Attributes []int
 	// Time is true when a schedule or a relative time clause makes the result depend on
 	// the time of evaluation.
@@ -18,97 +18,59 @@ type Reads struct {
 // branch the evaluator can take — rules, release rings up to the release ring, the
 // fallthrough, prerequisites and the segments their conditions refer to — so a flag's set
 // is never smaller than what any context makes its evaluation read. A disabled or killed
-// flag reads nothing: it serves its off variant before looking at the context.
+// flag reads nothing: it serves its off variant before looking at the context. s must be
+// valid (decoded, or built by the compiler).
 func (s *Snapshot) FlagReads() []Reads {
-	w := readsWalker{s: s, attrs: make([]bool, len(s.Attributes)), seen: make([]bool, len(s.Flags))}
 	out := make([]Reads, len(s.Flags))
+	w := readsWalker{s: s, marks: make([]int32, len(s.Attributes)), seen: make([]int32, len(s.Flags))}
 	for i := range s.Flags {
+		w.stamp, w.r = int32(i+1), &out[i]
 		w.flag(i)
-		// What was marked, sorted (insertion sort: a flag reads few attributes), then
-		// unmarked for the next flag.
-		r := Reads{Time: w.time, Attributes: w.marked}
-		for k := 1; k < len(r.Attributes); k++ {
-			for j := k; j > 0 && r.Attributes[j] < r.Attributes[j-1]; j-- {
-				r.Attributes[j], r.Attributes[j-1] = r.Attributes[j-1], r.Attributes[j]
-			}
-		}
-		for _, a := range r.Attributes {
-			w.attrs[a] = false
-		}
-		for _, f := range w.walked {
-			w.seen[f] = false
-		}
-		out[i] = r
-		w.marked, w.walked, w.time = nil, w.walked[:0], false
 	}
 	return out
 }
 
+// readsWalker marks what one flag reads in r; marks and seen hold the stamp of the last
+// flag that read an attribute or walked through a flag (its prerequisites).
 type readsWalker struct {
-	s      *Snapshot
-	attrs  []bool // attribute index → marked
-	marked []int  // the attributes marked
-	seen   []bool // flag index → walked (prerequisites shared by several paths)
-	walked []int  // the flags walked
-	time   bool
+	s           *Snapshot
+	stamp       int32
+	marks, seen []int32
+	r           *Reads
 }
 
 func (w *readsWalker) flag(i int) {
-	if w.seen[i] {
-		return
-	}
-	w.seen[i] = true
-	w.walked = append(w.walked, i)
 	f := &w.s.Flags[i]
-	if !f.Enabled || f.Killed {
+	if w.seen[i] == w.stamp || !f.Enabled || f.Killed {
 		return
 	}
+	w.seen[i] = w.stamp
 	for _, p := range f.Prerequisites {
 		w.flag(p.Flag)
 	}
 	for j := range f.Rules {
 		w.cond(f, f.Rules[j].When)
-		w.serve(f, &f.Rules[j].Serve)
+		w.portion(f, &f.Rules[j].Serve.Portion, f.Rules[j].Serve.Kind == ServeSplit)
 	}
-	for j := 0; j <= f.ReleaseRing && j < len(f.Rings); j++ {
+	for j := 0; j <= f.ReleaseRing; j++ {
 		w.cond(f, f.Rings[j].When)
-		w.portion(f, &f.Rings[j].Portion)
+		w.portion(f, &f.Rings[j].Portion, false)
 	}
-	w.serve(f, &f.Rollout)
+	w.portion(f, &f.Rollout.Portion, f.Rollout.Kind == ServeSplit)
 }
 
-func (w *readsWalker) serve(f *Flag, s *Serve) {
-	if s.Kind == ServeSplit {
-		w.bucket(f, s.Portion.BucketBy)
+// portion marks the bucketing attribute of p (the flag's unless p has its own), which a
+// split reads always and a portion unless it covers everyone; a schedule depends on time.
+func (w *readsWalker) portion(f *Flag, p *Portion, split bool) {
+	if p.Kind == PortionAll && !split {
 		return
 	}
-	w.portion(f, &s.Portion)
-}
-
-func (w *readsWalker) portion(f *Flag, p *Portion) {
-	if p.Kind == PortionAll {
-		return
-	}
-	if p.Kind == PortionSchedule {
-		w.time = true
-	}
-	w.bucket(f, p.BucketBy)
-}
-
-// bucket marks the bucketing attribute: the portion's own, or the flag's.
-func (w *readsWalker) bucket(f *Flag, override int) {
+	w.r.Time = w.r.Time || p.Kind == PortionSchedule
 	a := f.BucketBy
-	if override >= 0 {
-		a = override
+	if p.BucketBy >= 0 {
+		a = p.BucketBy
 	}
 	w.attr(a)
-}
-
-func (w *readsWalker) attr(a int) {
-	if a >= 0 && a < len(w.attrs) && !w.attrs[a] {
-		w.attrs[a] = true
-		w.marked = append(w.marked, a)
-	}
 }
 
 // cond marks what condition c reads for flag f (whose bucketing a percentage in a segment
@@ -119,18 +81,21 @@ func (w *readsWalker) cond(f *Flag, c *Condition) {
 	}
 	switch c.Kind {
 	case CondSegment:
-		if c.Segment >= 0 && c.Segment < len(w.s.Segments) {
-			w.cond(f, &w.s.Segments[c.Segment].When)
-		}
+		w.cond(f, &w.s.Segments[c.Segment].When)
 	case CondPercentage:
-		w.portion(f, &c.Portion)
+		w.portion(f, &c.Portion, false)
 	case CondClause:
 		w.attr(c.Clause.Attribute)
-		if c.Clause.Relative {
-			w.time = true
-		}
+		w.r.Time = w.r.Time || c.Clause.Relative
 	}
 	for k := range c.Children {
 		w.cond(f, &c.Children[k])
+	}
+}
+
+func (w *readsWalker) attr(a int) {
+	if w.marks[a] != w.stamp {
+		w.marks[a] = w.stamp
+		w.r.Attributes = append(w.r.Attributes, a)
 	}
 }

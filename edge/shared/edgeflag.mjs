@@ -72,19 +72,18 @@ export class ContextEncoder {
   }
 
   /**
-   * Encodes the attributes of ctx that reads names ([index, name, ...]) as an indexed
-   * context (protocol/resolve.go) at the start of buf, for a ctx that validContext
-   * accepts; returns its length.
+   * Encodes values[k] as attribute reads[2k] ([index, name, ...]) in an indexed context
+   * (protocol/resolve.go) at the start of buf, for values that validContext has checked and
+   * bounded; returns its length.
    */
-  encodeReads(ctx, reads) {
-    // validContext bounds the whole encoding by MAX_CONTEXT_SIZE: buf never grows here.
-    const buf = this.buf;
-    let n = 0;
+  encodeReads(values, reads) {
+    const buf = this.buf; // validContext bounds the encoding by MAX_CONTEXT_SIZE: no growing
+    let n = 3; // the marker and the count, as a two-byte uvarint written at the end
+    let count = 0;
     for (let i = 0; i < reads.length; i += 2) {
-      const name = reads[i + 1];
-      const v = ctx[name];
-      // Only own enumerable properties are attributes (Object.keys in encode).
-      if (v === undefined || v === null || !propertyIsEnumerable.call(ctx, name)) continue;
+      const v = values[i >> 1];
+      if (v === undefined || v === null) continue;
+      count++;
       let a = reads[i];
       for (; a >= 0x80; a >>>= 7) buf[n++] = (a & 0x7f) | 0x80;
       buf[n++] = a;
@@ -92,9 +91,12 @@ export class ContextEncoder {
       if (typeof v === "string") {
         buf[this.n++] = TAG_STRING;
         this.string(v);
-      } else this.value(name, v);
+      } else this.value("", v);
       n = this.n;
     }
+    buf[0] = MARKER;
+    buf[1] = 0x80 | (count & 0x7f);
+    buf[2] = count >> 7;
     return n;
   }
 
@@ -187,9 +189,11 @@ export class ContextEncoder {
  * encoding: an object (null and undefined are {}; not an array or bytes) of at most 1024
  * attributes with non-empty names, whose values are strings, finite numbers, booleans,
  * null, undefined or arrays of those (4096 items in all). The size is bounded from above:
- * a context that may be near the limit is left to the full path, which measures it.
+ * a context that may be near the limit is left to the full path, which measures it. It
+ * also puts the value of an attribute named in slots (names, or for many a Map name → k)
+ * in values[k].
  */
-function validContext(ctx) {
+function validContext(ctx, slots, values) {
   if (ctx === undefined || ctx === null) return true;
   if (typeof ctx !== "object" || Array.isArray(ctx) || ctx instanceof Uint8Array) return false;
   const names = Object.keys(ctx);
@@ -201,6 +205,13 @@ function validContext(ctx) {
     const v = ctx[name];
     if (name.length === 0) return false;
     size += 5 + 3 * name.length;
+    if (slots === null);
+    else if (Array.isArray(slots)) {
+      for (let k = 0; k < slots.length; k++) if (slots[k] === name) values[k] = v;
+    } else {
+      const k = slots.get(name);
+      if (k !== undefined) values[k] = v;
+    }
     if (Array.isArray(v)) {
       if ((items += v.length) > 4096) return false;
       size += 6;
@@ -232,7 +243,6 @@ function scalarSize(v) {
   return v === null ? 1 : -1;
 }
 
-const propertyIsEnumerable = Object.prototype.propertyIsEnumerable;
 const READS_BUFFER = 2 * (MAX_CONTEXT_SIZE + 64); // the encoding and as much string scratch
 
 function deepFreeze(v) {
@@ -470,10 +480,12 @@ export class Evaluator {
    */
   resolve(key, context, at = Date.now(), opts = undefined) {
     const f = (this.flagTable ?? this.readFlags()).get(key);
-    if (f === undefined || !(Math.abs(at) < 2 ** 53) || !validContext(context)) return this.resolveFull(key, context, at, opts);
+    if (f === undefined || !(Math.abs(at) < 2 ** 53)) return this.resolveFull(key, context, at, opts);
+    if (f.slots !== null) f.values.fill(undefined);
+    if (!validContext(context, f.slots, f.values)) return this.resolveFull(key, context, at, opts);
     let code = f.code;
     if (code === undefined) {
-      const n = this.readsEncoder().encodeReads(context ?? {}, f.reads);
+      const n = this.readsEncoder().encodeReads(f.values, f.reads);
       code = this.exports.edgeflag_resolve(f.index, n, Math.trunc(at));
       if (code === 0) return this.resolveFull(key, context, at, opts);
       if (f.constant) f.code = code;
@@ -492,8 +504,8 @@ export class Evaluator {
 
   resolved(f, code) {
     const v = code >>> 3;
-    f.values[v] ??= deepFreeze(JSON.parse(f.variants[2 * v + 1]));
-    return (f.results[code] = Object.freeze({ value: f.values[v], variant: f.variants[2 * v], reason: REASONS[code & 7] }));
+    f.parsed[v] ??= deepFreeze(JSON.parse(f.variants[2 * v + 1]));
+    return (f.results[code] = Object.freeze({ value: f.parsed[v], variant: f.variants[2 * v], reason: REASONS[code & 7] }));
   }
 
   /** resolve by evaluate(): for errors, unknown flags and contexts resolve does not check. */
@@ -537,7 +549,12 @@ export class Evaluator {
       }
       const long = key.length > MAX_KEY_SIZE / 3 && this.utf8.encode(key).length > MAX_KEY_SIZE; // FLAG_NOT_FOUND
       if (!long && !reads.some((x) => typeof x === "string" && x.includes("\ufffd"))) {
-        this.flagTable.set(key, { index, variants, reads, constant: !time && reads.length === 0, code: undefined, values: [], results: [] });
+        // The attributes' values, which validContext collects: only own enumerable
+        // properties are attributes, as with Object.keys in encode.
+        const names = reads.filter((x, i) => i % 2);
+        const slots = names.length === 0 ? null : names.length <= 8 ? names : new Map(names.map((name, k) => [name, k]));
+        const values = new Array(reads.length / 2);
+        this.flagTable.set(key, { index, variants, reads, slots, values, constant: !time && !slots, code: undefined, parsed: [], results: [] });
       }
     }
     return this.flagTable;

@@ -48,9 +48,15 @@ func resolve(index, n uint32, atMillis float64) (code uint32) {
 	if s == nil || int(n) > len(m.in) || resolveDec.DecodeIndexed(m.in[:n], s, resolveCtx) != nil {
 		return 0
 	}
-	v, reason, _ := m.eval.DecideAt(s, int(index), resolveCtx, int64(atMillis))
-	if v < 0 {
+	if int(index) >= len(s.Flags) {
 		return 0
 	}
-	return protocol.Resolved(v, reason)
+	f := &s.Flags[index]
+	r := m.eval.EvaluateAt(f.Key, resolveCtx, int64(atMillis))
+	for v := range f.Variants {
+		if f.Variants[v].Name == r.Variant && r.Reason != evaluator.ReasonError {
+			return protocol.Resolved(v, r.Reason)
+		}
+	}
+	return 0
 }
