@@ -136,6 +136,9 @@ func (sc *jsonScanner) key() bool {
 	return true
 }
 
+// word is not inlined (WASM module size; the scanner runs once per snapshot load).
+//
+//go:noinline
 func (sc *jsonScanner) word(w string) bool {
 	if len(sc.s)-sc.i >= len(w) && sc.s[sc.i:sc.i+len(w)] == w {
 		sc.i += len(w)

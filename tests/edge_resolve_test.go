@@ -39,9 +39,9 @@ func resolveSnapshots(t *testing.T) (snaps []*snapshot.Snapshot, encoded [][]byt
 }
 
 // TestResolveReadsNative checks snapshot.FlagReads against the evaluator: for generated
-// contexts, every flag decided by index (DecideAt) for a context of only the attributes
-// it reads, set by index (SetIndexed), gets the variant, reason and error code that
-// EvaluateAt gives it for the whole context; and a flag that reads nothing and does not
+// contexts, every flag evaluated for a context of only the attributes it reads, set by
+// index (SetIndexed), gets the variant, reason and error code that it gets for the whole
+// context; and a flag that reads nothing and does not
 // depend on time gets the same answer for every context and time.
 func TestResolveReadsNative(t *testing.T) {
 	snaps, _ := resolveSnapshots(t)
@@ -62,14 +62,10 @@ func TestResolveReadsNative(t *testing.T) {
 						part.SetIndexed(a, edgeValue(v))
 					}
 				}
-				v, reason, code := e.DecideAt(s, i, part, at)
-				gotVariant := ""
-				if v >= 0 {
-					gotVariant = s.Flags[i].Variants[v].Name
-				}
-				if gotVariant != want.Variant || reason != want.Reason || code != want.Error {
+				got := e.EvaluateAt(s.Flags[i].Key, part, at)
+				if got.Variant != want.Variant || got.Reason != want.Reason || got.Error != want.Error {
 					t.Fatalf("%s: flag %s for %v at %d: indexed %q %s %s, whole context %q %s %s (reads %v)",
-						s.Environment, s.Flags[i].Key, m, at, gotVariant, reason, code, want.Variant, want.Reason, want.Error, reads[i])
+						s.Environment, s.Flags[i].Key, m, at, got.Variant, got.Reason, got.Error, want.Variant, want.Reason, want.Error, reads[i])
 				}
 				if len(reads[i].Attributes) == 0 && !reads[i].Time {
 					got := want.Variant + " " + string(want.Reason) + " " + string(want.Error)

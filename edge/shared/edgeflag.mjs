@@ -74,7 +74,7 @@ export class ContextEncoder {
   /**
    * Encodes values[k] as attribute reads[2k] ([index, name, ...]) in an indexed context
    * (protocol/resolve.go) at the start of buf, for values that validContext has checked and
-   * bounded; returns its length.
+   * bounded, and empties values; returns the length.
    */
   encodeReads(values, reads) {
     const buf = this.buf; // validContext bounds the encoding by MAX_CONTEXT_SIZE: no growing
@@ -82,6 +82,7 @@ export class ContextEncoder {
     let count = 0;
     for (let i = 0; i < reads.length; i += 2) {
       const v = values[i >> 1];
+      values[i >> 1] = undefined; // ready for the next context
       if (v === undefined || v === null) continue;
       count++;
       let a = reads[i];
@@ -205,10 +206,9 @@ function validContext(ctx, slots, values) {
     const v = ctx[name];
     if (name.length === 0) return false;
     size += 5 + 3 * name.length;
-    if (slots === null);
-    else if (Array.isArray(slots)) {
+    if (slots !== null && Array.isArray(slots)) {
       for (let k = 0; k < slots.length; k++) if (slots[k] === name) values[k] = v;
-    } else {
+    } else if (slots !== null) {
       const k = slots.get(name);
       if (k !== undefined) values[k] = v;
     }
@@ -481,8 +481,10 @@ export class Evaluator {
   resolve(key, context, at = Date.now(), opts = undefined) {
     const f = (this.flagTable ?? this.readFlags()).get(key);
     if (f === undefined || !(Math.abs(at) < 2 ** 53)) return this.resolveFull(key, context, at, opts);
-    if (f.slots !== null) f.values.fill(undefined);
-    if (!validContext(context, f.slots, f.values)) return this.resolveFull(key, context, at, opts);
+    if (!validContext(context, f.slots, f.values)) {
+      f.values.fill(undefined);
+      return this.resolveFull(key, context, at, opts);
+    }
     let code = f.code;
     if (code === undefined) {
       const n = this.readsEncoder().encodeReads(f.values, f.reads);
