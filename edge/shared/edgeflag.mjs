@@ -78,13 +78,16 @@ export class ContextEncoder {
    */
   encodeReads(values, reads) {
     const buf = this.buf; // validContext bounds the encoding by MAX_CONTEXT_SIZE: no growing
-    let n = 3; // the marker and the count, as a two-byte uvarint written at the end
     let count = 0;
+    for (let k = 0; k < values.length; k++) if (values[k] !== undefined && values[k] !== null) count++;
+    buf[0] = MARKER;
+    let n = 1;
+    for (; count >= 0x80; count >>>= 7) buf[n++] = (count & 0x7f) | 0x80;
+    buf[n++] = count;
     for (let i = 0; i < reads.length; i += 2) {
       const v = values[i >> 1];
       values[i >> 1] = undefined; // ready for the next context
       if (v === undefined || v === null) continue;
-      count++;
       let a = reads[i];
       for (; a >= 0x80; a >>>= 7) buf[n++] = (a & 0x7f) | 0x80;
       buf[n++] = a;
@@ -95,9 +98,6 @@ export class ContextEncoder {
       } else this.value("", v);
       n = this.n;
     }
-    buf[0] = MARKER;
-    buf[1] = 0x80 | (count & 0x7f);
-    buf[2] = count >> 7;
     return n;
   }
 
