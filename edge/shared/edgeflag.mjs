@@ -186,13 +186,11 @@ export class ContextEncoder {
 }
 
 /**
- * Whether ContextEncoder.encode takes ctx and the module the encoding, checked without
- * encoding: an object (null and undefined are {}; not an array or bytes) of at most 1024
- * attributes with non-empty names, whose values are strings, finite numbers, booleans,
- * null, undefined or arrays of those (4096 items in all). The size is bounded from above:
- * a context that may be near the limit is left to the full path, which measures it. It
- * also puts the value of an attribute named in slots (names, or for many a Map name → k)
- * in values[k].
+ * Whether encode() takes ctx and the module the encoding, checked without encoding: an
+ * object (null, undefined: {}; not an array or bytes) of ≤ 1024 attributes with non-empty
+ * names, whose values are strings, finite numbers, booleans, null, undefined or arrays of
+ * those (≤ 4096 items), and whose size is below the limit by an upper bound. It puts the
+ * value of an attribute named in slots (names, or a Map name → k) in values[k].
  */
 function validContext(ctx, slots, values) {
   if (ctx === undefined || ctx === null) return true;
@@ -212,35 +210,22 @@ function validContext(ctx, slots, values) {
       const k = slots.get(name);
       if (k !== undefined) values[k] = v;
     }
-    if (Array.isArray(v)) {
-      if ((items += v.length) > 4096) return false;
-      size += 6;
-      for (const item of v) {
-        const k = scalarSize(item);
-        if (k < 0) return false;
-        size += k;
-      }
-      continue;
+    if (!Array.isArray(v)) size += scalarSize(v);
+    else if ((items += v.length) > 4096) return false;
+    else {
+      size += 6; // the list's tag and count
+      for (const item of v) size += scalarSize(item);
     }
-    const k = scalarSize(v);
-    if (k < 0) return false;
-    size += k;
+    if (!(size > 0)) return false; // NaN: not a scalar
   }
   return size <= MAX_CONTEXT_SIZE;
 }
 
-/** An upper bound of the encoded size of a scalar context value; -1 when it is not one. */
+/** An upper bound of the encoded size of a scalar context value; NaN when it is not one. */
 function scalarSize(v) {
-  switch (typeof v) {
-    case "string":
-      return 6 + 3 * v.length;
-    case "number":
-      return v - v === 0 ? 9 : -1; // not NaN or ±Infinity
-    case "boolean":
-    case "undefined":
-      return 1;
-  }
-  return v === null ? 1 : -1;
+  if (typeof v === "string") return 6 + 3 * v.length;
+  if (typeof v === "number") return v - v === 0 ? 9 : NaN; // not NaN or ±Infinity
+  return typeof v === "boolean" || v === undefined || v === null ? 1 : NaN;
 }
 
 const READS_BUFFER = 2 * (MAX_CONTEXT_SIZE + 64); // the encoding and as much string scratch
@@ -524,18 +509,15 @@ export class Evaluator {
   }
 
   /**
-   * Reads the flags frame (protocol/resolve.go) into a Map: key → {index, variants
-   * [name, json, ...], reads [attribute index, name, ...], constant, code, values,
-   * results}. Left out, for the full path: a flag reading an attribute whose name has
-   * U+FFFD (a context name that is not well-formed UTF-16 becomes that in the module), and
-   * a key longer than MAX_KEY_SIZE bytes (which evaluate() does not find).
+   * Reads the flags frame (protocol/resolve.go) into a Map key → flag. Left to the full
+   * path: a flag reading an attribute whose name has U+FFFD (what a name that is not
+   * well-formed UTF-16 becomes in the module), a key over MAX_KEY_SIZE bytes.
    */
   readFlags() {
     const f = this.outputBytes(this.exports.edgeflag_flags());
     const r = new FrameReader(f, 0, this.decoder);
     const names = [];
-    // Property keys internalized (as Object.keys gives them): looking a property up by a
-    // decoded string would hash it on every lookup.
+    // Internalized, as Object.keys gives them, for fast comparisons.
     const internal = (s) => Object.keys({ [s]: 0 })[0];
     for (let n = r.uvarint(); n > 0; n--) names.push(internal(r.str()));
     this.flagTable = new Map();
@@ -551,8 +533,7 @@ export class Evaluator {
       }
       const long = key.length > MAX_KEY_SIZE / 3 && this.utf8.encode(key).length > MAX_KEY_SIZE; // FLAG_NOT_FOUND
       if (!long && !reads.some((x) => typeof x === "string" && x.includes("\ufffd"))) {
-        // The attributes' values, which validContext collects: only own enumerable
-        // properties are attributes, as with Object.keys in encode.
+        // validContext collects the values: attributes are own enumerable properties.
         const names = reads.filter((x, i) => i % 2);
         const slots = names.length === 0 ? null : names.length <= 8 ? names : new Map(names.map((name, k) => [name, k]));
         const values = new Array(reads.length / 2);
