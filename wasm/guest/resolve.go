@@ -7,6 +7,8 @@ package main
 // attributes and answers in its return value.
 
 import (
+	"unsafe"
+
 	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/protocol"
 )
@@ -53,8 +55,12 @@ func resolve(index, n uint32, atMillis float64) (code uint32) {
 	}
 	f := &s.Flags[index]
 	r := m.eval.EvaluateAt(f.Key, resolveCtx, int64(atMillis))
+	if r.Reason == evaluator.ReasonError {
+		return 0
+	}
 	for v := range f.Variants {
-		if f.Variants[v].Name == r.Variant && r.Reason != evaluator.ReasonError {
+		// r.Variant is the very string of the variant served.
+		if name := f.Variants[v].Name; len(name) == len(r.Variant) && unsafe.StringData(name) == unsafe.StringData(r.Variant) {
 			return protocol.Resolved(v, r.Reason)
 		}
 	}
