@@ -85,7 +85,6 @@ type Context struct {
 
 	bound *snapshot.Snapshot
 	index []int32 // snapshot attribute index → position in values, absent or unresolved
-	set   []int32 // the attributes SetIndexed set, whose index entries it resets (indexed.go)
 }
 
 // Entries of Context.index besides positions.
