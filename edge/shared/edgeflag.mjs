@@ -39,7 +39,7 @@ export class EdgeflagError extends Error {
  * (unset) and arrays of those. Anything else is an INVALID_CONTEXT error.
  */
 export class ContextEncoder {
-  /** buf: where to write (grown when full); encodeReads' is at least READS_BUFFER bytes. */
+  /** buf: where to write, grown when full (but encodeReads' has READS_BUFFER bytes). */
   constructor(buf = new Uint8Array(2048)) {
     this.n = 0;
     this.utf8 = new TextEncoder();
@@ -231,11 +231,8 @@ function scalarSize(v) {
 const READS_BUFFER = 2 * (MAX_CONTEXT_SIZE + 64); // the encoding and as much string scratch
 
 function deepFreeze(v) {
-  if (typeof v === "object" && v !== null) {
-    for (const k in v) deepFreeze(v[k]);
-    Object.freeze(v);
-  }
-  return v;
+  if (typeof v === "object" && v !== null) for (const x of Object.values(v)) deepFreeze(x);
+  return Object.freeze(v); // a primitive as it is
 }
 
 /** Reads the uvarints and strings of the module's binary frames (package protocol). */
@@ -454,14 +451,11 @@ export class Evaluator {
   }
 
   /**
-   * Evaluates one flag for an SDK (an OpenFeature provider): returns {value, variant,
-   * reason} or {reason: "ERROR", errorCode, errorMessage}, frozen, never throwing for a
-   * bad context. value, variant, reason and errorCode are what evaluate() gives (an
-   * EdgeflagError it throws becomes the error result). The module gets only the
-   * attributes the flag reads, and answers without JSON; the result of a flag that reads
-   * none and does not depend on time is kept while the snapshot is loaded. The other
-   * attributes are still checked (validContext): a context evaluate() refuses, or one
-   * resolve cannot check cheaply, takes evaluate()'s path.
+   * One flag for an SDK (OpenFeature): {value, variant, reason} or {reason: "ERROR",
+   * errorCode, errorMessage}, frozen, as evaluate() gives them (its EdgeflagError becomes
+   * the error), never thrown. Only the attributes the flag reads cross into the module; a
+   * flag that reads none and not the time is evaluated once per snapshot. The others are
+   * checked (validContext); a context that fails takes evaluate()'s path (docs/edge.md).
    */
   resolve(key, context, at = Date.now(), opts = undefined) {
     const f = (this.flagTable ?? this.readFlags()).get(key);
