@@ -15,8 +15,11 @@ package protocol
 //     evaluate flags for it, answering results frames (ReadResults: the results' JSON and
 //     each result's key and variant; the /evaluate path of the edges and the
 //     differential tests).
+//   - edgeflag_flags() answers the flags frame of the snapshot loaded, and
+//     edgeflag_resolve(index, n, atMillis) evaluates one flag for an indexed context and
+//     answers in its uint32 result (resolve.go): the SDK path of JavaScript hosts.
 //
-// Every export answers ptr<<32|len: bytes in guest memory valid until the next call.
+// Every other export answers ptr<<32|len: bytes in guest memory valid until the next call.
 //
 // Frames:
 //
@@ -91,6 +94,10 @@ const (
 const LoadVerified = 1 << 0
 
 // AppendOFREPFrame appends r as an OFREP frame.
+//
+// It is not inlined (WASM module size).
+//
+//go:noinline
 func AppendOFREPFrame(dst []byte, r Response) []byte {
 	dst = append(dst, byte(r.Status), byte(r.Status>>8), byte(len(r.ETag)))
 	dst = append(dst, r.ETag...)
@@ -154,8 +161,9 @@ func ReadLoadFrame(frame []byte) (info LoadInfo, refused *Error, ok bool) {
 // ABIVersion is returned by the module's edgeflag_abi export. Hosts refuse a module whose
 // ABI version differs from the one they were written for.
 //
-// Version 5 takes edgeflag_load's flags (LoadVerified: the host verified the snapshot's
-// hash, the module does not hash it again). Version 4 answers edgeflag_evaluate and edgeflag_evaluate_all with results frames
+// Version 5 adds edgeflag_flags and edgeflag_resolve, and takes edgeflag_load's flags
+// (LoadVerified: the host verified the snapshot's hash, the module does not hash it
+// again). Version 4 answers edgeflag_evaluate and edgeflag_evaluate_all with results frames
 // instead of JSON alone; version 3 answers OFREP requests in the module (edgeflag_ofrep) and snapshot loads as
 // binary frames; version 2 set the context once for any number of evaluations; version 1
 // took a JSON or binary context with every evaluation.

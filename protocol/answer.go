@@ -361,6 +361,10 @@ func appendFailure(dst []byte, r *evaluator.Result, v Version, allowNotFound boo
 }
 
 // AppendGeneralError appends an OFREP generalErrorResponse object (the body of a 500).
+//
+// It is not inlined (WASM module size).
+//
+//go:noinline
 func AppendGeneralError(dst []byte, details string) []byte {
 	dst = append(dst, `{"errorDetails":`...)
 	dst = evaluator.AppendJSONString(dst, details)

@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/edgeflag/edgeflag/evaluator"
+	"github.com/edgeflag/edgeflag/snapshot"
 )
 
 // AppendContext appends the binary encoding of ctx to dst, leaving out the attributes set to
@@ -78,14 +79,15 @@ type ContextDecoder struct {
 // a rule (empty name, nested list, a limit exceeded).
 func (d *ContextDecoder) Decode(data []byte, ctx *evaluator.Context) error {
 	ctx.Reset()
-	if err := d.decode(data, ctx); err != nil {
+	if err := d.decode(data, ctx, nil); err != nil {
 		ctx.Reset()
 		return err
 	}
 	return nil
 }
 
-func (d *ContextDecoder) decode(data []byte, ctx *evaluator.Context) error {
+// decode reads a binary context, or an indexed one (resolve.go) for snapshot s.
+func (d *ContextDecoder) decode(data []byte, ctx *evaluator.Context, s *snapshot.Snapshot) error {
 	if len(data) > MaxContextSize {
 		return invalid(0, "context larger than the limit of 65536 bytes")
 	}
@@ -100,36 +102,45 @@ func (d *ContextDecoder) decode(data []byte, ctx *evaluator.Context) error {
 	d.items = d.items[:0]
 	for ; n > 0 && r.err == nil; n-- {
 		start := r.off
-		name := r.str()
-		if name == "" && r.err == nil {
-			return invalid(start, "empty attribute name")
+		var name string
+		a := -1
+		if s == nil {
+			name = r.str()
+			if name == "" && r.err == nil {
+				return invalid(start, "empty attribute name")
+			}
+		} else if a = int(min(r.uvarint(), 1<<31)); a >= len(s.Attributes) && r.err == nil {
+			return parseError(start, "attribute index out of range")
 		}
 		start = r.off
-		if r.off < len(r.b) && r.b[r.off] == TagString {
+		var v evaluator.Value
+		switch {
+		case r.off < len(r.b) && r.b[r.off] == TagString:
 			r.off++
-			if v := r.str(); r.err == nil {
-				ctx.SetString(name, v)
+			v = evaluator.String(r.str())
+		case r.off >= len(r.b) || r.b[r.off] != TagList:
+			v = r.scalar()
+		default:
+			r.off++
+			count := r.uvarint()
+			if count > MaxListItems-uint64(len(d.items)) {
+				return invalid(start, "more than 4096 list items")
 			}
-			continue
-		}
-		if r.off >= len(r.b) || r.b[r.off] != TagList {
-			if v := r.scalar(); v.Kind() != evaluator.Null {
-				ctx.Set(name, v)
+			first := len(d.items)
+			for ; count > 0 && r.err == nil; count-- {
+				d.items = append(d.items, r.scalar())
 			}
-			continue
+			// The list aliases d.items; a later append that grows d.items moves the later
+			// lists to a new array and leaves this one intact.
+			v = evaluator.List(d.items[first:len(d.items):len(d.items)]...)
 		}
-		r.off++
-		count := r.uvarint()
-		if count > MaxListItems-uint64(len(d.items)) {
-			return invalid(start, "more than 4096 list items")
+		switch {
+		case r.err != nil || v.Kind() == evaluator.Null:
+		case s != nil:
+			ctx.SetIndexed(a, v)
+		default:
+			ctx.Set(name, v)
 		}
-		first := len(d.items)
-		for ; count > 0 && r.err == nil; count-- {
-			d.items = append(d.items, r.scalar())
-		}
-		// The list aliases d.items; a later append that grows d.items moves the later
-		// lists to a new array and leaves this one intact.
-		ctx.Set(name, evaluator.List(d.items[first:len(d.items):len(d.items)]...))
 	}
 	if r.err == nil && r.off != len(data) {
 		return parseError(r.off, "trailing data after the context")
@@ -145,6 +156,10 @@ type reader struct {
 	err error
 }
 
+// fail, parseError and invalid are not inlined: cold paths, whose copies at every call
+// site would cost the WASM module size.
+//
+//go:noinline
 func (r *reader) fail(err error) {
 	if r.err == nil {
 		r.err = err
@@ -236,10 +251,12 @@ func (r *reader) scalar() evaluator.Value {
 	return evaluator.Value{}
 }
 
+//go:noinline
 func parseError(off int, reason string) error {
 	return &evaluator.ContextError{Code: evaluator.ErrParse, Offset: off, Reason: reason}
 }
 
+//go:noinline
 func invalid(off int, reason string) error {
 	return &evaluator.ContextError{Code: evaluator.ErrInvalidContext, Offset: off, Reason: reason}
 }

@@ -321,6 +321,10 @@ func (p *Parser) value(name string, inList bool) (evaluator.Value, *Error) {
 	return evaluator.Number(f), nil
 }
 
+// space is not inlined: its copies at its many call sites would cost the WASM module
+// 1.2 KB gzip.
+//
+//go:noinline
 func (p *Parser) space() {
 	for p.i < len(p.s) {
 		switch p.s[p.i] {

@@ -82,6 +82,10 @@ func okByte(ok bool) byte {
 }
 
 // Finish returns the frame: dst of Begin, extended.
+//
+// It is not inlined (WASM module size).
+//
+//go:noinline
 func (b *ResultsBuilder) Finish() []byte {
 	putUint32(b.frame[b.head+1:], len(b.frame)-b.head-5)
 	return append(b.frame, b.index...)

@@ -48,4 +48,6 @@ func AppendJSONString(dst []byte, s string) []byte {
 }
 
 // quote returns s as a JSON string, for messages.
+//
+//go:noinline
 func quote(s string) string { return string(AppendJSONString(nil, s)) }

@@ -32,7 +32,7 @@ const CHILD = {
     mark("module");
     evaluator.load(new Uint8Array(readFileSync(snapshotPath)));
     mark("init");
-    return evaluator.evaluate(KEY, CONTEXT, Date.now()).value;
+    return evaluator.resolve(KEY, CONTEXT, Date.now()).value;
   },
   async launchdarkly([defsPath], mark) {
     const ld = await import("@launchdarkly/node-server-sdk");

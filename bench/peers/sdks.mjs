@@ -66,20 +66,27 @@ function version(pkg) {
   return JSON.parse(readFileSync(new URL(`./node_modules/${pkg}/package.json`, import.meta.url), "utf8")).version;
 }
 
-/** edgeflag: the module in node:wasi as the Lambda@Edge function creates it, through edge/shared. */
+/**
+ * edgeflag: the module in node:wasi as the Lambda@Edge function creates it, through
+ * edge/shared; evaluated with resolve(), the Evaluator's method for SDK-style use.
+ */
 async function edgeflag(input, contexts) {
   const evaluator = await instantiate(input.wasm);
   evaluator.load(input.snapshot);
   return {
     name: "edgeflag",
     version: "module via edge/shared",
-    one: (key, i) => evaluator.evaluate(key, contexts[i], AT).value,
-    all: (i) => {
-      const byKey = {};
-      for (const r of evaluator.evaluateAll(contexts[i], AT)) byKey[r.key] = r.value;
-      return FLAG_KEYS.map((k) => byKey[k]);
+    one: (key, i) => evaluator.resolve(key, contexts[i], AT).value,
+    all: (i) => [evaluator.resolve(FLAG_KEYS[0], contexts[i], AT).value, evaluator.resolve(FLAG_KEYS[1], contexts[i], AT).value, evaluator.resolve(FLAG_KEYS[2], contexts[i], AT).value],
+    details: (key, i) => {
+      // The cross-check's reference: evaluate() (the results' JSON), which resolve() must match.
+      const d = evaluator.evaluate(key, contexts[i], AT);
+      const r = evaluator.resolve(key, contexts[i], AT);
+      if (r.value !== d.value || r.variant !== d.variant || r.reason !== d.reason || r.errorCode !== d.errorCode) {
+        return { ...d, errorCode: "RESOLVE_MISMATCH", errorMessage: `resolve() ${JSON.stringify(r)}` };
+      }
+      return d;
     },
-    details: (key, i) => evaluator.evaluate(key, contexts[i], AT),
   };
 }
 

@@ -62,3 +62,25 @@ func benchDecideAll(at int64, n uint32) {
 		benchResults = m.eval.EvaluateAllAt(m.ctx, at, benchResults[:0])
 	}
 }
+
+// benchResolve runs edgeflag_resolve n times for the indexed context in the first size
+// bytes of the input buffer.
+//
+//go:wasmexport edgeflag_bench_resolve
+func benchResolve(index, size uint32, atMillis float64, n uint32) (code uint32) {
+	for range n {
+		code = resolve(index, size, atMillis)
+	}
+	return code
+}
+
+// benchDecodeIndexed decodes the indexed context in the first size bytes of the input
+// buffer n times.
+//
+//go:wasmexport edgeflag_bench_decode_indexed
+func benchDecodeIndexed(size, n uint32) {
+	s := m.eval.Snapshot()
+	for range n {
+		resolveDec.DecodeIndexed(m.in[:size], s, resolveCtx)
+	}
+}
