@@ -13,9 +13,12 @@ import (
 	"github.com/edgeflag/edgeflag/internal/wasmbuild"
 )
 
-// wasmBudget is the largest the module may be compressed (docs/benchmarks.md). The
-// test measures with compress/gzip at BestCompression, which comes out about 1% larger
-// than `gzip -9` (what scripts/build-wasm.sh prints).
+// wasmBudget is the largest the module may be compressed with `gzip -9` (what
+// scripts/build-wasm.sh prints; docs/benchmarks.md). compress/gzip at BestCompression is
+// logged beside it but not held to the budget: it comes out about 1% larger and moves by
+// up to ±1.5 KB with the layout of the code, even against the raw size (a change that
+// made the module 917 bytes smaller made it 1,153 bytes larger under compress/gzip and
+// 193 bytes smaller under gzip -9).
 const wasmBudget = 640_000
 
 // TestWasmBuildReproducible builds the module twice and requires the same bytes, and
@@ -41,9 +44,15 @@ func TestWasmBuildReproducible(t *testing.T) {
 	w, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
 	w.Write(builds[0])
 	w.Close()
-	t.Logf("module: %d bytes raw, %d bytes gzip", len(builds[0]), gz.Len())
-	if gz.Len() > wasmBudget {
-		t.Errorf("the module is %d bytes gzip, over its budget of %d: see docs/benchmarks.md for where the bytes go", gz.Len(), wasmBudget)
+	cmd := exec.Command("gzip", "-9", "-n", "-c")
+	cmd.Stdin = bytes.NewReader(builds[0])
+	gz9, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("gzip -9: %v (the gzip command is part of every Debian system)", err)
+	}
+	t.Logf("module: %d bytes raw, %d bytes gzip -9 (%d with compress/gzip)", len(builds[0]), len(gz9), gz.Len())
+	if len(gz9) > wasmBudget {
+		t.Errorf("the module is %d bytes under gzip -9, over its budget of %d: see docs/benchmarks.md for where the bytes go", len(gz9), wasmBudget)
 	}
 	if !bytes.HasPrefix(builds[0], []byte("\x00asm\x01\x00\x00\x00")) {
 		t.Fatal("not a WebAssembly binary")
