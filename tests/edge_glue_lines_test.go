@@ -14,8 +14,9 @@ import (
 // edgeGlueBudget is the most lines the JavaScript under edge/ may hold in all. The protocol
 // (OFREP), evaluation and snapshot verification live in the module, so the JavaScript only
 // adapts the runtimes: requests and responses, the WASI shim, polling the store. The largest
-// part is the module's calling convention and context encoding (edge/shared/edgeflag.mjs).
-const edgeGlueBudget = 985
+// part is the module's calling convention and context encoding (edge/shared/edgeflag.mjs),
+// with resolve(), the SDK-style path that encodes only the attributes a flag reads.
+const edgeGlueBudget = 1175
 
 // TestEdgeGlueLines holds the JavaScript glue under edge/ (the Worker, the Lambda@Edge
 // function, edge/shared; not node_modules nor configuration) to edgeGlueBudget lines,
