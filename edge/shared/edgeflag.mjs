@@ -100,17 +100,8 @@ export class ContextEncoder {
     return n;
   }
 
-  value(name, v) {
-    if (!Array.isArray(v)) return this.scalar(name, v);
-    this.byte(TAG_LIST);
-    this.uvarint(v.length);
-    for (const item of v) {
-      if (Array.isArray(item)) throw new EdgeflagError("INVALID_CONTEXT", `attribute ${name}: nested list`);
-      this.scalar(name, item);
-    }
-  }
-
-  scalar(name, v) {
+  /** Writes v, the value of attribute name (list: v is an item of a list). */
+  value(name, v, list = false) {
     switch (typeof v) {
       case "string":
         this.byte(TAG_STRING);
@@ -129,11 +120,12 @@ export class ContextEncoder {
         this.byte(TAG_NULL);
         return;
     }
-    if (v === null) {
-      this.byte(TAG_NULL);
-      return;
-    }
-    throw new EdgeflagError("INVALID_CONTEXT", `attribute ${name}: unsupported value type ${typeof v}`);
+    if (v === null) return this.byte(TAG_NULL);
+    if (!Array.isArray(v)) throw new EdgeflagError("INVALID_CONTEXT", `attribute ${name}: unsupported value type ${typeof v}`);
+    if (list) throw new EdgeflagError("INVALID_CONTEXT", `attribute ${name}: nested list`);
+    this.byte(TAG_LIST);
+    this.uvarint(v.length);
+    for (const item of v) this.value(name, item, true);
   }
 
   string(s) {
