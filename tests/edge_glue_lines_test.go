@@ -16,7 +16,7 @@ import (
 // adapts the runtimes: requests and responses, the WASI shim, polling the store. The largest
 // part is the module's calling convention and context encoding (edge/shared/edgeflag.mjs),
 // with resolve(), the SDK-style path that encodes only the attributes a flag reads.
-const edgeGlueBudget = 1175
+const edgeGlueBudget = 1130
 
 // TestEdgeGlueLines holds the JavaScript glue under edge/ (the Worker, the Lambda@Edge
 // function, edge/shared; not node_modules nor configuration) to edgeGlueBudget lines,

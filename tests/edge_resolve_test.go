@@ -80,7 +80,7 @@ func TestResolveReadsNative(t *testing.T) {
 }
 
 // TestResolveDifferentialNode evaluates generated contexts, and variants of them that are
-// not contexts evaluate() accepts, with Evaluator.resolve and Evaluator.evaluate in
+// not contexts evaluateJSON() accepts, with Evaluator.resolve and Evaluator.evaluateJSON in
 // Node.js with the module, over the example flags and the peer comparison's, loading the
 // snapshots one after the other (so that what resolve keeps per snapshot is renewed):
 // value, variant, reason and error code must be the same.
@@ -146,7 +146,7 @@ func TestResolveDifferentialNode(t *testing.T) {
 		t.Fatalf("%d comparisons, want at least %d", res.Compared, generated)
 	}
 	// Most generated contexts are answered by the module's resolve path itself; the odd
-	// ones, unknown keys and error results by evaluate().
+	// ones, unknown keys and error results by evaluateJSON().
 	if res.Fast < generated/2 {
 		t.Errorf("only %d of %d answers by the resolve path", res.Fast, res.Compared)
 	}

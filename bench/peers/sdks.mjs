@@ -79,8 +79,8 @@ async function edgeflag(input, contexts) {
     one: (key, i) => evaluator.resolve(key, contexts[i], AT).value,
     all: (i) => [evaluator.resolve(FLAG_KEYS[0], contexts[i], AT).value, evaluator.resolve(FLAG_KEYS[1], contexts[i], AT).value, evaluator.resolve(FLAG_KEYS[2], contexts[i], AT).value],
     details: (key, i) => {
-      // The cross-check's reference: evaluate() (the results' JSON), which resolve() must match.
-      const d = evaluator.evaluate(key, contexts[i], AT);
+      // The cross-check's reference: evaluateJSON() (the results' JSON), which resolve() must match.
+      const d = JSON.parse(evaluator.evaluateJSON(key, contexts[i], AT));
       const r = evaluator.resolve(key, contexts[i], AT);
       if (r.value !== d.value || r.variant !== d.variant || r.reason !== d.reason || r.errorCode !== d.errorCode) {
         return { ...d, errorCode: "RESOLVE_MISMATCH", errorMessage: `resolve() ${JSON.stringify(r)}` };

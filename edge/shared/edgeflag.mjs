@@ -56,7 +56,7 @@ export class ContextEncoder {
 
   /** Returns a view of the encoding, valid until the next call. */
   encode(ctx) {
-    if (ctx === null || typeof ctx !== "object" || Array.isArray(ctx)) {
+    if (ctx === null || typeof ctx !== "object" || Array.isArray(ctx) || ctx instanceof Uint8Array) {
       throw new EdgeflagError("INVALID_CONTEXT", "the context must be an object");
     }
     this.n = 0;
@@ -100,17 +100,8 @@ export class ContextEncoder {
     return n;
   }
 
-  value(name, v) {
-    if (!Array.isArray(v)) return this.scalar(name, v);
-    this.byte(TAG_LIST);
-    this.uvarint(v.length);
-    for (const item of v) {
-      if (Array.isArray(item)) throw new EdgeflagError("INVALID_CONTEXT", `attribute ${name}: nested list`);
-      this.scalar(name, item);
-    }
-  }
-
-  scalar(name, v) {
+  /** Writes v, the value of attribute name (list: v is an item of a list). */
+  value(name, v, list = false) {
     switch (typeof v) {
       case "string":
         this.byte(TAG_STRING);
@@ -129,11 +120,12 @@ export class ContextEncoder {
         this.byte(TAG_NULL);
         return;
     }
-    if (v === null) {
-      this.byte(TAG_NULL);
-      return;
-    }
-    throw new EdgeflagError("INVALID_CONTEXT", `attribute ${name}: unsupported value type ${typeof v}`);
+    if (v === null) return this.byte(TAG_NULL);
+    if (!Array.isArray(v)) throw new EdgeflagError("INVALID_CONTEXT", `attribute ${name}: unsupported value type ${typeof v}`);
+    if (list) throw new EdgeflagError("INVALID_CONTEXT", `attribute ${name}: nested list`);
+    this.byte(TAG_LIST);
+    this.uvarint(v.length);
+    for (const item of v) this.value(name, item, true);
   }
 
   string(s) {
@@ -345,80 +337,35 @@ export class Evaluator {
   }
 
   /**
-   * The context in the binary encoding: an object is encoded; a string, or bytes without the
-   * binary marker, are JSON text, parsed (PARSE_ERROR) then encoded; other bytes pass as they are.
+   * Makes context (an object; null and undefined are {}) the one the module evaluates;
+   * throws an EdgeflagError (INVALID_CONTEXT) when it cannot be encoded. A context the
+   * module refuses makes the evaluations that follow errors.
    */
-  contextBytes(context) {
-    let b;
-    if (context instanceof Uint8Array && (context.length === 0 || context[0] === MARKER)) b = context;
-    else if (typeof context === "string" || context instanceof Uint8Array) {
-      const text = typeof context === "string" ? context : this.decoder.decode(context);
-      let parsed;
-      try {
-        parsed = JSON.parse(text);
-      } catch (err) {
-        throw new EdgeflagError("PARSE_ERROR", `context: ${err.message}`);
-      }
-      b = this.encoder.encode(parsed);
-    } else b = this.encoder.encode(context ?? {});
-    // Over the limit, the module answers INVALID_CONTEXT from the length alone.
-    return b.length > MAX_CONTEXT_SIZE ? b.subarray(0, MAX_CONTEXT_SIZE + 1) : b;
-  }
-
-  /** Makes context the one the module evaluates (one it refuses makes the evaluations that follow errors). */
   setContext(context) {
-    const c = this.contextBytes(context);
+    const b = this.encoder.encode(context ?? {});
+    // Over the limit, the module answers INVALID_CONTEXT from the length alone.
+    const c = b.length > MAX_CONTEXT_SIZE ? b.subarray(0, MAX_CONTEXT_SIZE + 1) : b;
     this.input([c], c.length);
     this.exports.edgeflag_context(c.length);
-  }
-
-  /**
-   * Reads a results frame (package protocol): {json, refused}, json the results' JSON joined by
-   * commas or the module's error object. With index, entries [{key, variant, reason}] instead,
-   * read from the frame's index (reason "ERROR" for an error result, else undefined).
-   */
-  results(packed, index = false) {
-    const f = this.outputBytes(packed);
-    if (f[0] !== 0) return { json: this.decoder.decode(f), refused: true };
-    const end = 5 + (f[1] | (f[2] << 8) | (f[3] << 16)) + f[4] * 2 ** 24;
-    if (!index) return { json: this.decoder.decode(f.subarray(5, end)) };
-    const entries = [];
-    // Each entry: key, variant, ok:uint8, the result's JSON length (skipped).
-    for (const r = new FrameReader(f, end, this.decoder); r.off < f.length; r.uvarint()) {
-      entries.push({ key: r.str(), variant: r.str(), reason: f[r.off++] === 1 ? undefined : "ERROR" });
-    }
-    return { json: "", entries };
-  }
-
-  /** Evaluates flag key for the context of the last setContext; returns the result as JSON text. */
-  evaluateKeyJSON(key, at = Date.now(), { stale = false } = {}) {
-    const { written } = this.utf8.encodeInto(key, this.keyBuf);
-    const k = this.keyBuf.subarray(0, Math.min(written, MAX_KEY_SIZE + 1));
-    this.input([k], k.length);
-    const flags = stale ? FLAG_STALE : 0;
-    return this.results(this.exports.edgeflag_evaluate(k.length, BigInt(Math.trunc(at)), flags)).json;
   }
 
   /**
    * Evaluates one flag and returns the result as JSON text: the bytes every edgeflag
    * runtime returns for the same snapshot, context and time. at: Unix milliseconds.
    */
-  evaluateJSON(key, context, at = Date.now(), opts = {}) {
+  evaluateJSON(key, context, at = Date.now(), { stale = false } = {}) {
     this.setContext(context);
-    return this.evaluateKeyJSON(key, at, opts);
+    const { written } = this.utf8.encodeInto(key, this.keyBuf);
+    const k = this.keyBuf.subarray(0, Math.min(written, MAX_KEY_SIZE + 1));
+    this.input([k], k.length);
+    const f = this.outputBytes(this.exports.edgeflag_evaluate(k.length, BigInt(Math.trunc(at)), stale ? FLAG_STALE : 0));
+    return this.decoder.decode(f[0] === 0 ? f.subarray(5, this.resultsEnd(f)) : f);
   }
 
   /** Evaluates every flag; returns the JSON text {"flags":[...]} or an error object. */
   evaluateAllJSON(context, at = Date.now(), { stale = false } = {}) {
-    this.setContext(context);
-    const flags = stale ? FLAG_STALE : 0;
-    const r = this.results(this.exports.edgeflag_evaluate_all(BigInt(Math.trunc(at)), flags));
-    return r.refused ? r.json : `{"flags":[${r.json}]}`;
-  }
-
-  /** evaluateJSON, parsed. */
-  evaluate(key, context, at, opts) {
-    return JSON.parse(this.evaluateJSON(key, context, at, opts));
+    const f = this.allResults(context, at, stale);
+    return f[0] === 0 ? `{"flags":[${this.decoder.decode(f.subarray(5, this.resultsEnd(f)))}]}` : this.decoder.decode(f);
   }
 
   /**
@@ -427,21 +374,36 @@ export class Evaluator {
    * headers need. Throws EdgeflagError when the module refuses.
    */
   variants(context, at = Date.now(), { stale = false } = {}) {
-    this.setContext(context);
-    const r = this.results(this.exports.edgeflag_evaluate_all(BigInt(Math.trunc(at)), stale ? FLAG_STALE : 0), true);
-    if (r.refused) {
-      const e = JSON.parse(r.json);
+    const f = this.allResults(context, at, stale);
+    if (f[0] !== 0) {
+      const e = JSON.parse(this.decoder.decode(f));
       throw new EdgeflagError(e.errorCode, e.errorMessage);
     }
-    return r.entries;
+    const entries = [];
+    // Each entry: key, variant, ok:uint8, the result's JSON length (skipped).
+    for (const r = new FrameReader(f, this.resultsEnd(f), this.decoder); r.off < f.length; r.uvarint()) {
+      entries.push({ key: r.str(), variant: r.str(), reason: f[r.off++] === 1 ? undefined : "ERROR" });
+    }
+    return entries;
+  }
+
+  /** The results frame (package protocol) of every flag: 0 jsonLen:uint32le json index, or the error object. */
+  allResults(context, at, stale) {
+    this.setContext(context);
+    return this.outputBytes(this.exports.edgeflag_evaluate_all(BigInt(Math.trunc(at)), stale ? FLAG_STALE : 0));
+  }
+
+  /** Where the results' JSON of results frame f ends. */
+  resultsEnd(f) {
+    return 5 + (f[1] | (f[2] << 8) | (f[3] << 16)) + f[4] * 2 ** 24;
   }
 
   /**
    * One flag for an SDK (OpenFeature): {value, variant, reason} or {reason: "ERROR",
-   * errorCode, errorMessage}, frozen, as evaluate() gives them (its EdgeflagError becomes
-   * the error), never thrown. Only the attributes the flag reads cross into the module; a
+   * errorCode, errorMessage}, frozen, as evaluateJSON() gives them, parsed (its EdgeflagError
+   * becomes the error), never thrown. Only the attributes the flag reads cross into the module; a
    * flag that reads none and not the time is evaluated once per snapshot. The others are
-   * checked (validContext); a context that fails takes evaluate()'s path (docs/edge.md).
+   * checked (validContext); a context that fails takes evaluateJSON()'s path (docs/edge.md).
    */
   resolve(key, context, at = Date.now(), opts = undefined) {
     const f = (this.flagTable ?? this.readFlags()).get(key);
@@ -475,11 +437,11 @@ export class Evaluator {
     return (f.results[code] = Object.freeze({ value: f.parsed[v], variant: f.variants[2 * v], reason: REASONS[code & 7] }));
   }
 
-  /** resolve by evaluate(): for errors, unknown flags and contexts resolve does not check. */
+  /** resolve by evaluateJSON(): for errors, unknown flags and contexts resolve does not check. */
   resolveFull(key, context, at, opts) {
     let r;
     try {
-      r = this.evaluate(key, context, at, opts);
+      r = JSON.parse(this.evaluateJSON(key, context, at, opts));
     } catch (err) {
       if (!(err instanceof EdgeflagError)) throw err;
       r = { reason: "ERROR", errorCode: err.code, errorMessage: err.detail };
@@ -521,12 +483,5 @@ export class Evaluator {
       }
     }
     return this.flagTable;
-  }
-
-  /** evaluateAllJSON, parsed: the array of results; throws EdgeflagError on error. */
-  evaluateAll(context, at, opts) {
-    const out = JSON.parse(this.evaluateAllJSON(context, at, opts));
-    if (out.errorCode) throw new EdgeflagError(out.errorCode, out.errorMessage);
-    return out.flags;
   }
 }

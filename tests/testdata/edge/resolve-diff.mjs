@@ -1,7 +1,7 @@
-// Differential check of Evaluator.resolve against Evaluator.evaluate (the results' JSON) in
+// Differential check of Evaluator.resolve against Evaluator.evaluateJSON (the results' JSON) in
 // Node.js, with the module that EDGEFLAG_WASM names. Reads one JSON request on stdin:
 // {snapshots: [base64, ...], contexts: [{...}], ats: [ms], keys: [flag key]}; loads each
-// snapshot in turn and, for every context (and variants of it that evaluate() refuses or
+// snapshot in turn and, for every context (and variants of it that evaluateJSON() refuses or
 // resolve() does not check itself) and key, requires the same value, variant, reason and
 // error code. Answers {compared, fast, mismatches: [...]} on stdout.
 import { readFileSync } from "node:fs";
@@ -31,16 +31,16 @@ const outcome = (f) => {
 let compared = 0;
 const mismatches = [];
 function compare(key, ctx, at, opts, what) {
-  // Both orders: resolve() must not depend on the context evaluate() left in the module.
+  // Both orders: resolve() must not depend on the context evaluateJSON() left in the module.
   const first = compared % 2 === 0;
   const got1 = first ? outcome(() => ev.resolve(key, ctx, at, opts)) : null;
-  const want = outcome(() => ev.evaluate(key, ctx, at, opts));
+  const want = outcome(() => JSON.parse(ev.evaluateJSON(key, ctx, at, opts)));
   const got = first ? got1 : outcome(() => ev.resolve(key, ctx, at, opts));
   compared++;
   if (got !== want && mismatches.length < 20) mismatches.push({ what, key, at, context: typeof ctx === "object" && ctx !== null ? Object.keys(ctx).slice(0, 12).map((k) => [k, String(ctx[k])]) : String(ctx), resolve: got, evaluate: want });
 }
 
-/** Variants of a context that evaluate() refuses, or that resolve() leaves to it. */
+/** Variants of a context that evaluateJSON() refuses, or that resolve() leaves to it. */
 function oddContexts(ctx) {
   class WithGetter {
     get country() {
