@@ -316,34 +316,15 @@ func (b *builder) condition(c *Condition) snapshot.Condition {
 	return snapshot.Condition{Kind: snapshot.CondClause, Clause: b.clause(c)}
 }
 
-// Source operators: the snapshot operator, whether it is negated, whether ignoreCase applies.
-var ops = map[string]struct {
-	op         snapshot.Op
-	negate     bool
-	ignoreCase bool
-}{
-	"equals": {snapshot.OpIn, false, true}, "notEquals": {snapshot.OpIn, true, true},
-	"in": {snapshot.OpIn, false, true}, "notIn": {snapshot.OpIn, true, true},
-	"startsWith": {snapshot.OpStartsWith, false, true}, "endsWith": {snapshot.OpEndsWith, false, true},
-	"contains": {snapshot.OpContains, false, true}, "matches": {snapshot.OpMatches, false, false},
-	"lt": {snapshot.OpLt, false, false}, "lte": {snapshot.OpLte, false, false},
-	"gt": {snapshot.OpGt, false, false}, "gte": {snapshot.OpGte, false, false},
-	"semverEq": {snapshot.OpSemverEq, false, false}, "semverLt": {snapshot.OpSemverLt, false, false},
-	"semverLte": {snapshot.OpSemverLte, false, false}, "semverGt": {snapshot.OpSemverGt, false, false},
-	"semverGte": {snapshot.OpSemverGte, false, false},
-	"before":    {snapshot.OpBefore, false, false}, "after": {snapshot.OpAfter, false, false},
-	"present": {snapshot.OpPresent, false, false}, "absent": {snapshot.OpPresent, true, false},
-}
-
 func (b *builder) clause(c *Condition) snapshot.Clause {
-	o, ok := ops[c.Op]
+	o, ok := snapshot.LookupOperator(c.Op)
 	if !ok {
 		b.fail("unknown operator %q", c.Op)
 		return snapshot.Clause{Op: snapshot.OpPresent}
 	}
-	cl := snapshot.Clause{Attribute: b.attrIdx[c.Attribute], Op: o.op, Negate: o.negate, IgnoreCase: c.IgnoreCase && o.ignoreCase}
+	cl := snapshot.Clause{Attribute: b.attrIdx[c.Attribute], Op: o.Op, Negate: o.Negate, IgnoreCase: c.IgnoreCase && o.IgnoreCase}
 	for _, v := range c.Values {
-		cl.Values = append(cl.Values, b.literal(c.Op, v, &cl))
+		cl.Values = append(cl.Values, b.literal(o.Operand, v, &cl))
 	}
 	switch cl.Op {
 	case snapshot.OpIn, snapshot.OpStartsWith, snapshot.OpEndsWith, snapshot.OpContains:
@@ -366,13 +347,13 @@ func (b *builder) clause(c *Condition) snapshot.Clause {
 	return cl
 }
 
-func (b *builder) literal(op string, v any, cl *snapshot.Clause) snapshot.Literal {
-	switch {
-	case semverOps[op]:
+func (b *builder) literal(operand snapshot.OperandKind, v any, cl *snapshot.Clause) snapshot.Literal {
+	switch operand {
+	case snapshot.OperandSemver:
 		s, _ := v.(string)
 		sv, _ := snapshot.ParseSemver(s)
 		return snapshot.Literal{Kind: snapshot.LitSemver, Str: semverText(sv)}
-	case timeOps[op]:
+	case snapshot.OperandTime:
 		s, _ := v.(string)
 		if off, rel, _ := parseRelative(s); rel {
 			cl.Relative = true

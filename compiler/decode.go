@@ -789,12 +789,6 @@ func stagedVariant(f *Flag) (string, bool) {
 	return r.Variant, true
 }
 
-// Clause operators by the kind of value they take.
-var (
-	semverOps = map[string]bool{"semverEq": true, "semverLt": true, "semverLte": true, "semverGt": true, "semverGte": true}
-	timeOps   = map[string]bool{"before": true, "after": true}
-)
-
 func (d *decoder) condition(n node, path string, depth int) *Condition {
 	c := &Condition{Pos: d.pos(n)}
 	if depth > maxConditionDepth {
@@ -853,19 +847,20 @@ func (d *decoder) condition(n node, path string, depth int) *Condition {
 			valuePaths = append(valuePaths, index(field(path, "values"), i))
 		}
 	}
+	operator, _ := snapshot.LookupOperator(c.Op)
 	for i, vn := range valueNodes {
 		c.Values = append(c.Values, vn.value())
 		s := str(vn)
-		switch {
-		case c.Op == "matches":
+		switch operator.Operand {
+		case snapshot.OperandPattern:
 			if _, err := regexp.Compile(s); err != nil {
 				d.errorf(vn, valuePaths[i], "invalid regular expression (RE2): %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 			}
-		case semverOps[c.Op]:
+		case snapshot.OperandSemver:
 			if _, ok := snapshot.ParseSemver(s); !ok {
 				d.errorf(vn, valuePaths[i], "invalid semantic version %q", ex(s))
 			}
-		case timeOps[c.Op]:
+		case snapshot.OperandTime:
 			if _, rel, err := parseRelative(s); rel {
 				if err != nil {
 					d.errorf(vn, valuePaths[i], "%v", err)
