@@ -340,7 +340,7 @@ func (c converter) clause(cl *snapshot.Clause) Condition {
 	}
 	switch {
 	case len(values) == 0:
-	case len(values) == 1 && out.Op != "in" && out.Op != "notIn":
+	case len(values) == 1 && !takesList(out.Op):
 		out.Value = values[0]
 	default:
 		out.Values = values
@@ -353,6 +353,12 @@ func (c converter) clause(cl *snapshot.Clause) Condition {
 // but a snapshot could, so they stay readable.
 func opName(cl *snapshot.Clause) string {
 	return cl.OpName()
+}
+
+// takesList reports whether the operator named name writes its values as a list (in, notIn).
+func takesList(name string) bool {
+	o, ok := snapshot.LookupOperator(name)
+	return ok && o.Arity == snapshot.ArityMany
 }
 
 func literal(l snapshot.Literal, relative bool) any {
