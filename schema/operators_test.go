@@ -56,10 +56,7 @@ func TestOperatorNamesMatchTable(t *testing.T) {
 	// parentheses after a group: "equals, notEquals, in, notIn (strings, ...); startsWith, ...".
 	desc := op["description"].(string)
 	listed := regexp.MustCompile(`\([^)]*\)`).ReplaceAllString(strings.TrimPrefix(desc, "The clause operator:"), "")
-	var named []string
-	for _, w := range strings.FieldsFunc(listed, func(r rune) bool { return strings.ContainsRune(" ,;.", r) }) {
-		named = append(named, w)
-	}
+	named := strings.FieldsFunc(listed, func(r rune) bool { return strings.ContainsRune(" ,;.", r) })
 	if !slices.Equal(named, all) {
 		t.Errorf("the op description %q names\n%q\nsnapshot.Operators name\n%q", desc, named, all)
 	}
