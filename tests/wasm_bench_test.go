@@ -119,16 +119,19 @@ func BenchmarkWasmEvaluateAll(b *testing.B) {
 }
 
 // benchJS runs n evaluations in a JavaScript runtime through call and reports the time
-// per evaluation (the one round trip to the process is included, amortized over b.N).
+// per evaluation (the one round trip to the process is included, amortized over b.N):
+// one flag and every flag through evaluateJSON and evaluateAllJSON, then the same two as
+// OFREP requests (single and bulk) answered in the module.
 func benchJS(b *testing.B, call func(req map[string]any)) {
 	for _, tt := range []struct {
-		name string
-		key  any
-	}{{"one", benchFlag}, {"all", nil}} {
+		name  string
+		key   any
+		ofrep bool
+	}{{"one", benchFlag, false}, {"all", nil, false}, {"ofrep-one", benchFlag, true}, {"ofrep-bulk", nil, true}} {
 		b.Run(tt.name, func(b *testing.B) {
-			call(map[string]any{"op": "bench", "n": 1000, "key": tt.key, "context": benchContext, "at": benchAt.UnixMilli()}) // warm up
+			call(map[string]any{"op": "bench", "n": 1000, "key": tt.key, "context": benchContext, "at": benchAt.UnixMilli(), "ofrep": tt.ofrep}) // warm up
 			b.ResetTimer()
-			call(map[string]any{"op": "bench", "n": b.N, "key": tt.key, "context": benchContext, "at": benchAt.UnixMilli()})
+			call(map[string]any{"op": "bench", "n": b.N, "key": tt.key, "context": benchContext, "at": benchAt.UnixMilli(), "ofrep": tt.ofrep})
 		})
 	}
 }

@@ -16,9 +16,19 @@ export async function runBatch(evaluator, req) {
   return { count: outputs.length, digest: await sha256Hex(outputs.join("\n") + "\n") };
 }
 
-/** Evaluates one context n times (one flag, or all flags when key is null). */
-export function runBench(evaluator, { n, key, context, at }) {
+/**
+ * Evaluates one context n times (one flag, or all flags when key is null); with ofrep, as
+ * an OFREP request whose body is {"context": context}, answered in the module.
+ */
+export function runBench(evaluator, { n, key, context, at, ofrep }) {
   let size = 0;
+  if (ofrep) {
+    const utf8 = new TextEncoder();
+    const body = utf8.encode(JSON.stringify({ context }));
+    const k = key == null ? null : utf8.encode(key);
+    for (let i = 0; i < n; i++) size += evaluator.ofrep({ key: k, body, now: at }).body.length;
+    return { n, size };
+  }
   for (let i = 0; i < n; i++) {
     size += key == null ? evaluator.evaluateAllJSON(context, at).length : evaluator.evaluateJSON(key, context, at).length;
   }
