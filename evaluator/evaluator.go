@@ -80,6 +80,26 @@ func (e *Evaluator) EvaluateAt(key string, ctx *Context, atMillis int64) Result 
 	return st.flag(i)
 }
 
+// VariantAt evaluates flag i of s.Flags for ctx at atMillis (Unix milliseconds) and returns
+// the index of the variant served in s.Flags[i].Variants and the reason: EvaluateAt's
+// answer, for hosts that know the flag's index and need no more. s must be the snapshot in
+// use (Snapshot); for anything else, and for every error result, it returns -1 and
+// ReasonError.
+func (e *Evaluator) VariantAt(s *snapshot.Snapshot, i int, ctx *Context, atMillis int64) (int, Reason) {
+	p := e.cur.Load()
+	if p == nil || p.snap != s || uint(i) >= uint(len(s.Flags)) || ctx.LimitError() != "" {
+		return -1, ReasonError
+	}
+	st := state{snap: s, prep: p, ctx: ctx, at: atMillis}
+	ctx.bind(s)
+	var r Result
+	v := st.flagInto(i, &r)
+	if r.Reason == ReasonError {
+		v = -1
+	}
+	return v, r.Reason
+}
+
 // EvaluateAllAt evaluates every flag, in key order, at atMillis (Unix milliseconds),
 // appending the results to dst. A context over one of its limits gives every flag an
 // INVALID_CONTEXT result.

@@ -11,6 +11,10 @@ import "github.com/edgeflag/edgeflag/snapshot"
 func (c *Context) ResetIndexed(s *snapshot.Snapshot) {
 	c.Reset()
 	c.bind(s)
+	// Room for every attribute of s, which slot relies on.
+	if n := len(s.Attributes); cap(c.values) < n || cap(c.names) < n {
+		c.names, c.values = make([]string, 0, n), make([]Value, 0, n)
+	}
 }
 
 // SetIndexed sets attribute a of the snapshot of ResetIndexed (an index into its
@@ -29,4 +33,36 @@ func (c *Context) SetIndexed(a int, v Value) {
 	c.index[a] = int32(len(c.values))
 	c.names = append(c.names, c.bound.Attributes[a])
 	c.values = append(c.values, v)
+}
+
+// SetIndexedString is SetIndexed(a, String(s)), and SetIndexedBool SetIndexed(a, Bool(b)),
+// without a Value in between: the WASM module's decoder sets most attributes with them.
+func (c *Context) SetIndexedString(a int, s string) {
+	v := c.slot(a)
+	v.kind, v.str, v.num, v.list = StringKind, s, 0, nil
+}
+
+// SetIndexedBool: see SetIndexedString.
+func (c *Context) SetIndexedBool(a int, b bool) {
+	v := c.slot(a)
+	v.kind, v.str, v.num, v.list = BoolKind, "", 0, nil
+	if b {
+		v.num = 1
+	}
+}
+
+// slot returns the Value of attribute a to overwrite with a scalar: the one it has, or a
+// new one. A new one needs no append: ResetIndexed made room for every attribute.
+func (c *Context) slot(a int) *Value {
+	j := c.index[a]
+	if j < 0 {
+		j = int32(len(c.values))
+		c.index[a] = j
+		c.names = c.names[:j+1]
+		c.names[j] = c.bound.Attributes[a]
+		c.values = c.values[:j+1]
+	}
+	v := &c.values[j]
+	c.items -= len(v.list)
+	return v
 }
