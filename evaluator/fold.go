@@ -222,7 +222,7 @@ func matchExact(op stringOp, s, lit string) bool {
 			return false
 		}
 		i += j
-		if s[i:i+n] == lit {
+		if s[i+n-1] == lit[n-1] && s[i:i+n] == lit { // the last byte first: no call
 			return true
 		}
 		i++

@@ -13,16 +13,33 @@ func ParseSemver(s string) (Semver, bool) {
 	if len(s) > 0 && (s[0] == 'v' || s[0] == 'V') {
 		s = s[1:]
 	}
-	var ok bool
-	if v.Major, s, ok = parseNumericPart(s); !ok || len(s) == 0 || s[0] != '.' {
-		return v, false
+	// The three numbers, in one loop: the evaluator parses every value it compares, and in
+	// the WASM module a call per number costs more than the parsing.
+	var core [3]uint64
+	i := 0
+	for k := range core {
+		if k > 0 {
+			if i == len(s) || s[i] != '.' {
+				return v, false
+			}
+			i++
+		}
+		start := i
+		var n uint64
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			if n > (1<<63)/10 {
+				return v, false
+			}
+			n = n*10 + uint64(s[i]-'0')
+			i++
+		}
+		if i == start || (i > start+1 && s[start] == '0') { // no digits, or a leading zero
+			return v, false
+		}
+		core[k] = n
 	}
-	if v.Minor, s, ok = parseNumericPart(s[1:]); !ok || len(s) == 0 || s[0] != '.' {
-		return v, false
-	}
-	if v.Patch, s, ok = parseNumericPart(s[1:]); !ok {
-		return v, false
-	}
+	v.Major, v.Minor, v.Patch = core[0], core[1], core[2]
+	s = s[i:]
 	if len(s) > 0 && s[0] == '-' {
 		end := len(s)
 		for i := 1; i < len(s); i++ {
@@ -43,22 +60,6 @@ func ParseSemver(s string) (Semver, bool) {
 		}
 	}
 	return v, true
-}
-
-func parseNumericPart(s string) (uint64, string, bool) {
-	i := 0
-	var n uint64
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		if n > (1<<63)/10 {
-			return 0, s, false
-		}
-		n = n*10 + uint64(s[i]-'0')
-		i++
-	}
-	if i == 0 || (i > 1 && s[0] == '0') {
-		return 0, s, false
-	}
-	return n, s[i:], true
 }
 
 // validIdentifiers checks dot-separated [0-9A-Za-z-]+ identifiers; numeric pre-release
