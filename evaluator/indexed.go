@@ -31,8 +31,7 @@ func (c *Context) SetIndexed(a int, v Value) {
 		return
 	}
 	c.index[a] = int32(len(c.values))
-	c.names = append(c.names, c.bound.Attributes[a])
-	c.values = append(c.values, v)
+	c.values = append(c.values, v) // its name is written when asked for (fillNames)
 }
 
 // SetIndexedString is SetIndexed(a, String(s)), and SetIndexedBool SetIndexed(a, Bool(b)),
@@ -52,17 +51,36 @@ func (c *Context) SetIndexedBool(a int, b bool) {
 }
 
 // slot returns the Value of attribute a to overwrite with a scalar: the one it has, or a
-// new one. A new one needs no append: ResetIndexed made room for every attribute.
+// new one. A new one needs no append: ResetIndexed made room for every attribute; its name
+// is written when asked for (fillNames), as the evaluation finds it by index.
 func (c *Context) slot(a int) *Value {
 	j := c.index[a]
 	if j < 0 {
 		j = int32(len(c.values))
 		c.index[a] = j
-		c.names = c.names[:j+1]
-		c.names[j] = c.bound.Attributes[a]
 		c.values = c.values[:j+1]
 	}
 	v := &c.values[j]
 	c.items -= len(v.list)
 	return v
+}
+
+// fillNames writes the names of the attributes set with SetIndexed, which leaves them out:
+// c.names then holds the name of every value again.
+func (c *Context) fillNames() {
+	if len(c.names) != len(c.values) { // inlined: a comparison where nothing is missing
+		c.writeNames()
+	}
+}
+
+func (c *Context) writeNames() {
+	if cap(c.names) < len(c.values) {
+		c.names = append(make([]string, 0, len(c.values)), c.names...)
+	}
+	c.names = c.names[:len(c.values)]
+	for a, j := range c.index {
+		if j >= 0 {
+			c.names[j] = c.bound.Attributes[a]
+		}
+	}
 }
