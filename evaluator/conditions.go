@@ -117,13 +117,12 @@ func (st *state) match(cl *snapshot.Clause, v *Value) bool {
 		if v.kind != StringKind {
 			return false
 		}
-		sv, ok := snapshot.ParseSemver(v.str)
-		if !ok {
+		sv := &st.semver
+		if !sv.Parse(v.str) {
 			return false
 		}
 		for i := range cl.Semvers {
-			lit := &cl.Semvers[i]
-			c := sv.Compare(*lit)
+			c := snapshot.CompareSemvers(sv, &cl.Semvers[i])
 			switch cl.Op {
 			case snapshot.OpSemverEq:
 				if c == 0 {

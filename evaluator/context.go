@@ -221,9 +221,12 @@ func (c *Context) All() iter.Seq2[string, Value] {
 // bind prepares attribute lookups for snapshot s: every attribute is unresolved until a
 // flag reads it, so a context of many attributes costs little when few are read.
 func (c *Context) bind(s *snapshot.Snapshot) {
-	if c.bound == s {
-		return
+	if c.bound != s { // inlined: a context bound already costs a comparison
+		c.rebind(s)
 	}
+}
+
+func (c *Context) rebind(s *snapshot.Snapshot) {
 	if c.bound != nil {
 		c.fillNames() // before the indexes of the other snapshot go
 	}

@@ -144,6 +144,8 @@ type state struct {
 	bound    uint32
 	step     int
 
+	semver snapshot.Semver // the value match parses, kept here rather than copied
+
 	_ [0]func() // not comparable: no equality function in the WASM module
 }
 
