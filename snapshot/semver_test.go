@@ -38,3 +38,12 @@ func TestParseSemver(t *testing.T) {
 		}
 	}
 }
+
+// TestSemverParseOverwrites checks that Parse into a Semver that holds a version leaves
+// nothing of it behind.
+func TestSemverParseOverwrites(t *testing.T) {
+	v := Semver{9, 9, 9, "rc.1"}
+	if !v.Parse("1.2.3") || v != (Semver{1, 2, 3, ""}) {
+		t.Errorf("Parse(1.2.3) over a pre-release: %+v", v)
+	}
+}
