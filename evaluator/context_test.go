@@ -106,3 +106,27 @@ func showValue(v Value) string {
 	}
 	return "?"
 }
+
+// TestIndexedContextListItems checks that the list items of an indexed context count its
+// own lists only: a scalar set where an earlier context had a list, or replacing a list.
+func TestIndexedContextListItems(t *testing.T) {
+	s := &snapshot.Snapshot{Attributes: []string{"groups", "userId"}}
+	c := NewContext()
+	c.ResetIndexed(s)
+	c.SetIndexed(0, Strings("a", "b", "c"))
+	if c.ListItems() != 3 {
+		t.Fatalf("ListItems %d, want 3", c.ListItems())
+	}
+	c.SetIndexedString(0, "x") // replaces the list
+	if c.ListItems() != 0 {
+		t.Errorf("after a string replaced the list: ListItems %d, want 0", c.ListItems())
+	}
+	c.ResetIndexed(s)
+	c.SetIndexed(0, Strings("a", "b"))
+	c.ResetIndexed(s)
+	c.SetIndexedBool(1, true) // where the last context had its list
+	c.SetIndexedString(0, "y")
+	if c.ListItems() != 0 {
+		t.Errorf("a new context: ListItems %d, want 0", c.ListItems())
+	}
+}

@@ -54,15 +54,15 @@ func (c *Context) SetIndexedBool(a int, b bool) {
 // new one. A new one needs no append: ResetIndexed made room for every attribute; its name
 // is written when asked for (fillNames), as the evaluation finds it by index.
 func (c *Context) slot(a int) *Value {
-	j := c.index[a]
-	if j < 0 {
-		j = int32(len(c.values))
-		c.index[a] = j
-		c.values = c.values[:j+1]
+	if j := c.index[a]; j >= 0 {
+		v := &c.values[j]
+		c.items -= len(v.list)
+		return v
 	}
-	v := &c.values[j]
-	c.items -= len(v.list)
-	return v
+	j := len(c.values)
+	c.index[a] = int32(j)
+	c.values = c.values[:j+1] // what it held is overwritten whole
+	return &c.values[j]
 }
 
 // fillNames writes the names of the attributes set with SetIndexed, which leaves them out:
