@@ -179,7 +179,9 @@ func (c *Context) Get(name string) Value {
 // Reset removes every attribute, keeping the allocated space.
 func (c *Context) Reset() {
 	c.names, c.values, c.bound, c.items, c.nulls = c.names[:0], c.values[:0], nil, 0, 0
-	clear(c.pos)
+	if len(c.pos) > 0 {
+		clear(c.pos)
+	}
 }
 
 // Len returns the number of attributes set, those set to Null left out.

@@ -9,8 +9,16 @@ import "github.com/edgeflag/edgeflag/snapshot"
 // against s find attributes without comparing names. Between ResetIndexed and the
 // evaluations, set attributes only with SetIndexed. It costs a store per attribute of s.
 func (c *Context) ResetIndexed(s *snapshot.Snapshot) {
+	bound := c.bound
 	c.Reset()
-	c.bind(s)
+	if bound == s { // bound to s already, as for every context the WASM module reads
+		for i := range c.index {
+			c.index[i] = unresolved
+		}
+		c.bound = s
+	} else {
+		c.bind(s)
+	}
 	// Room for every attribute of s, which slot relies on.
 	if n := len(s.Attributes); cap(c.values) < n || cap(c.names) < n {
 		c.names, c.values = make([]string, 0, n), make([]Value, 0, n)
