@@ -87,9 +87,10 @@ func (st *state) match(cl *snapshot.Clause, v *Value) bool {
 		if v.kind != StringKind {
 			return false
 		}
+		sop := stringOpOf(cl.Op)
 		for i := range cl.Values {
-			lit := &cl.Values[i]
-			if matchString(cl.Op, cl.IgnoreCase, v.str, lit.Str) {
+			lit := cl.Values[i].Str
+			if cl.IgnoreCase && matchLower(sop, v.str, lit) || !cl.IgnoreCase && matchExact(sop, v.str, lit) {
 				return true
 			}
 		}
@@ -116,13 +117,12 @@ func (st *state) match(cl *snapshot.Clause, v *Value) bool {
 		if v.kind != StringKind {
 			return false
 		}
-		sv, ok := snapshot.ParseSemver(v.str)
-		if !ok {
+		sv := &st.semver
+		if !sv.Parse(v.str) {
 			return false
 		}
 		for i := range cl.Semvers {
-			lit := &cl.Semvers[i]
-			c := sv.Compare(*lit)
+			c := snapshot.CompareSemvers(sv, &cl.Semvers[i])
 			switch cl.Op {
 			case snapshot.OpSemverEq:
 				if c == 0 {
@@ -241,18 +241,15 @@ func compareFold(s, lit string, fold bool) int {
 	return 0
 }
 
-func matchString(op snapshot.Op, fold bool, s, lit string) bool {
-	sop := opContains
+// stringOpOf returns the substring operator of op (startsWith, endsWith or contains).
+func stringOpOf(op snapshot.Op) stringOp {
 	switch op {
 	case snapshot.OpStartsWith:
-		sop = opPrefix
+		return opPrefix
 	case snapshot.OpEndsWith:
-		sop = opSuffix
+		return opSuffix
 	}
-	if fold {
-		return matchLower(sop, s, lit)
-	}
-	return matchExact(sop, s, lit)
+	return opContains
 }
 
 // timeOf reads a time attribute: Unix milliseconds, or an RFC 3339 / date string. Numbers

@@ -114,6 +114,7 @@ func NewContext() *Context { return &Context{} }
 // Set sets attribute name to v (the Null value removes it) and returns the context.
 // It costs O(1) amortised, whatever the number of attributes.
 func (c *Context) Set(name string, v Value) *Context {
+	c.fillNames()
 	c.bound = nil
 	c.items += len(v.list)
 	if v.kind == Null {
@@ -168,6 +169,7 @@ func (c *Context) SetBool(name string, value bool) *Context { return c.Set(name,
 
 // Get returns the attribute's value, Null when absent.
 func (c *Context) Get(name string) Value {
+	c.fillNames()
 	if i := c.find(name); i >= 0 {
 		return c.values[i]
 	}
@@ -177,11 +179,13 @@ func (c *Context) Get(name string) Value {
 // Reset removes every attribute, keeping the allocated space.
 func (c *Context) Reset() {
 	c.names, c.values, c.bound, c.items, c.nulls = c.names[:0], c.values[:0], nil, 0, 0
-	clear(c.pos)
+	if len(c.pos) > 0 {
+		clear(c.pos)
+	}
 }
 
 // Len returns the number of attributes set, those set to Null left out.
-func (c *Context) Len() int { return len(c.names) - c.nulls }
+func (c *Context) Len() int { return len(c.values) - c.nulls }
 
 // ListItems returns the number of items of all list attributes together.
 func (c *Context) ListItems() int { return c.items }
@@ -199,10 +203,14 @@ func (c *Context) LimitError() string {
 }
 
 // Names returns the attribute names in the order they were first set.
-func (c *Context) Names() []string { return c.names }
+func (c *Context) Names() []string {
+	c.fillNames()
+	return c.names
+}
 
 // All returns the attributes, names and values, in the order of Names.
 func (c *Context) All() iter.Seq2[string, Value] {
+	c.fillNames()
 	return func(yield func(string, Value) bool) {
 		for i, name := range c.names {
 			if !yield(name, c.values[i]) {
@@ -215,8 +223,14 @@ func (c *Context) All() iter.Seq2[string, Value] {
 // bind prepares attribute lookups for snapshot s: every attribute is unresolved until a
 // flag reads it, so a context of many attributes costs little when few are read.
 func (c *Context) bind(s *snapshot.Snapshot) {
-	if c.bound == s {
-		return
+	if c.bound != s { // inlined: a context bound already costs a comparison
+		c.rebind(s)
+	}
+}
+
+func (c *Context) rebind(s *snapshot.Snapshot) {
+	if c.bound != nil {
+		c.fillNames() // before the indexes of the other snapshot go
 	}
 	if cap(c.index) < len(s.Attributes) {
 		c.index = make([]int32, len(s.Attributes))

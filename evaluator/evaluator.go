@@ -80,6 +80,26 @@ func (e *Evaluator) EvaluateAt(key string, ctx *Context, atMillis int64) Result 
 	return st.flag(i)
 }
 
+// VariantAt evaluates flag i of s.Flags for ctx at atMillis (Unix milliseconds) and returns
+// the index of the variant served in s.Flags[i].Variants and the reason: EvaluateAt's
+// answer, for hosts that know the flag's index and need no more. s must be the snapshot in
+// use (Snapshot); for anything else, and for every error result, it returns -1 and
+// ReasonError.
+func (e *Evaluator) VariantAt(s *snapshot.Snapshot, i int, ctx *Context, atMillis int64) (int, Reason) {
+	p := e.cur.Load()
+	if p == nil || p.snap != s || uint(i) >= uint(len(s.Flags)) || ctx.LimitError() != "" {
+		return -1, ReasonError
+	}
+	st := state{snap: s, prep: p, ctx: ctx, at: atMillis}
+	ctx.bind(s)
+	var r Result
+	v := st.flagInto(i, &r)
+	if r.Reason == ReasonError {
+		v = -1
+	}
+	return v, r.Reason
+}
+
 // EvaluateAllAt evaluates every flag, in key order, at atMillis (Unix milliseconds),
 // appending the results to dst. A context over one of its limits gives every flag an
 // INVALID_CONTEXT result.
@@ -123,6 +143,8 @@ type state struct {
 	bucket   uint32
 	bound    uint32
 	step     int
+
+	semver snapshot.Semver // the value match parses, kept here rather than copied
 
 	_ [0]func() // not comparable: no equality function in the WASM module
 }
@@ -185,7 +207,7 @@ func (st *state) decide(f *snapshot.Flag, r *Result) int {
 		ru := &f.Rules[j]
 		st.reset()
 		mark := st.open(0, fact{kind: factRule, name: ru.Name})
-		if ru.When != nil && !st.cond(ru.When, 1) {
+		if ru.When != nil && !st.test(ru.When) {
 			st.close(mark, false, factNoMatch)
 			continue
 		}
@@ -202,7 +224,7 @@ func (st *state) decide(f *snapshot.Flag, r *Result) int {
 		ri := &f.Rings[j]
 		st.reset()
 		mark := st.open(0, fact{kind: factRing, name: ri.Name})
-		if ri.When != nil && !st.cond(ri.When, 1) {
+		if ri.When != nil && !st.test(ri.When) {
 			st.close(mark, false, factNoMatch)
 			continue
 		}
@@ -245,6 +267,15 @@ func (st *state) decide(f *snapshot.Flag, r *Result) int {
 	r.Reason = ReasonDefault
 	st.decided(r, DecidedByDefault, "", -1)
 	return f.DefaultVariant
+}
+
+// test evaluates a rule's or a ring's condition: a single clause, the common case, without
+// going through cond (a call fewer in the WASM module).
+func (st *state) test(c *snapshot.Condition) bool {
+	if c.Kind == snapshot.CondClause && !st.tracing() {
+		return st.clause(&c.Clause)
+	}
+	return st.cond(c, 1)
 }
 
 // open records a step whose outcome comes later and returns its mark (-1 when not

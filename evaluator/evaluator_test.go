@@ -3,6 +3,7 @@
 package evaluator
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -272,4 +273,43 @@ func TestSwapWhileEvaluating(t *testing.T) {
 		}
 	}
 	<-done
+}
+
+// TestVariantAtMatchesEvaluateAt holds VariantAt to EvaluateAt's variant and reason for
+// every flag of the fixture and contexts that reach rules, rings, splits and errors, and
+// checks that it refuses another snapshot and an index out of range.
+func TestVariantAtMatchesEvaluateAt(t *testing.T) {
+	s := rolloutFixture(t)
+	e := New(s)
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC).UnixMilli()
+	contexts := []*Context{
+		NewContext(),
+		NewContext().SetString("userId", "u1").SetString("email", "a@COMPANY.com"),
+		NewContext().SetString("userId", "u2").SetBool("betaProgram", true).SetString("country", "DE"),
+		NewContext().SetNumber("userId", 7),
+	}
+	for u := range 50 {
+		contexts = append(contexts, NewContext().SetString("userId", "user-"+strconv.Itoa(u)))
+	}
+	for _, ctx := range contexts {
+		for i := range s.Flags {
+			r := e.EvaluateAt(s.Flags[i].Key, ctx, at)
+			want := -1
+			for v := range s.Flags[i].Variants {
+				if r.Reason != ReasonError && s.Flags[i].Variants[v].Name == r.Variant {
+					want = v
+				}
+			}
+			wantReason := r.Reason
+			if got, reason := e.VariantAt(s, i, ctx, at); got != want || reason != wantReason {
+				t.Errorf("flag %s, context %v: VariantAt %d %s, EvaluateAt %d %s", s.Flags[i].Key, ctx.Names(), got, reason, want, wantReason)
+			}
+		}
+	}
+	if v, reason := e.VariantAt(rolloutFixture(t), 0, NewContext(), at); v != -1 || reason != ReasonError {
+		t.Errorf("another snapshot: %d %s, want -1 ERROR", v, reason)
+	}
+	if v, reason := e.VariantAt(s, len(s.Flags), NewContext(), at); v != -1 || reason != ReasonError {
+		t.Errorf("index out of range: %d %s, want -1 ERROR", v, reason)
+	}
 }

@@ -214,11 +214,18 @@ func matchExact(op stringOp, s, lit string) bool {
 	if n == 0 {
 		return true
 	}
-	c := lit[0]
-	for i := 0; i+n <= len(s); i++ {
-		if s[i] == c && s[i:i+n] == lit {
+	// Find each first byte of lit among the positions where lit fits, then compare.
+	c, last := lit[0], len(s)-n
+	for i := 0; i <= last; {
+		j := indexByte(s[i:last+1], c)
+		if j < 0 {
+			return false
+		}
+		i += j
+		if s[i+n-1] == lit[n-1] && s[i:i+n] == lit { // the last byte first: no call
 			return true
 		}
+		i++
 	}
 	return false
 }

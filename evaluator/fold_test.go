@@ -138,3 +138,28 @@ func TestMatchInIgnoreCase(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexByte holds indexByte (word at a time in the WASM module) to strings.IndexByte at
+// every length and position around the words, with bytes whose borrows could mislead it.
+func TestIndexByte(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		for at := -1; at < n; at++ {
+			for _, c := range []byte{'b', 0, 0x80, 0xff, 1} {
+				b := make([]byte, n)
+				for i := range b {
+					b[i] = c + 1 + byte(i%3) // never c, and c+1 next to it
+				}
+				if at >= 0 {
+					b[at] = c
+					if at+1 < n {
+						b[at+1] = c // a second c after the first
+					}
+				}
+				s := string(b)
+				if got, want := indexByte(s, c), strings.IndexByte(s, c); got != want {
+					t.Fatalf("indexByte(%q, %q) = %d, want %d", s, c, got, want)
+				}
+			}
+		}
+	}
+}

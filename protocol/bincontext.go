@@ -148,6 +148,36 @@ func (d *ContextDecoder) decode(data []byte, ctx *evaluator.Context, s *snapshot
 	return r.err
 }
 
+// indexedScalars reads the attributes of an indexed context, up to n, while they are in
+// the common form: an index and a string length of one byte each, or a bool, all within
+// the data. It returns how many it left (DecodeIndexed then reads the context again with
+// decode, which reads every form).
+func (r *reader) indexedScalars(n uint64, s *snapshot.Snapshot, ctx *evaluator.Context) uint64 {
+	b, off, attrs := r.b, r.off, len(s.Attributes)
+	for ; n > 0 && off+1 < len(b); n-- {
+		a, tag := int(b[off]), b[off+1]
+		if a >= 0x80 || a >= attrs { // an index of more bytes, or one out of range
+			break
+		}
+		if tag == TagTrue || tag == TagFalse {
+			ctx.SetIndexedBool(a, tag == TagTrue)
+			off += 2
+			continue
+		}
+		if tag != TagString || off+2 >= len(b) {
+			break
+		}
+		size := int(b[off+2])
+		if size >= 0x80 || size > len(b)-off-3 {
+			break
+		}
+		ctx.SetIndexedString(a, unsafe.String(unsafe.SliceData(b[off+3:]), size))
+		off += 3 + size
+	}
+	r.off = off
+	return n
+}
+
 // reader reads a binary context. The first problem is kept in err and stops the reading:
 // later reads return zero values.
 type reader struct {

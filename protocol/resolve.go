@@ -81,6 +81,16 @@ func AppendFlagsFrame(dst []byte, s *snapshot.Snapshot) []byte {
 // (PARSE_ERROR, or INVALID_CONTEXT for a rule broken).
 func (d *ContextDecoder) DecodeIndexed(data []byte, s *snapshot.Snapshot, ctx *evaluator.Context) error {
 	ctx.ResetIndexed(s)
+	// The common context (under 128 attributes, each a string under 128 bytes or a bool,
+	// see reader.indexedScalars) is read without decode's checks, which then read anything
+	// else from the start.
+	if len(data) >= 2 && data[0] == Marker && data[1] < 0x80 {
+		r := reader{b: data, off: 2}
+		if r.indexedScalars(uint64(data[1]), s, ctx) == 0 && r.off == len(data) && len(data) <= MaxContextSize {
+			return nil
+		}
+		ctx.ResetIndexed(s)
+	}
 	if err := d.decode(data, ctx, s); err != nil {
 		ctx.Reset()
 		return err

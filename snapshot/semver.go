@@ -10,19 +10,43 @@ type Semver struct {
 // ParseSemver parses "1.2.3", "v1.2.3", "1.2.3-rc.1+build.5". It does not allocate.
 func ParseSemver(s string) (Semver, bool) {
 	var v Semver
+	ok := v.Parse(s)
+	return v, ok
+}
+
+// Parse is ParseSemver into v, whose fields it overwrites (all of them when it succeeds):
+// for callers that keep a Semver rather than copy one (in the WASM module a copy of a
+// Semver is a call).
+func (v *Semver) Parse(s string) bool {
+	v.Pre = ""
 	if len(s) > 0 && (s[0] == 'v' || s[0] == 'V') {
 		s = s[1:]
 	}
-	var ok bool
-	if v.Major, s, ok = parseNumericPart(s); !ok || len(s) == 0 || s[0] != '.' {
-		return v, false
+	var core [3]uint64
+	i := 0
+	for k := range core {
+		if k > 0 {
+			if i == len(s) || s[i] != '.' {
+				return false
+			}
+			i++
+		}
+		start := i
+		var n uint64
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			if n > (1<<63)/10 {
+				return false
+			}
+			n = n*10 + uint64(s[i]-'0')
+			i++
+		}
+		if i == start || (i > start+1 && s[start] == '0') { // no digits, or a leading zero
+			return false
+		}
+		core[k] = n
 	}
-	if v.Minor, s, ok = parseNumericPart(s[1:]); !ok || len(s) == 0 || s[0] != '.' {
-		return v, false
-	}
-	if v.Patch, s, ok = parseNumericPart(s[1:]); !ok {
-		return v, false
-	}
+	v.Major, v.Minor, v.Patch = core[0], core[1], core[2]
+	s = s[i:]
 	if len(s) > 0 && s[0] == '-' {
 		end := len(s)
 		for i := 1; i < len(s); i++ {
@@ -33,32 +57,16 @@ func ParseSemver(s string) (Semver, bool) {
 		}
 		v.Pre = s[1:end]
 		if !validIdentifiers(v.Pre, true) {
-			return v, false
+			return false
 		}
 		s = s[end:]
 	}
 	if len(s) > 0 {
 		if s[0] != '+' || !validIdentifiers(s[1:], false) {
-			return v, false
+			return false
 		}
 	}
-	return v, true
-}
-
-func parseNumericPart(s string) (uint64, string, bool) {
-	i := 0
-	var n uint64
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		if n > (1<<63)/10 {
-			return 0, s, false
-		}
-		n = n*10 + uint64(s[i]-'0')
-		i++
-	}
-	if i == 0 || (i > 1 && s[0] == '0') {
-		return 0, s, false
-	}
-	return n, s[i:], true
+	return true
 }
 
 // validIdentifiers checks dot-separated [0-9A-Za-z-]+ identifiers; numeric pre-release
@@ -98,7 +106,10 @@ func isNumeric(s string) bool {
 }
 
 // Compare returns -1, 0 or +1 by SemVer 2.0 precedence.
-func (v Semver) Compare(w Semver) int {
+func (v Semver) Compare(w Semver) int { return CompareSemvers(&v, &w) }
+
+// CompareSemvers is v.Compare(w) for pointers, without copying either.
+func CompareSemvers(v, w *Semver) int {
 	if c := cmpUint(v.Major, w.Major); c != 0 {
 		return c
 	}

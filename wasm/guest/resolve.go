@@ -7,8 +7,6 @@ package main
 // attributes and answers in its return value.
 
 import (
-	"unsafe"
-
 	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/protocol"
 )
@@ -50,19 +48,8 @@ func resolve(index, n uint32, atMillis float64) (code uint32) {
 	if s == nil || int(n) > len(m.in) || resolveDec.DecodeIndexed(m.in[:n], s, resolveCtx) != nil {
 		return 0
 	}
-	if int(index) >= len(s.Flags) {
-		return 0
-	}
-	f := &s.Flags[index]
-	r := m.eval.EvaluateAt(f.Key, resolveCtx, int64(atMillis))
-	if r.Reason == evaluator.ReasonError {
-		return 0
-	}
-	for v := range f.Variants {
-		// r.Variant is the very string of the variant served.
-		if name := f.Variants[v].Name; len(name) == len(r.Variant) && unsafe.StringData(name) == unsafe.StringData(r.Variant) {
-			return protocol.Resolved(v, r.Reason)
-		}
+	if v, reason := m.eval.VariantAt(s, int(index), resolveCtx, int64(atMillis)); v >= 0 {
+		return protocol.Resolved(v, reason)
 	}
 	return 0
 }
