@@ -277,10 +277,7 @@ func appendErrorFields(dst []byte, code ErrorCode, message string) []byte {
 // '"', '\\' and control characters escaped, invalid UTF-8 replaced by \ufffd.
 func AppendJSONString(dst []byte, s string) []byte { return snapshot.AppendJSONString(dst, s) }
 
-// appendJSONString is AppendJSONString, not inlined: its copies cost the WASM module 0.6 KB
-// gzip.
-//
-//go:noinline
+// appendJSONString is AppendJSONString.
 func appendJSONString(dst []byte, s string) []byte { return snapshot.AppendJSONString(dst, s) }
 
 // unquoteJSON decodes a JSON string literal.

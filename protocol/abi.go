@@ -94,10 +94,6 @@ const (
 const LoadVerified = 1 << 0
 
 // AppendOFREPFrame appends r as an OFREP frame.
-//
-// It is not inlined (WASM module size).
-//
-//go:noinline
 func AppendOFREPFrame(dst []byte, r Response) []byte {
 	dst = append(dst, byte(r.Status), byte(r.Status>>8), byte(len(r.ETag)))
 	dst = append(dst, r.ETag...)
