@@ -48,11 +48,13 @@ func load(ctx context.Context, cfg *config) (*report, error) {
 	client := newClient(cfg)
 	defer client.CloseIdleConnections()
 
+	// The run's clock starts before its deadline is set, so that a run is never reported
+	// shorter than its duration.
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 	defer cancel()
 	tallies := make([]tally, cfg.concurrency)
 	var wg sync.WaitGroup
-	start := time.Now()
 	for i := range tallies {
 		tallies[i].statuses = map[int]uint64{}
 		wg.Add(1)
