@@ -46,31 +46,7 @@ func TestEdgeDifferential(t *testing.T) {
 	}
 	keys = append(keys, "no-such-flag")
 
-	wasmPath := edgeWasm(t)
-	wasm, err := os.ReadFile(wasmPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wz, err := host.New(context.Background(), wasm, host.Config{Instances: 1, CacheDir: filepath.Join(edgeRoot(t), ".cache/wazero")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer wz.Close(context.Background())
-	if _, err := wz.Load(data); err != nil {
-		t.Fatal(err)
-	}
-
-	node := edgeStartNode(t, "testdata/edge/node-harness.mjs", "EDGEFLAG_WASM="+wasmPath)
-	var info map[string]any
-	node.call(t, map[string]any{"op": "load", "snapshot": base64.StdEncoding.EncodeToString(data)}, &info)
-	if info["flags"] != float64(len(s.Flags)) {
-		t.Fatalf("node loaded %v", info)
-	}
-	workerd := edgeWorkerd(t, "tests/harness/harness.capnp", nil, edgeHarnessFiles(t))
-	edgePost(t, workerd+"/load", bytes.NewReader(data), &info)
-	if info["flags"] != float64(len(s.Flags)) {
-		t.Fatalf("workerd loaded %v", info)
-	}
+	wz, node, workerd := edgeDiffRuntimes(t, data, len(s.Flags))
 
 	gen := newEdgeContextGen(s, 7)
 	const batch = 5000
@@ -181,6 +157,38 @@ func TestEdgeDifferential(t *testing.T) {
 	t.Logf("reasons: %v", reasons)
 	t.Logf("%d contexts × %d flags (%d results per runtime) identical natively, under wazero, in Node.js and in workerd, in %v",
 		n, len(s.Flags), evaluations, time.Since(start).Round(time.Millisecond))
+}
+
+// edgeDiffRuntimes starts the three runtimes a differential test compares with native
+// evaluation — the module under wazero, in Node.js and in workerd — with the encoded
+// snapshot data of flags flags loaded in each; the test's cleanup stops them.
+func edgeDiffRuntimes(t *testing.T, data []byte, flags int) (wz *host.Evaluator, node *edgeNode, workerd string) {
+	t.Helper()
+	wasmPath := edgeWasm(t)
+	wasm, err := os.ReadFile(wasmPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wz, err = host.New(context.Background(), wasm, host.Config{Instances: 1, CacheDir: filepath.Join(edgeRoot(t), ".cache/wazero")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wz.Close(context.Background()) })
+	if _, err := wz.Load(data); err != nil {
+		t.Fatal(err)
+	}
+	node = edgeStartNode(t, "testdata/edge/node-harness.mjs", "EDGEFLAG_WASM="+wasmPath)
+	var info map[string]any
+	node.call(t, map[string]any{"op": "load", "snapshot": base64.StdEncoding.EncodeToString(data)}, &info)
+	if info["flags"] != float64(flags) {
+		t.Fatalf("node loaded %v", info)
+	}
+	workerd = edgeWorkerd(t, "tests/harness/harness.capnp", nil, edgeHarnessFiles(t))
+	edgePost(t, workerd+"/load", bytes.NewReader(data), &info)
+	if info["flags"] != float64(flags) {
+		t.Fatalf("workerd loaded %v", info)
+	}
+	return wz, node, workerd
 }
 
 // edgeDiffExplain fetches a failed batch's outputs and reports the first that differs.

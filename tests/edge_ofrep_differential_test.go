@@ -2,13 +2,9 @@ package tests
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,7 +13,6 @@ import (
 	"github.com/edgeflag/edgeflag/evaluator"
 	"github.com/edgeflag/edgeflag/protocol"
 	"github.com/edgeflag/edgeflag/snapshot"
-	"github.com/edgeflag/edgeflag/wasm/host"
 )
 
 // ofrepDiffRequest is one OFREP request of the differential test, in the shape the JS
@@ -55,24 +50,7 @@ func TestEdgeOFREPDifferential(t *testing.T) {
 	}
 	keys = append(keys, "no-such-flag", strings.Repeat("k", protocol.MaxKeySize+1))
 
-	wasmPath := edgeWasm(t)
-	wasm, err := os.ReadFile(wasmPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wz, err := host.New(context.Background(), wasm, host.Config{Instances: 1, CacheDir: filepath.Join(edgeRoot(t), ".cache/wazero")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer wz.Close(context.Background())
-	if _, err := wz.Load(data); err != nil {
-		t.Fatal(err)
-	}
-	node := edgeStartNode(t, "testdata/edge/node-harness.mjs", "EDGEFLAG_WASM="+wasmPath)
-	var info map[string]any
-	node.call(t, map[string]any{"op": "load", "snapshot": base64.StdEncoding.EncodeToString(data)}, &info)
-	workerd := edgeWorkerd(t, "tests/harness/harness.capnp", nil, edgeHarnessFiles(t))
-	edgePost(t, workerd+"/load", bytes.NewReader(data), &info)
+	wz, node, workerd := edgeDiffRuntimes(t, data, len(s.Flags))
 
 	gen := newEdgeContextGen(s, 11)
 	answerer := protocol.NewAnswerer()
