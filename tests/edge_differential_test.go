@@ -194,20 +194,7 @@ func edgeDiffRuntimes(t *testing.T, data []byte, flags int) (wz *host.Evaluator,
 // edgeDiffExplain fetches a failed batch's outputs and reports the first that differs.
 func edgeDiffExplain(t *testing.T, name string, node *edgeNode, workerd string, req map[string]any, native *evaluator.Evaluator, ctx *evaluator.Context) {
 	t.Helper()
-	full := map[string]any{}
-	for k, v := range req {
-		full[k] = v
-	}
-	full["full"] = true
-	var got struct {
-		Outputs []string `json:"outputs"`
-	}
-	if name == "node" {
-		node.call(t, full, &got)
-	} else {
-		b, _ := json.Marshal(full)
-		edgePost(t, workerd+"/batch", bytes.NewReader(b), &got)
-	}
+	got := edgeDiffOutputs(t, name, node, workerd, "/batch", req)
 	contexts := req["contexts"].([]map[string]any)
 	ats := req["at"].([]int64)
 	keys := req["keys"].([]string)
@@ -232,10 +219,10 @@ func edgeDiffExplain(t *testing.T, name string, node *edgeNode, workerd string, 
 			}
 		}
 		for _, w := range want {
-			if k >= len(got.Outputs) || got.Outputs[k] != string(w) {
+			if k >= len(got) || got[k] != string(w) {
 				g := "<missing>"
-				if k < len(got.Outputs) {
-					g = got.Outputs[k]
+				if k < len(got) {
+					g = got[k]
 				}
 				t.Errorf("%s differs at context %d %v at %d:\n %s %s\n native %s", name, first+i, m, ats[i], name, g, w)
 				return
@@ -243,6 +230,26 @@ func edgeDiffExplain(t *testing.T, name string, node *edgeNode, workerd string, 
 			k++
 		}
 	}
+}
+
+// edgeDiffOutputs sends a failed batch request again to runtime name ("node", or workerd
+// at path) asking for every output rather than their digest, and returns them.
+func edgeDiffOutputs(t *testing.T, name string, node *edgeNode, workerd, path string, req map[string]any) []string {
+	t.Helper()
+	full := map[string]any{"full": true}
+	for k, v := range req {
+		full[k] = v
+	}
+	var got struct {
+		Outputs []string `json:"outputs"`
+	}
+	if name == "node" {
+		node.call(t, full, &got)
+	} else {
+		b, _ := json.Marshal(full)
+		edgePost(t, workerd+path, bytes.NewReader(b), &got)
+	}
+	return got.Outputs
 }
 
 // edgeHarnessFiles returns the workerd harness files, placed under tests/harness/.

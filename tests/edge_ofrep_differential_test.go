@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,13 +65,7 @@ func TestEdgeOFREPDifferential(t *testing.T) {
 		sum := sha256.New()
 		for i := range reqs {
 			r := gen.ofrepRequest(first+i, keys)
-			req := protocol.Request{Body: r.Body, IfNoneMatch: r.INM, At: r.At, Stale: r.Stale, Bulk: r.Key == nil}
-			if r.Key != nil {
-				req.Key = *r.Key
-			}
-			if r.Reasons {
-				req.Reasons = protocol.OpenFeatureReasons
-			}
+			req := r.request()
 			res := answerer.Answer(nat[:0], native, version, &req)
 			nat = res.Body
 			if req.Bulk && res.Status == 200 && gen.r.IntN(4) == 0 {
@@ -90,7 +85,7 @@ func TestEdgeOFREPDifferential(t *testing.T) {
 			}
 			wzBody = got.Body
 			if wzLine := strconv.Itoa(got.Status) + " " + string(got.ETag) + " " + string(got.Body); wzLine != line {
-				t.Fatalf("request %d %+v:\n wazero %s\n native %s", first+i, r, wzLine, line)
+				t.Fatalf("request %d %v:\n wazero %s\n native %s", first+i, r, wzLine, line)
 			}
 			sum.Write([]byte(line))
 			sum.Write([]byte{'\n'})
@@ -125,6 +120,27 @@ func TestEdgeOFREPDifferential(t *testing.T) {
 	}
 	t.Logf("%d OFREP requests answered identically natively, under wazero, in Node.js and in workerd in %v; statuses %v",
 		n, time.Since(start).Round(time.Millisecond), statuses)
+}
+
+// String describes r for a failure message.
+func (r ofrepDiffRequest) String() string {
+	key := "bulk"
+	if r.Key != nil {
+		key = "key " + strconv.Quote(*r.Key)
+	}
+	return fmt.Sprintf("%s, body %q, If-None-Match %q, stale %v, OpenFeature reasons %v, at %d", key, r.Body, r.INM, r.Stale, r.Reasons, r.At)
+}
+
+// request is r as the protocol.Request the Go side answers.
+func (r *ofrepDiffRequest) request() protocol.Request {
+	req := protocol.Request{Body: r.Body, IfNoneMatch: r.INM, At: r.At, Stale: r.Stale, Bulk: r.Key == nil}
+	if r.Key != nil {
+		req.Key = *r.Key
+	}
+	if r.Reasons {
+		req.Reasons = protocol.OpenFeatureReasons
+	}
+	return req
 }
 
 // ofrepRequest turns the next generated context into an OFREP request; i picks its shape.
@@ -173,33 +189,18 @@ func ofrepDiffExplain(t *testing.T, name string, node *edgeNode, workerd string,
 	if err := json.Unmarshal(body, &req); err != nil {
 		t.Fatal(err)
 	}
-	req["full"] = true
-	var got struct {
-		Outputs []string `json:"outputs"`
-	}
-	if name == "node" {
-		node.call(t, req, &got)
-	} else {
-		b, _ := json.Marshal(req)
-		edgePost(t, workerd+"/ofrep", bytes.NewReader(b), &got)
-	}
+	got := edgeDiffOutputs(t, name, node, workerd, "/ofrep", req)
 	a := protocol.NewAnswerer()
 	for i, r := range reqs {
-		pr := protocol.Request{Body: r.Body, IfNoneMatch: r.INM, At: r.At, Stale: r.Stale, Bulk: r.Key == nil}
-		if r.Key != nil {
-			pr.Key = *r.Key
-		}
-		if r.Reasons {
-			pr.Reasons = protocol.OpenFeatureReasons
-		}
+		pr := r.request()
 		res := a.Answer(nil, native, v, &pr)
 		want := strconv.Itoa(res.Status) + " " + string(res.ETag) + " " + string(res.Body)
-		if i >= len(got.Outputs) || got.Outputs[i] != want {
+		if i >= len(got) || got[i] != want {
 			g := "<missing>"
-			if i < len(got.Outputs) {
-				g = got.Outputs[i]
+			if i < len(got) {
+				g = got[i]
 			}
-			t.Errorf("%s differs at request %+v:\n %s %s\n native %s", name, r, name, g, want)
+			t.Errorf("%s differs at request %v:\n %s %s\n native %s", name, r, name, g, want)
 			return
 		}
 	}
