@@ -87,7 +87,7 @@ bench-edge:
 	$(GO) test -run='^$$' -bench=. -benchmem ./wasm/host ./internal/edgeserver
 	$(GO) test -run='^$$' -bench='Wasm|Native' -benchmem ./tests
 
-## bench-peers: edgeflag's module (via edge/shared, in Node.js) against LaunchDarkly's server SDK,
+## bench-peers: edgeflag's module (via sdk/js, in Node.js) against LaunchDarkly's server SDK,
 ## flagd-core and the Unleash client on the three flags of bench/peers/flags, cross-checked;
 ## cold starts in Node.js and in workerd (a few minutes; docs/benchmarks.md). PEERS_RUNS runs each.
 PEERS_OUT  ?= $(OUT)/bench-peers

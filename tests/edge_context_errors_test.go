@@ -9,12 +9,13 @@ import (
 	"testing"
 )
 
-// edgeContextScript evaluates one flag in Node.js with the Evaluator of edge/shared for the
+// edgeContextScript evaluates one flag in Node.js with the Evaluator of sdk/js for the
 // context each case names, and prints {case: JSON result or "throws CODE: message"}.
 const edgeContextScript = `
 import { readFileSync } from "node:fs";
 const { instantiate } = await import(process.env.EDGEFLAG_LAMBDA);
-const ev = await instantiate(readFileSync(process.env.EDGEFLAG_WASM));
+const { Evaluator } = await import(process.env.EDGEFLAG_SDK);
+const ev = await instantiate(readFileSync(process.env.EDGEFLAG_WASM), Evaluator);
 ev.load(new Uint8Array(readFileSync(process.env.EDGEFLAG_SNAPSHOT)));
 const cases = {
   object: { userId: "u1", groups: ["a", 1, true, null] },
@@ -54,7 +55,8 @@ func TestEdgeContextErrorsNode(t *testing.T) {
 	}
 	cmd := exec.Command("node", "--no-warnings", "--input-type=module", "-e", edgeContextScript)
 	cmd.Env = append(os.Environ(), "EDGEFLAG_WASM="+edgeWasm(t), "EDGEFLAG_SNAPSHOT="+snap, "EDGEFLAG_KEY="+s.Flags[0].Key,
-		"EDGEFLAG_LAMBDA="+filepath.Join(edgeRoot(t), "edge/lambda-edge/index.mjs"))
+		"EDGEFLAG_LAMBDA="+filepath.Join(edgeRoot(t), "edge/lambda-edge/index.mjs"),
+		"EDGEFLAG_SDK="+filepath.Join(edgeRoot(t), "sdk/js/evaluator.mjs"))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -117,13 +117,13 @@ func edgeFreeAddr(t testing.TB) string {
 	return addr
 }
 
-// edgeWorkerTree lays out the Worker as in the repository in a temporary tree: edge/cloudflare
-// and edge/shared, extra files (relative path → content), and the module at bin/edgeflag.wasm.
+// edgeWorkerTree lays out the Worker as in the repository in a temporary tree: edge/cloudflare,
+// edge/shared and sdk/js (which the test harnesses use), extra files (relative path → content), and the module at bin/edgeflag.wasm.
 func edgeWorkerTree(t testing.TB, extra map[string]string) string {
 	t.Helper()
 	root := edgeRoot(t)
 	tree := t.TempDir()
-	for _, dir := range []string{"edge/cloudflare", "edge/shared"} {
+	for _, dir := range []string{"edge/cloudflare", "edge/shared", "sdk/js"} {
 		entries, err := os.ReadDir(filepath.Join(root, dir))
 		if err != nil {
 			t.Fatal(err)

@@ -57,13 +57,16 @@ func TestEdgeWranglerBundle(t *testing.T) {
 	if gz > workerGzipLimit {
 		t.Errorf("the Worker is %d bytes gzip, over Cloudflare's %d", gz, workerGzipLimit)
 	}
+	if bytes.Contains(bundle, []byte("edgeflag_resolve")) {
+		t.Error("the Worker bundle holds the in-process SDK (sdk/js), which the Worker does not use")
+	}
 	t.Logf("Worker bundle: worker.js %d bytes, %s %d bytes; %d bytes raw, %d bytes gzip", len(bundle), imp[1], len(wasm), len(bundle)+len(wasm), gz)
 
 	// Every variable the Worker reads is bound, documented in worker.mjs and docs/deploy.md.
 	worker, _ := os.ReadFile(filepath.Join(root, "edge/cloudflare/worker.mjs"))
 	toml, _ := os.ReadFile(filepath.Join(root, "edge/cloudflare/wrangler.toml"))
 	deployDoc, _ := os.ReadFile(filepath.Join(root, "docs/deploy.md"))
-	read := regexp.MustCompile(`setting\(env, "(EDGEFLAG_[A-Z_]+)"`).FindAllSubmatch(worker, -1)
+	read := regexp.MustCompile(`\w+: "(EDGEFLAG_[A-Z_]+)"`).FindAllSubmatch(worker, -1)
 	if len(read) < 10 {
 		t.Fatalf("found %d variables read in worker.mjs", len(read))
 	}

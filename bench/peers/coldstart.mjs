@@ -27,8 +27,9 @@ const BASELINE = 'const { user, system } = process.cpuUsage(); process.stdout.wr
 const CHILD = {
   async edgeflag([wasmPath, snapshotPath], mark) {
     const { instantiate } = await import("../../edge/lambda-edge/index.mjs");
+    const { Evaluator } = await import("../../sdk/js/evaluator.mjs");
     mark("import");
-    const evaluator = await instantiate(readFileSync(wasmPath));
+    const evaluator = await instantiate(readFileSync(wasmPath), Evaluator);
     mark("module");
     evaluator.load(new Uint8Array(readFileSync(snapshotPath)));
     mark("init");
@@ -76,7 +77,7 @@ const CHILD = {
 };
 
 const PEER_DEFS = { launchdarkly: "launchdarkly", flagd: "flagd", unleash: "unleash" };
-const NAMES = { edgeflag: "edgeflag (module via edge/shared, node:wasi)", launchdarkly: "LaunchDarkly node-server-sdk", flagd: "flagd-core (interpreter mode)", unleash: "unleash-client" };
+const NAMES = { edgeflag: "edgeflag (module via sdk/js, node:wasi)", launchdarkly: "LaunchDarkly node-server-sdk", flagd: "flagd-core (interpreter mode)", unleash: "unleash-client" };
 
 async function child(name, files) {
   const marks = {};

@@ -11,6 +11,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { instantiate } from "../../edge/lambda-edge/index.mjs";
+import { Evaluator } from "../../sdk/js/evaluator.mjs";
 
 const require = createRequire(import.meta.url);
 
@@ -67,15 +68,15 @@ function version(pkg) {
 }
 
 /**
- * edgeflag: the module in node:wasi as the Lambda@Edge function creates it, through
- * edge/shared; evaluated with resolve(), the Evaluator's method for SDK-style use.
+ * edgeflag: the module in node:wasi as the Lambda@Edge function creates it, driven by the
+ * Evaluator of sdk/js; evaluated with resolve(), its method for SDK-style use.
  */
 async function edgeflag(input, contexts) {
-  const evaluator = await instantiate(input.wasm);
+  const evaluator = await instantiate(input.wasm, Evaluator);
   evaluator.load(input.snapshot);
   return {
     name: "edgeflag",
-    version: "module via edge/shared",
+    version: "module via sdk/js",
     one: (key, i) => evaluator.resolve(key, contexts[i], AT).value,
     all: (i) => [evaluator.resolve(FLAG_KEYS[0], contexts[i], AT).value, evaluator.resolve(FLAG_KEYS[1], contexts[i], AT).value, evaluator.resolve(FLAG_KEYS[2], contexts[i], AT).value],
     details: (key, i) => {

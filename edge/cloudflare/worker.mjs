@@ -9,7 +9,7 @@
 import wasmModule from "../../bin/edgeflag.wasm";
 import { Evaluator } from "../shared/edgeflag.mjs";
 import { Edge, json } from "../shared/handler.mjs";
-import { POINTER_MAX_AGE, SnapshotPoller } from "../shared/poller.mjs";
+import { POINTER_MAX_AGE } from "../shared/poller.mjs";
 import { instantiateWithShim } from "../shared/wasi.mjs";
 
 // One edge per isolate, made on the first request (workerd refuses compiling at global scope).
@@ -17,32 +17,22 @@ let edge = null;
 // Marks the requests an isolate forwards, so that one coming back is recognized.
 const VIA_HEADER = "x-edgeflag-via";
 
-const setting = (env, name, fallback) => ((env[name] ?? "") === "" ? fallback : env[name]);
-
+// The settings of Edge (../shared/handler.mjs) and the variables that give them.
+const VARIABLES = {
+  storeURL: "EDGEFLAG_STORE_URL", environment: "EDGEFLAG_ENVIRONMENT", pollIntervalMs: "EDGEFLAG_POLL_INTERVAL_MS", graceMs: "EDGEFLAG_GRACE_MS",
+  cacheTtl: "EDGEFLAG_CACHE_TTL_S", publicKeys: "EDGEFLAG_PUBLIC_KEYS", origin: "EDGEFLAG_ORIGIN_URL", path: "EDGEFLAG_PATH", ofrep: "EDGEFLAG_OFREP",
+  userHeader: "EDGEFLAG_USER_HEADER", userCookie: "EDGEFLAG_USER_COOKIE", ofrepReasons: "EDGEFLAG_OFREP_REASONS",
+  ofrepApiKeys: "EDGEFLAG_OFREP_API_KEYS", ofrepAllowOrigin: "EDGEFLAG_OFREP_ALLOW_ORIGIN",
+};
 function createEdge(env) {
-  const evaluator = new Evaluator(instantiateWithShim(wasmModule));
-  const ttl = Number(setting(env, "EDGEFLAG_CACHE_TTL_S", POINTER_MAX_AGE));
+  const settings = {};
+  for (const [name, variable] of Object.entries(VARIABLES)) if ((env[variable] ?? "") !== "") settings[name] = env[variable];
+  const ttl = Number(settings.cacheTtl ?? POINTER_MAX_AGE);
   if (!Number.isFinite(ttl) || ttl < 0) throw new Error(`EDGEFLAG_CACHE_TTL_S: ${JSON.stringify(env.EDGEFLAG_CACHE_TTL_S)} is not a number of seconds`);
-  const poller = new SnapshotPoller({
-    baseURL: setting(env, "EDGEFLAG_STORE_URL"),
-    environment: setting(env, "EDGEFLAG_ENVIRONMENT"),
-    interval: Number(setting(env, "EDGEFLAG_POLL_INTERVAL_MS", 5000)),
-    grace: Number(setting(env, "EDGEFLAG_GRACE_MS", 60000)),
-    publicKeys: setting(env, "EDGEFLAG_PUBLIC_KEYS"),
-    apply: (bytes) => evaluator.load(bytes),
-    cache: ttl > 0 && typeof caches !== "undefined" ? caches.default : null,
-    cacheTtl: ttl,
-  });
-  const settings = {
-    userHeader: setting(env, "EDGEFLAG_USER_HEADER"),
-    userCookie: setting(env, "EDGEFLAG_USER_COOKIE"),
-    path: setting(env, "EDGEFLAG_PATH"),
-    ofrep: setting(env, "EDGEFLAG_OFREP", "on") !== "off",
-    reasons: setting(env, "EDGEFLAG_OFREP_REASONS"),
-    apiKeys: setting(env, "EDGEFLAG_OFREP_API_KEYS"),
-    allowOrigin: setting(env, "EDGEFLAG_OFREP_ALLOW_ORIGIN"),
-  };
-  return Object.assign(new Edge(evaluator, poller, settings), { origin: setting(env, "EDGEFLAG_ORIGIN_URL"), via: crypto.randomUUID() });
+  settings.cache = ttl > 0 && typeof caches !== "undefined" ? caches.default : null;
+  settings.cacheTtl = ttl;
+  const edge = new Edge(new Evaluator(instantiateWithShim(wasmModule)), settings);
+  return Object.assign(edge, { origin: settings.origin, via: crypto.randomUUID() });
 }
 
 /**

@@ -10,30 +10,20 @@ import { STATUS_CODES } from "node:http";
 import { WASI } from "node:wasi";
 import { Evaluator } from "../shared/edgeflag.mjs";
 import { Edge, bodyError } from "../shared/handler.mjs";
-import { SnapshotPoller } from "../shared/poller.mjs";
 
-/** Instantiates the module bytes under node:wasi and returns an Evaluator. */
-export async function instantiate(wasmBytes) {
+/** Instantiates the module bytes under node:wasi and returns an Evaluator (or an Evaluator of sdk/js). */
+export async function instantiate(wasmBytes, EvaluatorClass = Evaluator) {
   const wasi = new WASI({ version: "preview1", returnOnExit: true, args: [], env: {} });
   const { instance } = await WebAssembly.instantiate(wasmBytes, wasi.getImportObject());
   wasi.initialize(instance);
-  return new Evaluator(instance);
+  return new EvaluatorClass(instance);
 }
 
 /** Creates the edge of one execution environment from its configuration file. */
 async function createEdge() {
   const config = JSON.parse(await readFile(process.env.EDGEFLAG_CONFIG || new URL("./config.json", import.meta.url), "utf8"));
   const evaluator = await instantiate(await readFile(config.wasmPath ?? new URL("../../bin/edgeflag.wasm", import.meta.url)));
-  const poller = new SnapshotPoller({
-    baseURL: config.storeURL,
-    environment: config.environment,
-    interval: config.pollIntervalMs,
-    grace: config.graceMs,
-    publicKeys: [config.publicKeys ?? ""].flat().join("\n"),
-    apply: (bytes) => evaluator.load(bytes),
-  });
-  const { userHeader, userCookie, path, ofrep, ofrepReasons: reasons, ofrepApiKeys: apiKeys, ofrepAllowOrigin: allowOrigin } = config;
-  return new Edge(evaluator, poller, { userHeader, userCookie, path, ofrep, reasons, apiKeys, allowOrigin });
+  return new Edge(evaluator, config);
 }
 
 /** The body of a CloudFront request: base64 in request.body.data when the association includes it. */

@@ -5,6 +5,8 @@
 // the module answers (Evaluator.ofrep: Go's package protocol); this file routes, checks API
 // keys and adds CORS headers.
 
+import { SnapshotPoller } from "./poller.mjs";
+
 const HEALTH_PATH = "/.edgeflag/health";
 const OFREP_SEGMENTS = ["ofrep", "v1", "evaluate", "flags"];
 const TEXT = [["content-type", "text/plain; charset=utf-8"], ["x-content-type-options", "nosniff"]];
@@ -50,16 +52,22 @@ function cookieValue(header, name) {
 }
 
 /**
- * The edge of one isolate or execution environment: the Evaluator, the SnapshotPoller that
- * loads it, and settings (docs/edge.md): userHeader, userCookie, path, ofrep (false: OFREP
- * goes on to the origin), reasons ("spec" or "openfeature"), apiKeys, allowOrigin (CORS).
+ * The edge of one isolate or execution environment: the Evaluator and the SnapshotPoller
+ * that loads it. settings (docs/edge.md) are named as in the Lambda@Edge function's
+ * config.json, which the Worker's variables map to: the poller's (storeURL, environment,
+ * pollIntervalMs, graceMs, publicKeys, cache, cacheTtl) and userHeader, userCookie, path,
+ * ofrep (false or "off": OFREP goes on to the origin), ofrepReasons ("spec" or
+ * "openfeature"), ofrepApiKeys, ofrepAllowOrigin (CORS).
  */
 export class Edge {
-  constructor(evaluator, poller, { userHeader = "x-user-id", userCookie = "edgeflag_uid", path = "/.edgeflag/flags", ofrep = true, reasons = "spec", apiKeys = null, allowOrigin = "" } = {}) {
+  constructor(evaluator, settings) {
+    const { userHeader = "x-user-id", userCookie = "edgeflag_uid", path = "/.edgeflag/flags", ofrep = true, ofrepReasons: reasons = "spec" } = settings;
     if (reasons !== "spec" && reasons !== "openfeature") throw new Error(`ofrep: reasons must be spec or openfeature, not ${JSON.stringify(reasons)}`);
-    Object.assign(this, { evaluator, poller, userHeader: userHeader.toLowerCase(), userCookie, path, ofrep, reasons, allowOrigin });
-    this.apiKeys = apiKeyList(apiKeys);
+    const ofrepOn = ofrep !== false && ofrep !== "off";
+    Object.assign(this, { evaluator, userHeader: userHeader.toLowerCase(), userCookie, path, ofrep: ofrepOn, reasons, allowOrigin: settings.ofrepAllowOrigin ?? "" });
+    this.apiKeys = apiKeyList(settings.ofrepApiKeys);
     this.maxBodyBytes = 64 << 10;
+    this.poller = new SnapshotPoller({ ...settings, apply: (bytes) => evaluator.load(bytes) });
   }
 
   /** Whether a request header is the edge's own: clients' are dropped, so that they cannot forge them. */

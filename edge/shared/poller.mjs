@@ -110,16 +110,19 @@ const fail = (url, message) => new Error(`poller: ${url}: ${message}`);
 
 export class SnapshotPoller {
   /**
-   * baseURL: where the store is served; apply(bytes, pointer) loads a snapshot, throwing when
-   * it does not verify; interval, grace, timeout: ms; publicKeys: PEM keys pointers must be
-   * signed with ("": not checked); cache: a Cache the isolates of a location share (a Worker's
-   * caches.default): the pointer is read from it while younger than cacheTtl seconds, so one
-   * poll per location per cacheTtl reaches the store, and loaded snapshots are kept there.
+   * storeURL: where the store is served; apply(bytes, pointer) loads a snapshot, throwing when
+   * it does not verify; pollIntervalMs, graceMs, timeoutMs (numbers or their text); publicKeys:
+   * PEM keys pointers must be signed with (text or a list; none: not checked); cache: a Cache
+   * the isolates of a location share (a Worker's caches.default): the pointer is read from it
+   * while younger than cacheTtl seconds, so one poll per location per cacheTtl reaches the
+   * store, and loaded snapshots are kept there.
    */
-  constructor({ baseURL, environment = "production", apply, interval = 5000, grace = 60000, timeout = 5000, publicKeys = "", log = console.warn, cache = null, cacheTtl = POINTER_MAX_AGE }) {
-    if (!baseURL) throw new Error("poller: baseURL is required");
+  constructor({ storeURL, environment = "production", apply, pollIntervalMs = 5000, graceMs = 60000, timeoutMs = 5000, publicKeys = "", log = console.warn, cache = null, cacheTtl = POINTER_MAX_AGE }) {
+    if (!storeURL) throw new Error("poller: storeURL is required");
     if (!validEnvironment(environment)) throw new Error(`poller: invalid environment ${JSON.stringify(environment)} (lower-case letters, digits, '_' and '-')`);
-    Object.assign(this, { baseURL: baseURL.replace(/\/+$/, ""), environment, apply, interval, grace, timeout, publicKeys, log, cache, cacheTtl });
+    const [interval, grace, timeout] = [pollIntervalMs, graceMs, timeoutMs].map(Number);
+    Object.assign(this, { baseURL: storeURL.replace(/\/+$/, ""), environment, apply, interval, grace, timeout, log, cache, cacheTtl });
+    this.publicKeys = [publicKeys].flat().join("\n");
     // keys are imported on the first poll (a bad key fails every poll); pointer is the served one.
     Object.assign(this, { keys: null, etag: "", pointer: null, lastPoll: -Infinity, lastSuccess: -Infinity, lastError: null, inflight: null });
     this.counts = { polls: 0, failures: 0, notModified: 0, swaps: 0, storeRequests: 0, cacheHits: 0 };

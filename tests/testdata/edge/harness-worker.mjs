@@ -1,7 +1,8 @@
 // Differential and benchmark harness for workerd: the module runs as a wasm module binding
-// with the Worker's WASI shim. POST /load (the snapshot bytes), /batch, /ofrep and /bench (JSON).
+// with the Worker's WASI shim, driven by the Evaluator of sdk/js. POST /load (the snapshot
+// bytes), /batch, /ofrep and /bench (JSON).
 import wasmModule from "../../bin/edgeflag.wasm";
-import { Evaluator } from "../../edge/shared/edgeflag.mjs";
+import { Evaluator } from "../../sdk/js/evaluator.mjs";
 import { instantiateWithShim } from "../../edge/shared/wasi.mjs";
 import { runBatch, runBench, runOFREP } from "./diff-core.mjs";
 

@@ -4,9 +4,10 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { instantiate } from "../../../edge/lambda-edge/index.mjs";
+import { Evaluator } from "../../../sdk/js/evaluator.mjs";
 import { fromBase64, runBatch, runBench, runOFREP } from "./diff-core.mjs";
 
-const evaluator = await instantiate(readFileSync(process.env.EDGEFLAG_WASM));
+const evaluator = await instantiate(readFileSync(process.env.EDGEFLAG_WASM), Evaluator);
 const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
 for await (const line of rl) {
   let answer;

@@ -6,10 +6,10 @@
 // error code. Answers {compared, fast, mismatches: [...]} on stdout.
 import { readFileSync } from "node:fs";
 import { instantiate } from "../../../edge/lambda-edge/index.mjs";
-import { EdgeflagError } from "../../../edge/shared/edgeflag.mjs";
+import { EdgeflagError, Evaluator } from "../../../sdk/js/evaluator.mjs";
 
 const req = JSON.parse(readFileSync(0, "utf8"));
-const ev = await instantiate(readFileSync(process.env.EDGEFLAG_WASM));
+const ev = await instantiate(readFileSync(process.env.EDGEFLAG_WASM), Evaluator);
 
 // Counts the answers resolve() could not give itself.
 let full = 0;
