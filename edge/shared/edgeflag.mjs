@@ -30,16 +30,18 @@ const pushUvarint = (out, v) => {
 
 /** The binary context (package protocol: 0xEC count (name 1 value)*) of an object of strings. */
 function encodeStrings(context) {
-  const names = Object.keys(context);
   const out = [0xec];
+  const put = (s) => {
+    const b = utf8.encode(s);
+    pushUvarint(out, b.length);
+    for (const c of b) out.push(c);
+  };
+  const names = Object.keys(context);
   pushUvarint(out, names.length);
   for (const name of names) {
-    for (const [i, s] of [name, String(context[name])].entries()) {
-      if (i === 1) out.push(1); // a string value
-      const b = utf8.encode(s);
-      pushUvarint(out, b.length);
-      for (const c of b) out.push(c);
-    }
+    put(name);
+    out.push(1); // a string value
+    put(String(context[name]));
   }
   return Uint8Array.from(out);
 }
