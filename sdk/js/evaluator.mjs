@@ -235,7 +235,7 @@ export class Evaluator extends ModuleEvaluator {
    * an Evaluator with no snapshot loaded.
    */
   static async create(wasm) {
-    return new Evaluator(instantiateWithShim(wasm instanceof WebAssembly.Module ? wasm : await WebAssembly.compile(wasm)));
+    return new this(instantiateWithShim(wasm instanceof WebAssembly.Module ? wasm : await WebAssembly.compile(wasm)));
   }
 
   load(bytes, verified = false) {
