@@ -10,6 +10,7 @@ package prometheus
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -18,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -38,12 +40,21 @@ import (
 // DefaultTimeout bounds one HTTP request when Config.Timeout is zero.
 const DefaultTimeout = 30 * time.Second
 
+// Retries of a query after a transient failure: see Config.Retries.
+const (
+	DefaultRetries       = 2                      // retries when Config.Retries is zero
+	MaxRetries           = 10                     // the most Config.Retries may ask for
+	DefaultRetryDelay    = 200 * time.Millisecond // the first backoff when Config.RetryDelay is zero
+	DefaultMaxRetryDelay = 5 * time.Second        // the longest wait when Config.MaxRetryDelay is zero
+)
+
 // Environment variables NewFromEnv reads.
 const (
 	EnvURL         = "EDGEFLAG_PROMETHEUS_URL"          // base URL (required)
 	EnvToken       = "EDGEFLAG_PROMETHEUS_TOKEN"        // bearer token (optional)
 	EnvSigV4Region = "EDGEFLAG_PROMETHEUS_SIGV4_REGION" // AWS region: sign requests with SigV4 (optional)
 	EnvTimeout     = "EDGEFLAG_PROMETHEUS_TIMEOUT"      // Go duration, e.g. 10s (optional)
+	EnvRetries     = "EDGEFLAG_PROMETHEUS_RETRIES"      // retries after a transient failure, 0 to 10 (optional, default 2)
 )
 
 // Config configures a Provider.
@@ -56,8 +67,24 @@ type Config struct {
 	BearerToken string
 	// SigV4, when set, signs every request with AWS Signature Version 4.
 	SigV4 *SigV4
-	// Timeout bounds each HTTP request; zero means DefaultTimeout.
+	// Timeout bounds each HTTP request, that is each attempt; zero means DefaultTimeout.
 	Timeout time.Duration
+	// Retries is how many times a query is sent again after a transient failure: a
+	// connection refused or reset, a connection closed without an answer, a temporary DNS
+	// failure, an attempt that timed out, or HTTP 429, 502, 503 or 504. Other errors (a bad query's 400, an
+	// execution error's 422, a 401, any other error answer) and a canceled or expired
+	// caller's context are never retried. Zero means DefaultRetries; a negative value
+	// means no retries; at most MaxRetries.
+	Retries int
+	// RetryDelay is the wait before the first retry; it doubles for each one after (with
+	// jitter: between half of it and all of it). Zero means DefaultRetryDelay. A 429 or
+	// 503 answer's Retry-After header (seconds or an HTTP date) waits longer when it asks
+	// to. No wait goes past the caller's context deadline: the query fails with the last
+	// error instead.
+	RetryDelay time.Duration
+	// MaxRetryDelay caps each wait, a Retry-After included; zero means
+	// DefaultMaxRetryDelay.
+	MaxRetryDelay time.Duration
 	// HTTPClient sends the requests; nil means a client of its own. Its Timeout, if any,
 	// applies in addition to Timeout.
 	HTTPClient *http.Client
@@ -79,6 +106,9 @@ type Provider struct {
 	base     string
 	token    string
 	timeout  time.Duration
+	retries  int           // after the first attempt, >= 0
+	delay    time.Duration // the first backoff
+	maxDelay time.Duration // the cap of every wait
 	client   *http.Client
 	signer   *v4.Signer
 	creds    aws.CredentialsProvider
@@ -104,16 +134,31 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("prometheus: timeout %v is negative", cfg.Timeout)
 	}
+	if cfg.Retries > MaxRetries {
+		return nil, fmt.Errorf("prometheus: %d retries is more than %d; a failure that lasts needs the next controller tick, not more retries", cfg.Retries, MaxRetries)
+	}
+	if cfg.RetryDelay < 0 || cfg.MaxRetryDelay < 0 {
+		return nil, fmt.Errorf("prometheus: retry delays must not be negative (RetryDelay %v, MaxRetryDelay %v)", cfg.RetryDelay, cfg.MaxRetryDelay)
+	}
 	base := strings.TrimSuffix(cfg.URL, "/")
 	p := &Provider{
 		base:     base,
 		endpoint: base + "/api/v1/query",
 		token:    cfg.BearerToken,
 		timeout:  cfg.Timeout,
+		retries:  cfg.Retries,
+		delay:    cmp.Or(cfg.RetryDelay, DefaultRetryDelay),
+		maxDelay: cmp.Or(cfg.MaxRetryDelay, DefaultMaxRetryDelay),
 		client:   cfg.HTTPClient,
 	}
 	if p.timeout == 0 {
 		p.timeout = DefaultTimeout
+	}
+	switch {
+	case p.retries == 0:
+		p.retries = DefaultRetries
+	case p.retries < 0:
+		p.retries = 0
 	}
 	if p.client == nil {
 		p.client = &http.Client{}
@@ -145,8 +190,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 
 // NewFromEnv returns a Provider configured by the environment: EDGEFLAG_PROMETHEUS_URL
 // (required), EDGEFLAG_PROMETHEUS_TOKEN, EDGEFLAG_PROMETHEUS_SIGV4_REGION (sign with
-// SigV4 for service "aps", credentials from the default AWS chain) and
-// EDGEFLAG_PROMETHEUS_TIMEOUT (a Go duration).
+// SigV4 for service "aps", credentials from the default AWS chain),
+// EDGEFLAG_PROMETHEUS_TIMEOUT (a Go duration, for each attempt) and
+// EDGEFLAG_PROMETHEUS_RETRIES (retries after a transient failure, 0 for none).
 func NewFromEnv(ctx context.Context) (*Provider, error) {
 	cfg, err := ConfigFromEnv(os.Getenv)
 	if err != nil {
@@ -176,6 +222,16 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("prometheus: %s=%q is not a positive duration such as 10s", EnvTimeout, s)
 		}
 		cfg.Timeout = d
+	}
+	if s := strings.TrimSpace(getenv(EnvRetries)); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > MaxRetries {
+			return Config{}, fmt.Errorf("prometheus: %s=%q is not a number of retries from 0 (none) to %d", EnvRetries, s, MaxRetries)
+		}
+		cfg.Retries = n
+		if n == 0 {
+			cfg.Retries = -1 // Config's zero is the default
+		}
 	}
 	return cfg, nil
 }
@@ -338,18 +394,81 @@ func sampleValue(s [2]any) (float64, bool, error) {
 	return v, true, nil
 }
 
-// run sends one instant query and returns its data or what went wrong.
+// run sends one instant query, again after a transient failure while retries are left,
+// and returns its data or what went wrong.
 func (p *Provider) run(ctx context.Context, query string, at time.Time) (*result, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
 	form := url.Values{"query": {query}}
 	if !at.IsZero() {
 		form.Set("time", strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64))
 	}
 	body := []byte(form.Encode())
+	for attempt := 1; ; attempt++ {
+		res, retryAfter, err := p.attempt(ctx, body)
+		if err == nil {
+			return res, nil
+		}
+		if ctx.Err() != nil || !isTransient(err) {
+			// The caller gave up, or another attempt would get the same answer.
+			if attempt > 1 {
+				return nil, fmt.Errorf("%w (%s)", err, attempts(attempt))
+			}
+			return nil, err
+		}
+		if attempt > p.retries {
+			return nil, fmt.Errorf("%w (%s)", err, attempts(attempt))
+		}
+		wait := p.backoff(attempt, retryAfter)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
+			return nil, fmt.Errorf("%w (%s; the query's deadline leaves no time to wait %v for another)", err, attempts(attempt), wait.Round(time.Millisecond))
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, fmt.Errorf("%w (%s; stopped waiting to retry: %w)", err, attempts(attempt), ctx.Err())
+		case <-timer.C:
+		}
+	}
+}
+
+// attempts says "1 attempt" or "n attempts".
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return strconv.Itoa(n) + " attempts"
+}
+
+// backoff is the wait after the failed attempt number n (from 1): RetryDelay doubled for
+// each earlier retry, with jitter, at least what a Retry-After asked, at most MaxRetryDelay.
+func (p *Provider) backoff(n int, retryAfter time.Duration) time.Duration {
+	d := p.maxDelay
+	if n-1 < 32 && p.delay < p.maxDelay>>(n-1) {
+		d = p.delay << (n - 1)
+	}
+	d = d/2 + rand.N(d/2+1) // equal jitter: controllers that failed together retry apart
+	return min(max(d, retryAfter), p.maxDelay)
+}
+
+// errTransient marks an error that another attempt may not meet.
+type errTransient struct{ error }
+
+func (e errTransient) Unwrap() error { return e.error }
+
+func isTransient(err error) bool {
+	var t errTransient
+	return errors.As(err, &t)
+}
+
+// attempt sends the query once, as a request of its own (signed now, with its own
+// timeout). A transient error comes back wrapped in errTransient, with the wait a
+// Retry-After header asks for, if any.
+func (p *Provider) attempt(parent context.Context, body []byte) (*result, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(parent, p.timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
@@ -359,21 +478,21 @@ func (p *Provider) run(ctx context.Context, query string, at time.Time) (*result
 	if p.signer != nil {
 		creds, err := p.creds.Retrieve(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("SigV4: retrieving AWS credentials: %w", err)
+			return nil, 0, fmt.Errorf("SigV4: retrieving AWS credentials: %w", err)
 		}
 		sum := sha256.Sum256(body)
 		if err := p.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), p.service, p.region, time.Now()); err != nil {
-			return nil, fmt.Errorf("SigV4: signing the request: %w", err)
+			return nil, 0, fmt.Errorf("SigV4: signing the request: %w", err)
 		}
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return nil, p.transportError(ctx, err)
+		return nil, 0, p.transportError(parent, ctx, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, p.transportError(ctx, err)
+		return nil, 0, p.transportError(parent, ctx, err)
 	}
 	var answer struct {
 		Status    string   `json:"status"`
@@ -382,29 +501,63 @@ func (p *Provider) run(ctx context.Context, query string, at time.Time) (*result
 		Error     string   `json:"error"`
 		Warnings  []string `json:"warnings"`
 	}
+	var apiErr *APIError
 	if err := json.Unmarshal(raw, &answer); err != nil || answer.Status == "" {
-		if resp.StatusCode/100 != 2 {
-			return nil, &APIError{StatusCode: resp.StatusCode, Message: snippet(raw)}
+		if resp.StatusCode/100 == 2 {
+			return nil, 0, fmt.Errorf("the answer of %s is not a Prometheus API response (HTTP %d, %s): %s",
+				p.base, resp.StatusCode, resp.Header.Get("Content-Type"), snippet(raw))
 		}
-		return nil, fmt.Errorf("the answer of %s is not a Prometheus API response (HTTP %d, %s): %s",
-			p.base, resp.StatusCode, resp.Header.Get("Content-Type"), snippet(raw))
+		apiErr = &APIError{StatusCode: resp.StatusCode, Message: snippet(raw)}
+	} else if answer.Status != "success" {
+		apiErr = &APIError{StatusCode: resp.StatusCode, Type: answer.ErrorType, Message: answer.Error}
+	} else {
+		return &answer.Data, 0, nil
 	}
-	if answer.Status != "success" {
-		return nil, &APIError{StatusCode: resp.StatusCode, Type: answer.ErrorType, Message: answer.Error}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		return nil, retryAfter(resp.Header.Get("Retry-After")), errTransient{apiErr}
+	case http.StatusBadGateway, http.StatusGatewayTimeout:
+		return nil, 0, errTransient{apiErr}
 	}
-	return &answer.Data, nil
+	return nil, 0, apiErr
 }
 
-// transportError says why no answer came back.
-func (p *Provider) transportError(ctx context.Context, err error) error {
+// retryAfter reads a Retry-After header: seconds, or an HTTP date; 0 when absent or unreadable.
+func retryAfter(h string) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.ParseUint(h, 10, 32); err == nil {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// transportError says why no answer came back; ctx is the attempt's, parent the
+// caller's. A connection refused, reset or closed and an attempt's own timeout are
+// transient; the caller's cancellation or deadline is not.
+func (p *Provider) transportError(parent, ctx context.Context, err error) error {
 	var netErr net.Error
+	var dnsErr *net.DNSError
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("cannot reach Prometheus: connection refused at %s: %w", p.base, syscall.ECONNREFUSED)
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
-		return fmt.Errorf("no answer from Prometheus at %s within %v (timeout): %w", p.base, p.timeout, context.DeadlineExceeded)
-	case errors.Is(ctx.Err(), context.Canceled):
+		return errTransient{fmt.Errorf("cannot reach Prometheus: connection refused at %s: %w", p.base, syscall.ECONNREFUSED)}
+	case errors.Is(parent.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("no answer from Prometheus at %s before the query's deadline: %w", p.base, context.DeadlineExceeded)
+	case errors.Is(parent.Err(), context.Canceled):
 		return fmt.Errorf("query to Prometheus at %s canceled: %w", p.base, context.Canceled)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
+		return errTransient{fmt.Errorf("no answer from Prometheus at %s within %v (timeout): %w", p.base, p.timeout, context.DeadlineExceeded)}
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE):
+		return errTransient{fmt.Errorf("connection to Prometheus at %s lost: %w", p.base, err)}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return errTransient{fmt.Errorf("the connection to Prometheus at %s closed before a complete answer: %w", p.base, err)}
+	case errors.As(err, &dnsErr) && (dnsErr.IsTemporary || dnsErr.IsTimeout):
+		return errTransient{fmt.Errorf("cannot reach Prometheus at %s: %w", p.base, err)}
 	}
 	return fmt.Errorf("cannot reach Prometheus at %s: %w", p.base, err)
 }

@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -218,7 +219,7 @@ func TestRealPrometheus(t *testing.T) {
 	t.Run("Prometheus down", func(t *testing.T) {
 		server.Stop()
 		_, err := p.Query(ctx, req("checkout", errorRatio, "on", "off"))
-		assertError(t, err, `metric "error-rate"`, "cannot reach Prometheus: connection refused at "+server.URL)
+		assertError(t, err, `metric "error-rate"`, "cannot reach Prometheus: connection refused at "+server.URL, "(3 attempts)")
 		if !errors.Is(err, syscall.ECONNREFUSED) {
 			t.Errorf("errors.Is(%v, ECONNREFUSED) = false", err)
 		}
@@ -237,7 +238,7 @@ func TestAnswersOtherThanPrometheus(t *testing.T) {
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(http.StatusBadGateway)
 			io.WriteString(w, "<html><body>502 Bad Gateway</body></html>")
-		}, []string{"HTTP 502 Bad Gateway from Prometheus: <html><body>502 Bad Gateway</body></html>"}},
+		}, []string{"HTTP 502 Bad Gateway from Prometheus: <html><body>502 Bad Gateway</body></html> (3 attempts)"}},
 		{"not the API", func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "<html>Grafana</html>")
 		}, []string{"is not a Prometheus API response (HTTP 200", "Grafana"}},
@@ -247,17 +248,17 @@ func TestAnswersOtherThanPrometheus(t *testing.T) {
 			case <-r.Context().Done():
 			case <-time.After(10 * time.Second):
 			}
-		}, []string{"within 200ms (timeout)"}},
+		}, []string{"within 200ms (timeout)", "(3 attempts)"}},
 		{"unavailable", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			io.WriteString(w, `{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}`)
-		}, []string{"HTTP 503 Service Unavailable from Prometheus: timeout: query timed out"}},
+		}, []string{"HTTP 503 Service Unavailable from Prometheus: timeout: query timed out in expression evaluation (3 attempts)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(tt.handler)
 			defer srv.Close()
-			p, err := prometheus.New(context.Background(), prometheus.Config{URL: srv.URL, Timeout: 200 * time.Millisecond})
+			p, err := prometheus.New(context.Background(), prometheus.Config{URL: srv.URL, Timeout: 200 * time.Millisecond, RetryDelay: time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -311,6 +312,9 @@ func TestNew(t *testing.T) {
 		{"token and SigV4", prometheus.Config{URL: "http://p:9090", BearerToken: "t", SigV4: &prometheus.SigV4{Region: "us-east-1"}}, "configure one"},
 		{"SigV4 without region", prometheus.Config{URL: "http://p:9090", SigV4: &prometheus.SigV4{}}, "needs a region"},
 		{"negative timeout", prometheus.Config{URL: "http://p:9090", Timeout: -time.Second}, "negative"},
+		{"too many retries", prometheus.Config{URL: "http://p:9090", Retries: 11}, "11 retries is more than 10"},
+		{"negative retry delay", prometheus.Config{URL: "http://p:9090", RetryDelay: -time.Second}, "must not be negative"},
+		{"negative retry cap", prometheus.Config{URL: "http://p:9090", MaxRetryDelay: -time.Second}, "must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -337,6 +341,15 @@ func TestConfigFromEnv(t *testing.T) {
 			prometheus.Config{}, "EDGEFLAG_PROMETHEUS_TOKEN and EDGEFLAG_PROMETHEUS_SIGV4_REGION are both set"},
 		{"bad timeout", map[string]string{"EDGEFLAG_PROMETHEUS_URL": "http://p", "EDGEFLAG_PROMETHEUS_TIMEOUT": "10"},
 			prometheus.Config{}, `EDGEFLAG_PROMETHEUS_TIMEOUT="10" is not a positive duration`},
+		{"retries", map[string]string{"EDGEFLAG_PROMETHEUS_URL": "http://p", "EDGEFLAG_PROMETHEUS_RETRIES": " 5 "}, prometheus.Config{URL: "http://p", Retries: 5}, ""},
+		{"no retries", map[string]string{"EDGEFLAG_PROMETHEUS_URL": "http://p", "EDGEFLAG_PROMETHEUS_RETRIES": "0"}, prometheus.Config{URL: "http://p", Retries: -1}, ""},
+		{"the most retries", map[string]string{"EDGEFLAG_PROMETHEUS_URL": "http://p", "EDGEFLAG_PROMETHEUS_RETRIES": "10"}, prometheus.Config{URL: "http://p", Retries: 10}, ""},
+		{"too many retries", map[string]string{"EDGEFLAG_PROMETHEUS_URL": "http://p", "EDGEFLAG_PROMETHEUS_RETRIES": "11"},
+			prometheus.Config{}, `EDGEFLAG_PROMETHEUS_RETRIES="11" is not a number of retries from 0 (none) to 10`},
+		{"negative retries", map[string]string{"EDGEFLAG_PROMETHEUS_URL": "http://p", "EDGEFLAG_PROMETHEUS_RETRIES": "-1"},
+			prometheus.Config{}, `EDGEFLAG_PROMETHEUS_RETRIES="-1" is not a number of retries`},
+		{"retries not a number", map[string]string{"EDGEFLAG_PROMETHEUS_URL": "http://p", "EDGEFLAG_PROMETHEUS_RETRIES": "two"},
+			prometheus.Config{}, `EDGEFLAG_PROMETHEUS_RETRIES="two" is not a number of retries`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -348,7 +361,7 @@ func TestConfigFromEnv(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.URL != tt.want.URL || got.BearerToken != tt.want.BearerToken || got.Timeout != tt.want.Timeout ||
+			if got.URL != tt.want.URL || got.BearerToken != tt.want.BearerToken || got.Timeout != tt.want.Timeout || got.Retries != tt.want.Retries ||
 				(got.SigV4 == nil) != (tt.want.SigV4 == nil) || (got.SigV4 != nil && *got.SigV4 != *tt.want.SigV4) {
 				t.Errorf("ConfigFromEnv = %+v, want %+v", got, tt.want)
 			}
@@ -484,5 +497,278 @@ func assertError(t *testing.T, err error, want ...string) {
 		if !strings.Contains(err.Error(), w) {
 			t.Fatalf("error %q does not contain %q", err, w)
 		}
+	}
+}
+
+// An answer step of a test server: what it does with one request.
+type step func(w http.ResponseWriter, r *http.Request)
+
+func answer(status int, header map[string]string, body string) step {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range header {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}
+}
+
+var (
+	ok          = answer(http.StatusOK, nil, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"variant":"on"},"value":[1800000000,"0.25"]}]}}`)
+	unavailable = answer(http.StatusServiceUnavailable, nil, `{"status":"error","errorType":"unavailable","error":"the storage is starting"}`)
+	badData     = answer(http.StatusBadRequest, nil, `{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected end of input"}`)
+	// hangUp reads the request and closes the connection without an answer.
+	hangUp step = func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		conn.Close()
+	}
+	// slow answers after the attempt's timeout.
+	slow step = func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}
+)
+
+// sequence serves steps in turn, the last one for every request after; requests counts them.
+func sequence(t *testing.T, steps ...step) (srv *httptest.Server, requests func() int) {
+	t.Helper()
+	var mu sync.Mutex
+	n := 0
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		s := steps[min(n, len(steps)-1)]
+		n++
+		mu.Unlock()
+		s(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return n
+	}
+}
+
+var perVariantRequest = rollout.Request{Metric: "m", Query: rollout.Query{PromQL: errorRatio}, Variants: []string{"on"}, Window: time.Minute}
+
+func TestRetries(t *testing.T) {
+	tests := []struct {
+		name     string
+		retries  int
+		steps    []step
+		requests int
+		err      []string // nil: the query succeeds
+		status   int      // the APIError's status, if any
+	}{
+		{"503 twice, then the answer", 0, []step{unavailable, unavailable, ok}, 3, nil, 0},
+		{"429, then the answer", 0, []step{answer(http.StatusTooManyRequests, map[string]string{"Retry-After": "0"}, "too many requests"), ok}, 2, nil, 0},
+		{"502 and 504, then the answer", 0, []step{answer(http.StatusBadGateway, nil, "<html>502</html>"), answer(http.StatusGatewayTimeout, nil, "<html>504</html>"), ok}, 3, nil, 0},
+		{"connection closed, then the answer", 0, []step{hangUp, ok}, 2, nil, 0},
+		{"an attempt's timeout, then the answer", 0, []step{slow, ok}, 2, nil, 0},
+		{"five retries", 5, []step{unavailable, unavailable, unavailable, unavailable, unavailable, ok}, 6, nil, 0},
+
+		{"retries exhausted", 0, []step{unavailable}, 3,
+			[]string{"HTTP 503 Service Unavailable from Prometheus: unavailable: the storage is starting (3 attempts)"}, 503},
+		{"connections closed to the end", 1, []step{hangUp}, 2,
+			[]string{"closed before a complete answer", "(2 attempts)"}, 0},
+		{"timeouts to the end", 1, []step{slow}, 2, []string{"within 100ms (timeout)", "(2 attempts)"}, 0},
+		{"no retries", -1, []step{unavailable, ok}, 1, []string{"HTTP 503", "(1 attempt)"}, 503},
+		{"bad_data is not retried", 0, []step{badData, ok}, 1, []string{"HTTP 400 Bad Request from Prometheus: bad_data: 1:5: parse error"}, 400},
+		{"an execution error is not retried", 0, []step{answer(http.StatusUnprocessableEntity, nil, `{"status":"error","errorType":"execution","error":"many-to-many matching not allowed"}`), ok}, 1,
+			[]string{"HTTP 422", "execution"}, 422},
+		{"an internal error is not retried", 0, []step{answer(http.StatusInternalServerError, nil, `{"status":"error","errorType":"internal","error":"boom"}`), ok}, 1,
+			[]string{"HTTP 500", "internal: boom"}, 500},
+		{"401 is not retried", 0, []step{answer(http.StatusUnauthorized, nil, "unauthorized"), ok}, 1, []string{"HTTP 401 Unauthorized"}, 401},
+		{"an error in a 200 is not retried", 0, []step{answer(http.StatusOK, nil, `{"status":"error","errorType":"execution","error":"odd proxy"}`), ok}, 1,
+			[]string{"HTTP 200", "odd proxy"}, 200},
+		{"503, then bad_data", 0, []step{unavailable, badData, ok}, 2, []string{"bad_data", "(2 attempts)"}, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, requests := sequence(t, tt.steps...)
+			p, err := prometheus.New(context.Background(), prometheus.Config{
+				URL: srv.URL, Timeout: 100 * time.Millisecond, Retries: tt.retries, RetryDelay: time.Millisecond,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.Query(context.Background(), perVariantRequest)
+			if n := requests(); n != tt.requests {
+				t.Errorf("%d requests, want %d", n, tt.requests)
+			}
+			if tt.err == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				assertValues(t, got, map[string]float64{"on": 0.25})
+				return
+			}
+			assertError(t, err, tt.err...)
+			if !strings.Contains(strings.Join(tt.err, " "), "attempt") && strings.Contains(err.Error(), "attempt") {
+				t.Errorf("error %q counts attempts of a query sent once", err)
+			}
+			var qe *prometheus.QueryError
+			if !errors.As(err, &qe) || qe.Metric != "m" {
+				t.Errorf("errors.As(%v, *QueryError) = false or another metric", err)
+			}
+			var apiErr *prometheus.APIError
+			switch {
+			case tt.status == 0 && errors.As(err, &apiErr):
+				t.Errorf("an APIError (%v) in %v", apiErr, err)
+			case tt.status != 0 && (!errors.As(err, &apiErr) || apiErr.StatusCode != tt.status):
+				t.Errorf("errors.As(%v, *APIError) = false or another status, want %d", err, tt.status)
+			}
+		})
+	}
+}
+
+// TestRetryAfter checks the waits a 429 or 503 asks for: honoured, capped, and only on
+// those statuses.
+func TestRetryAfter(t *testing.T) {
+	tests := []struct {
+		name     string
+		first    step
+		maxDelay time.Duration
+		min, max time.Duration // the query's duration
+	}{
+		{"429 Retry-After in seconds is honoured", answer(http.StatusTooManyRequests, map[string]string{"Retry-After": "1"}, ""), 0, time.Second, 3 * time.Second},
+		{"503 Retry-After above the cap is capped", answer(http.StatusServiceUnavailable, map[string]string{"Retry-After": "3600"}, ""), 100 * time.Millisecond, 100 * time.Millisecond, time.Second},
+		{"Retry-After as an HTTP date", answer(http.StatusServiceUnavailable, map[string]string{"Retry-After": time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}, ""),
+			100 * time.Millisecond, 100 * time.Millisecond, time.Second},
+		{"Retry-After on a 502 is not waited for", answer(http.StatusBadGateway, map[string]string{"Retry-After": "3600"}, ""), 0, 0, time.Second},
+		{"an unreadable Retry-After is ignored", answer(http.StatusTooManyRequests, map[string]string{"Retry-After": "soon"}, ""), 0, 0, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, requests := sequence(t, tt.first, ok)
+			p, err := prometheus.New(context.Background(), prometheus.Config{URL: srv.URL, RetryDelay: time.Millisecond, MaxRetryDelay: tt.maxDelay})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			if _, err := p.Query(context.Background(), perVariantRequest); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d < tt.min || d > tt.max {
+				t.Errorf("the query took %v, want %v to %v", d, tt.min, tt.max)
+			}
+			if n := requests(); n != 2 {
+				t.Errorf("%d requests, want 2", n)
+			}
+		})
+	}
+}
+
+// TestRetryStopsForTheCaller checks that a wait between attempts ends with the caller's
+// context, and is not begun when the deadline would pass first.
+func TestRetryStopsForTheCaller(t *testing.T) {
+	tests := []struct {
+		name     string
+		timeout  time.Duration // of the caller's context; 0: canceled 50 ms after the 503
+		err      []string
+		canceled bool
+	}{
+		{"canceled while waiting", 0, []string{"HTTP 503", "(1 attempt; stopped waiting to retry: context canceled)"}, true},
+		{"a deadline before the next attempt", time.Second, []string{"HTTP 503", "(1 attempt; the query's deadline leaves no time to wait"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			first := unavailable
+			if tt.timeout > 0 {
+				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
+				defer cancel()
+			} else {
+				first = func(w http.ResponseWriter, r *http.Request) {
+					unavailable(w, r)
+					time.AfterFunc(50*time.Millisecond, cancel) // while the provider waits to retry
+				}
+			}
+			srv, requests := sequence(t, first, ok)
+			p, err := prometheus.New(context.Background(), prometheus.Config{URL: srv.URL, RetryDelay: 10 * time.Second, MaxRetryDelay: 10 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			_, err = p.Query(ctx, perVariantRequest)
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("the query returned after %v", d)
+			}
+			assertError(t, err, tt.err...)
+			if errors.Is(err, context.Canceled) != tt.canceled {
+				t.Errorf("errors.Is(%v, context.Canceled) = %v, want %v", err, !tt.canceled, tt.canceled)
+			}
+			var apiErr *prometheus.APIError
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable {
+				t.Errorf("errors.As(%v, *APIError) = false or not a 503", err)
+			}
+			if n := requests(); n != 1 {
+				t.Errorf("%d requests, want 1", n)
+			}
+		})
+	}
+}
+
+// TestRetrySignsEachAttempt checks that every attempt is a request of its own, signed
+// anew over the whole body.
+func TestRetrySignsEachAttempt(t *testing.T) {
+	creds := aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", SessionToken: "session-token"}
+	var bodies []string
+	check := func(next step) step {
+		return func(w http.ResponseWriter, r *http.Request) {
+			body, err := io.ReadAll(r.Body)
+			if err == nil {
+				err = verifySigV4(r, body, creds, "eu-west-1", "aps")
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusUnauthorized)
+				return
+			}
+			bodies = append(bodies, string(body))
+			next(w, r)
+		}
+	}
+	srv, requests := sequence(t, check(unavailable), check(answer(http.StatusTooManyRequests, nil, "slow down")), check(ok))
+	p, err := prometheus.New(context.Background(), prometheus.Config{URL: srv.URL, RetryDelay: time.Millisecond, SigV4: &prometheus.SigV4{
+		Region:      "eu-west-1",
+		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Query(context.Background(), perVariantRequest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertValues(t, got, map[string]float64{"on": 0.25})
+	if n := requests(); n != 3 || len(bodies) != 3 {
+		t.Fatalf("%d requests, %d verified, want 3", n, len(bodies))
+	}
+	if bodies[0] == "" || bodies[1] != bodies[0] || bodies[2] != bodies[0] {
+		t.Errorf("bodies %q, want the same query each time", bodies)
+	}
+}
+
+// TestRetryConnectionRefused checks a server that is down through every attempt.
+func TestRetryConnectionRefused(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	down := srv.URL
+	srv.Close()
+	p, err := prometheus.New(context.Background(), prometheus.Config{URL: down, Retries: 3, RetryDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Query(context.Background(), perVariantRequest)
+	assertError(t, err, "connection refused at "+down, "(4 attempts)")
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("errors.Is(%v, ECONNREFUSED) = false", err)
 	}
 }
