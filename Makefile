@@ -17,7 +17,8 @@ LONG_FUZZTIME ?= 10m
 # Fuzz targets as package:target pairs. `make fuzz` runs each briefly (part of `make test`);
 # `make fuzz-long` runs each for LONG_FUZZTIME.
 FUZZ_TARGETS ?= ./evaluator:FuzzDecodeAndEvaluate ./protocol:FuzzParseContext ./compiler:FuzzCompile ./protocol:FuzzDecode \
-                ./snapshot:FuzzRegexp ./snapshot:FuzzMurmur3 ./snapshot:FuzzValidJSON ./evaluator:FuzzParseTime ./evaluator:FuzzFold
+                ./snapshot:FuzzRegexp ./snapshot:FuzzMurmur3 ./snapshot:FuzzCheckJSON ./protocol:FuzzCheckJSONMessages \
+                ./evaluator:FuzzParseTime ./evaluator:FuzzFold
 
 .PHONY: all setup build run test standalone-check test-go lint fmt-check vet staticcheck fuzz fuzz-long bench \
         bench-compiler bench-edge bench-peers wasm edge-worker evaluator-wasm-check flags-validate flags-check flags-review flags-publish \

@@ -2,10 +2,12 @@ package protocol
 
 import (
 	"math"
+	"strconv"
 	"unicode/utf8"
 	"unsafe"
 
 	"github.com/edgeflag/edgeflag/evaluator"
+	"github.com/edgeflag/edgeflag/snapshot"
 )
 
 // Context rules of OpenFeature, which every host applies the same way because they all
@@ -58,7 +60,6 @@ type Parser struct {
 	ctx   *evaluator.Context
 	names []byte            // dotted names and unescaped strings
 	items []evaluator.Value // backing store of lists
-	stack []byte            // open containers while validating
 }
 
 // The rules of flattening a context, which Parser applies to JSON and ParseValues to Go
@@ -139,7 +140,7 @@ func (p *Parser) ParseRequest(body []byte, ctx *evaluator.Context) *Error {
 	if p.s[p.i] != '{' {
 		return &Error{evaluator.ErrParse, `request body must be a JSON object: {"context":{...}}`}
 	}
-	// Find the last "context" member; validate() has checked the syntax.
+	// Find the last "context" member; CheckJSON has checked the syntax.
 	p.i++
 	ctxAt := -1
 	for {
@@ -192,12 +193,20 @@ func (p *Parser) start(data []byte, ctx *evaluator.Context) *Error {
 	p.s = unsafe.String(unsafe.SliceData(data), len(data))
 	p.ctx = ctx
 	p.items = p.items[:0]
-	if err := p.validate(); err != nil {
-		return err
+	if problem, at := snapshot.CheckJSON(p.s, requestJSON); problem != "" {
+		return &Error{evaluator.ErrParse, "invalid JSON: " + problem + " (at byte " + strconv.Itoa(at) + ")"}
 	}
 	p.i = 0
 	return nil
 }
+
+// requestJSON is the syntax of request bodies and contexts: whitespace around the value
+// allowed, invalid UTF-8 in strings read as U+FFFD, nesting bounded by maxSkipDepth.
+var requestJSON = snapshot.JSONOptions{MaxDepth: maxSkipDepth, Space: true}
+
+// CheckJSON follows at most snapshot.MaxJSONNesting levels: this fails to compile if
+// maxSkipDepth is over it.
+const _ = uint(snapshot.MaxJSONNesting - maxSkipDepth)
 
 // finish reads the object at p.i into ctx and applies the targetingKey rule.
 func (p *Parser) finish(ctx *evaluator.Context) *Error {
@@ -336,7 +345,7 @@ func (p *Parser) space() {
 	}
 }
 
-// str reads a string that validate() has checked: without escapes or invalid UTF-8 it
+// str reads a string that CheckJSON has checked: without escapes or invalid UTF-8 it
 // shares the input's bytes, else it is decoded into the arena.
 func (p *Parser) str() string {
 	p.i++ // '"'
@@ -448,7 +457,7 @@ func hex4(s string) rune {
 	return r
 }
 
-// number skips a number that validate() has checked.
+// number skips a number that CheckJSON has checked.
 func (p *Parser) number() {
 	for p.i < len(p.s) {
 		switch c := p.s[p.i]; {
@@ -460,7 +469,7 @@ func (p *Parser) number() {
 	}
 }
 
-// skip passes over a value that validate() has checked.
+// skip passes over a value that CheckJSON has checked.
 func (p *Parser) skip() {
 	depth := 0
 	for {
@@ -492,7 +501,7 @@ func (p *Parser) skip() {
 var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
-// parseNumber reads a JSON number that validate() has checked. Numbers of up to 15
+// parseNumber reads a JSON number that CheckJSON has checked. Numbers of up to 15
 // significant digits with a decimal exponent within ±22 — what contexts hold — are read
 // exactly (correctly rounded); longer or larger ones to within a unit in the last place.
 // It is not strconv.ParseFloat because that one's tables would add 10 KB to the WASM

@@ -1,83 +1,98 @@
 package protocol
 
+// The OFREP body check as it was before it moved to snapshot.CheckJSON, kept as the
+// reference that FuzzCheckJSONMessages holds the messages of Parser to.
+
 import (
 	"strconv"
 
 	"github.com/edgeflag/edgeflag/evaluator"
 )
 
-// validate checks that p.s is exactly one JSON value (RFC 8259), surrounded by
+type refParser struct {
+	s     string
+	i     int
+	stack []byte
+}
+
+func (p *refParser) refSpace() {
+	for p.i < len(p.s) && (p.s[p.i] == ' ' || p.s[p.i] == '\t' || p.s[p.i] == '\n' || p.s[p.i] == '\r') {
+		p.i++
+	}
+}
+
+// refValidate checks that p.s is exactly one JSON value (RFC 8259), surrounded by
 // whitespace at most, nested at most maxSkipDepth deep. Its errors are PARSE_ERROR.
-func (p *Parser) validate() *Error {
+func (p *refParser) refValidate() *Error {
 	p.i = 0
 	p.stack = p.stack[:0]
 	for {
 		// A value is expected.
-		p.space()
+		p.refSpace()
 		if p.i == len(p.s) {
-			return p.syntax("unexpected end of JSON input")
+			return p.refSyntax("unexpected end of JSON input")
 		}
 		switch c := p.s[p.i]; {
 		case c == '{' || c == '[':
 			if len(p.stack) >= maxSkipDepth {
-				return p.syntax("JSON nested deeper than " + strconv.Itoa(maxSkipDepth) + " levels")
+				return p.refSyntax("JSON nested deeper than " + strconv.Itoa(maxSkipDepth) + " levels")
 			}
 			p.stack = append(p.stack, c)
 			p.i++
-			p.space()
+			p.refSpace()
 			if p.i < len(p.s) && (c == '{' && p.s[p.i] == '}' || c == '[' && p.s[p.i] == ']') {
 				p.i++
 				p.stack = p.stack[:len(p.stack)-1]
 				break
 			}
 			if c == '{' {
-				if err := p.member(); err != nil {
+				if err := p.refMember(); err != nil {
 					return err
 				}
 			}
 			continue
 		case c == '"':
-			if err := p.checkString(); err != nil {
+			if err := p.refString(); err != nil {
 				return err
 			}
 		case c == 't':
-			if err := p.literal("true"); err != nil {
+			if err := p.refLiteral("true"); err != nil {
 				return err
 			}
 		case c == 'f':
-			if err := p.literal("false"); err != nil {
+			if err := p.refLiteral("false"); err != nil {
 				return err
 			}
 		case c == 'n':
-			if err := p.literal("null"); err != nil {
+			if err := p.refLiteral("null"); err != nil {
 				return err
 			}
 		case c == '-' || c >= '0' && c <= '9':
-			if err := p.checkNumber(); err != nil {
+			if err := p.refNumber(); err != nil {
 				return err
 			}
 		default:
-			return p.syntax("invalid character " + quoteChar(c) + " where a value is expected")
+			return p.refSyntax("invalid character " + refQuoteChar(c) + " where a value is expected")
 		}
 		// A value ended: close containers or go on to the next element.
 		for {
-			p.space()
+			p.refSpace()
 			if len(p.stack) == 0 {
 				if p.i != len(p.s) {
-					return p.syntax("invalid character " + quoteChar(p.s[p.i]) + " after the JSON value")
+					return p.refSyntax("invalid character " + refQuoteChar(p.s[p.i]) + " after the JSON value")
 				}
 				return nil
 			}
 			if p.i == len(p.s) {
-				return p.syntax("unexpected end of JSON input")
+				return p.refSyntax("unexpected end of JSON input")
 			}
 			open := p.stack[len(p.stack)-1]
 			c := p.s[p.i]
 			if c == ',' {
 				p.i++
 				if open == '{' {
-					p.space()
-					if err := p.member(); err != nil {
+					p.refSpace()
+					if err := p.refMember(); err != nil {
 						return err
 					}
 				}
@@ -89,36 +104,36 @@ func (p *Parser) validate() *Error {
 				continue
 			}
 			if open == '{' {
-				return p.syntax("invalid character " + quoteChar(c) + " after an object member: expected ',' or '}'")
+				return p.refSyntax("invalid character " + refQuoteChar(c) + " after an object member: expected ',' or '}'")
 			}
-			return p.syntax("invalid character " + quoteChar(c) + " after a list element: expected ',' or ']'")
+			return p.refSyntax("invalid character " + refQuoteChar(c) + " after a list element: expected ',' or ']'")
 		}
 	}
 }
 
 // member checks an object member's name and colon.
-func (p *Parser) member() *Error {
+func (p *refParser) refMember() *Error {
 	if p.i == len(p.s) {
-		return p.syntax("unexpected end of JSON input")
+		return p.refSyntax("unexpected end of JSON input")
 	}
 	if p.s[p.i] != '"' {
-		return p.syntax("invalid character " + quoteChar(p.s[p.i]) + " where an object member name is expected")
+		return p.refSyntax("invalid character " + refQuoteChar(p.s[p.i]) + " where an object member name is expected")
 	}
-	if err := p.checkString(); err != nil {
+	if err := p.refString(); err != nil {
 		return err
 	}
-	p.space()
+	p.refSpace()
 	if p.i == len(p.s) {
-		return p.syntax("unexpected end of JSON input")
+		return p.refSyntax("unexpected end of JSON input")
 	}
 	if p.s[p.i] != ':' {
-		return p.syntax("invalid character " + quoteChar(p.s[p.i]) + " after an object member name: expected ':'")
+		return p.refSyntax("invalid character " + refQuoteChar(p.s[p.i]) + " after an object member name: expected ':'")
 	}
 	p.i++
 	return nil
 }
 
-func (p *Parser) checkString() *Error {
+func (p *refParser) refString() *Error {
 	p.i++
 	for p.i < len(p.s) {
 		c := p.s[p.i]
@@ -127,10 +142,10 @@ func (p *Parser) checkString() *Error {
 			p.i++
 			return nil
 		case c < 0x20:
-			return p.syntax("control character " + quoteChar(c) + " in a string")
+			return p.refSyntax("control character " + refQuoteChar(c) + " in a string")
 		case c == '\\':
 			if p.i+1 == len(p.s) {
-				return p.syntax("unexpected end of JSON input")
+				return p.refSyntax("unexpected end of JSON input")
 			}
 			switch p.s[p.i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -138,26 +153,26 @@ func (p *Parser) checkString() *Error {
 			case 'u':
 				for k := 2; k < 6; k++ {
 					if p.i+k >= len(p.s) {
-						return p.syntax("unexpected end of JSON input")
+						return p.refSyntax("unexpected end of JSON input")
 					}
-					if !isHex(p.s[p.i+k]) {
+					if !refIsHex(p.s[p.i+k]) {
 						p.i += k
-						return p.syntax("invalid character " + quoteChar(p.s[p.i]) + ` in a \u escape`)
+						return p.refSyntax("invalid character " + refQuoteChar(p.s[p.i]) + ` in a \u escape`)
 					}
 				}
 				p.i += 6
 			default:
 				p.i++
-				return p.syntax("invalid escape " + quoteChar(p.s[p.i]) + " in a string")
+				return p.refSyntax("invalid escape " + refQuoteChar(p.s[p.i]) + " in a string")
 			}
 		default:
 			p.i++
 		}
 	}
-	return p.syntax("unexpected end of JSON input")
+	return p.refSyntax("unexpected end of JSON input")
 }
 
-func (p *Parser) checkNumber() *Error {
+func (p *refParser) refNumber() *Error {
 	digits := func() int {
 		n := 0
 		for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
@@ -168,9 +183,9 @@ func (p *Parser) checkNumber() *Error {
 	}
 	bad := func() *Error {
 		if p.i == len(p.s) {
-			return p.syntax("unexpected end of JSON input")
+			return p.refSyntax("unexpected end of JSON input")
 		}
-		return p.syntax("invalid character " + quoteChar(p.s[p.i]) + " in a number")
+		return p.refSyntax("invalid character " + refQuoteChar(p.s[p.i]) + " in a number")
 	}
 	if p.s[p.i] == '-' {
 		p.i++
@@ -198,13 +213,13 @@ func (p *Parser) checkNumber() *Error {
 	return nil
 }
 
-func (p *Parser) literal(lit string) *Error {
+func (p *refParser) refLiteral(lit string) *Error {
 	for k := 0; k < len(lit); k++ {
 		if p.i == len(p.s) {
-			return p.syntax("unexpected end of JSON input")
+			return p.refSyntax("unexpected end of JSON input")
 		}
 		if p.s[p.i] != lit[k] {
-			return p.syntax("invalid character " + quoteChar(p.s[p.i]) + " in literal " + lit)
+			return p.refSyntax("invalid character " + refQuoteChar(p.s[p.i]) + " in literal " + lit)
 		}
 		p.i++
 	}
@@ -212,14 +227,16 @@ func (p *Parser) literal(lit string) *Error {
 }
 
 // syntax reports a PARSE_ERROR at the current byte.
-func (p *Parser) syntax(what string) *Error {
+func (p *refParser) refSyntax(what string) *Error {
 	return &Error{evaluator.ErrParse, "invalid JSON: " + what + " (at byte " + strconv.Itoa(p.i) + ")"}
 }
 
-func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+func refIsHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
 
 // quoteChar names a byte for an error message: 'x', or its code for anything else.
-func quoteChar(c byte) string {
+func refQuoteChar(c byte) string {
 	if c >= 0x20 && c < 0x7f && c != '\'' {
 		return string([]byte{'\'', c, '\''})
 	}
