@@ -90,3 +90,71 @@ func TestEdgeContextErrorsNode(t *testing.T) {
 		})
 	}
 }
+
+// edgeStringContextsScript evaluates every flag for generated request contexts (userId,
+// country, userAgent: strings with ASCII, accents, CJK, emoji, lone surrogates, long
+// values, empty names left out as the edges do) twice on one module: through the edges'
+// Evaluator (edge/shared, its encoder of string contexts) and through the SDK's (sdk/js,
+// its general encoder). It prints the number of contexts and the first difference.
+const edgeStringContextsScript = `
+import { readFileSync } from "node:fs";
+const { instantiate } = await import(process.env.EDGEFLAG_LAMBDA);
+const { Evaluator } = await import(process.env.EDGEFLAG_SDK);
+const wasm = readFileSync(process.env.EDGEFLAG_WASM);
+const snap = new Uint8Array(readFileSync(process.env.EDGEFLAG_SNAPSHOT));
+const edge = await instantiate(wasm);
+const sdk = await instantiate(wasm, Evaluator);
+edge.load(snap);
+sdk.load(snap);
+let seed = 42;
+const rand = (n) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+const pieces = ["u", "user-", "42", "é", "Ünïcødé", "東京", "😀", "\ud800", "\udc00", " ", "\"", "\\", "\u0000", "x".repeat(300)];
+const text = () => Array.from({ length: rand(6) }, () => pieces[rand(pieces.length)]).join("");
+let n = 0;
+let diff = null;
+for (let i = 0; i < 3000 && !diff; i++, n++) {
+  const attributes = { userId: text(), country: text().toUpperCase(), userAgent: text() };
+  const ctx = Object.fromEntries(Object.entries(attributes).filter(([, v]) => v));
+  const at = 1790000000000 + i * 3600000;
+  const a = edge.evaluateAllJSON(ctx, at);
+  const b = sdk.evaluateAllJSON(ctx, at);
+  const va = JSON.stringify(edge.variants(ctx, at));
+  const vb = JSON.stringify(sdk.variants(ctx, at));
+  if (a !== b || va !== vb) diff = { ctx, edge: a.slice(0, 300), sdk: b.slice(0, 300) };
+}
+process.stdout.write(JSON.stringify({ n, diff }));
+`
+
+// TestEdgeStringContextsNode holds the edges' own encoder of request contexts to the SDK's
+// general one: the same results and variants for 3,000 generated contexts of strings.
+func TestEdgeStringContextsNode(t *testing.T) {
+	edgeRequireJS(t)
+	_, data := edgeExampleSnapshot(t, "production")
+	snap := filepath.Join(t.TempDir(), "production.snap")
+	if err := os.WriteFile(snap, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("node", "--no-warnings", "--input-type=module", "-e", edgeStringContextsScript)
+	cmd.Env = append(os.Environ(), "EDGEFLAG_WASM="+edgeWasm(t), "EDGEFLAG_SNAPSHOT="+snap,
+		"EDGEFLAG_LAMBDA="+filepath.Join(edgeRoot(t), "edge/lambda-edge/index.mjs"),
+		"EDGEFLAG_SDK="+filepath.Join(edgeRoot(t), "sdk/js/evaluator.mjs"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, stderr.String())
+	}
+	var got struct {
+		N    int
+		Diff any
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("node answered %.300s: %v", out, err)
+	}
+	if got.Diff != nil {
+		t.Fatalf("after %d contexts the edges' and the SDK's encoders differ: %v", got.N, got.Diff)
+	}
+	if got.N != 3000 {
+		t.Fatalf("compared %d contexts, want 3000", got.N)
+	}
+}
