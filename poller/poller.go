@@ -10,6 +10,11 @@
 // With Config.Keys the pointer must also be signed (package signing) for the poller's
 // environment by one of the keys, and must not be older than the pointer served: a
 // tampered, cross-environment or replayed pointer is refused the same way.
+//
+// With Config.StateDir the poller keeps the pointer it serves and its snapshot on disk,
+// and Run starts from them (Restore): a restarted edge answers at once, even while the
+// store is unreachable, and with Keys it still refuses a pointer older than the one it
+// served before the restart.
 package poller
 
 import (
@@ -71,6 +76,29 @@ type Config struct {
 	// stays, the poll fails with the reason, and the host turns stale after Grace. Nil
 	// accepts unsigned pointers and checks no signature.
 	Keys *signing.Keyring
+	// StateDir, if set, is a directory where the poller keeps what it serves, so that a
+	// restart starts from it: after every poll that changes the served pointer it writes
+	// the snapshot (<env>.<hash>.snap, when not there yet) and then the pointer as the
+	// store sent it (<env>.pointer.json), each to a temporary file in the directory that
+	// is synced and renamed, and removes the environment's other snapshots. An
+	// interrupted write leaves the previous pair in place. The directory is created
+	// (0700) when missing; the files are 0600. One poller per environment and directory.
+	//
+	// Restore, which Run calls first, applies the state when it is valid — the pointer
+	// parses and names Environment, the snapshot hashes to the pointer's hash, and with
+	// Keys the signature verifies with the current keys — and serves it as if a poll
+	// had installed it, except that no poll has confirmed it: Status.Restored, and stale
+	// after Grace unless a poll succeeds. With Keys, the restored pointer's version is
+	// the floor the replay check holds later pointers to. Invalid state is ignored (the
+	// poller starts empty) with the reason in Restore's error and Status.StateError.
+	//
+	// A failed write never fails the poll nor changes the snapshot served: it is
+	// reported to OnStateWrite and in Status.StateError, and retried after the next
+	// successful poll.
+	StateDir string
+	// OnStateWrite, if set, is called after every attempt to write the state with its
+	// error (nil when written).
+	OnStateWrite func(err error)
 }
 
 // Status is what a Poller knows.
@@ -84,6 +112,14 @@ type Status struct {
 	Failures    int // polls that failed
 	NotModified int // polls answered 304
 	Swaps       int // snapshots applied
+	// Restored is set when the snapshot in use was restored from Config.StateDir and no
+	// poll has confirmed or replaced it since; RestoredAt is when it was restored (kept
+	// after a poll succeeds). Staleness counts from RestoredAt until a poll succeeds.
+	Restored   bool
+	RestoredAt time.Time
+	// StateError is the error of the last state write, or of Restore while no write
+	// has succeeded since; nil otherwise.
+	StateError error
 }
 
 // Poller polls one environment of a store. Its methods are safe for concurrent use.
@@ -94,6 +130,11 @@ type Poller struct {
 	mu     sync.Mutex // guards the fields below
 	etag   string     // ETag of the pointer that was applied or confirmed
 	st     Status
+
+	// Guarded by pollMu: the state of Config.StateDir.
+	restoreDone bool   // Restore ran (or Run called it)
+	body        []byte // the served pointer as the store sent it
+	state       state
 }
 
 // New checks cfg and returns a poller; nothing is fetched until Poll or Run.
@@ -123,9 +164,16 @@ func New(cfg Config) (*Poller, error) {
 	return &Poller{cfg: cfg}, nil
 }
 
-// Run polls immediately and then every Interval until ctx is done, and returns ctx's
-// error. Failed polls are recorded in Status, not returned.
+// Run restores the state of Config.StateDir, unless Restore was called before, then
+// polls immediately and every Interval until ctx is done, and returns ctx's error.
+// Failed polls, and state that Restore ignored, are recorded in Status, not returned.
 func (p *Poller) Run(ctx context.Context) error {
+	p.pollMu.Lock()
+	restored := p.restoreDone
+	p.pollMu.Unlock()
+	if !restored {
+		_ = p.Restore() // its error is in Status.StateError
+	}
 	t := time.NewTicker(p.cfg.Interval)
 	defer t.Stop()
 	for {
@@ -152,8 +200,12 @@ func (p *Poller) Poll(ctx context.Context) error {
 		p.st.Failures++
 	} else {
 		p.st.LastSuccess = time.Now()
+		p.st.Restored = false
 	}
 	p.mu.Unlock()
+	if err == nil {
+		p.saveState()
+	}
 	p.checkStale()
 	if p.cfg.OnPoll != nil {
 		p.cfg.OnPoll(err)
@@ -175,7 +227,11 @@ func (p *Poller) Stale() bool { return p.checkStale() }
 
 func (p *Poller) checkStale() bool {
 	p.mu.Lock()
-	stale := p.st.Loaded && time.Since(p.st.LastSuccess) > p.cfg.Grace
+	since := p.st.LastSuccess
+	if since.IsZero() {
+		since = p.st.RestoredAt // a restored snapshot no poll has confirmed yet
+	}
+	stale := p.st.Loaded && time.Since(since) > p.cfg.Grace
 	changed := stale != p.st.Stale
 	p.st.Stale = stale
 	p.mu.Unlock()
@@ -211,9 +267,11 @@ func (p *Poller) poll(ctx context.Context) error {
 			return fmt.Errorf("poller: %s refused: %w", url, err)
 		}
 	}
+	var data []byte // the snapshot fetched, when it changes
 	if ptr.Snapshot != current {
 		snapURL := p.cfg.BaseURL + "/" + layout.SnapshotKey(ptr.Snapshot)
-		data, _, status, err := p.get(ctx, snapURL, "", MaxSnapshotSize)
+		var status int
+		data, _, status, err = p.get(ctx, snapURL, "", MaxSnapshotSize)
 		if err != nil {
 			return err
 		}
@@ -238,6 +296,12 @@ func (p *Poller) poll(ctx context.Context) error {
 	p.st.Pointer = *ptr
 	p.st.Loaded = true
 	p.mu.Unlock()
+	if p.cfg.StateDir != "" {
+		p.body = body
+		if ptr.Snapshot != current {
+			p.state.unsaved = data
+		}
+	}
 	return nil
 }
 

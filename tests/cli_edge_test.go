@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -59,10 +60,10 @@ func (s *edgeCmdStore) close() {
 
 // edgeCmdHealth is what /healthz answers.
 type edgeCmdHealth struct {
-	code                                     int
-	Status, Environment, Snapshot, LastError string
-	Stale                                    bool
-	Flags                                    int
+	code                                                 int
+	Status, Environment, Snapshot, LastError, StateError string
+	Stale, Restored                                      bool
+	Flags                                                int
 }
 
 func edgeCmdGetHealth(t *testing.T, base string) edgeCmdHealth {
@@ -252,6 +253,77 @@ func TestCLIEdge(t *testing.T) {
 		}
 		if got := edgeCmdEvaluate(t, base, flag, developer, "wrong-key"); got.code != 401 {
 			t.Errorf("OFREP with a wrong key: %d, want 401", got.code)
+		}
+		p.stop(t, syscall.SIGINT)
+	})
+
+	t.Run("restarts from --state-dir with the store down", func(t *testing.T) {
+		st := newEdgeCmdStore(t, edgeFreeAddr(t))
+		st.start(t)
+		stateDir := filepath.Join(t.TempDir(), "state")
+		args := append([]string{"edge", "--store-url", st.url(), "--addr", "127.0.0.1:0", "--poll", "200ms", "--grace", "1s",
+			"--state-dir", stateDir}, module...)
+		loaded := regexp.MustCompile(`Z loaded production snapshot ([0-9a-f]{12}) \(revision example, 24 flags\)$`)
+
+		p := cliStart(t, bin, nil, args...)
+		_, next := p.waitLine(t, listening, 0, edgeCmdWithin)
+		_, next = p.waitLine(t, regexp.MustCompile(`Z no state in `+regexp.QuoteMeta(stateDir)+` yet: the snapshots loaded are kept there$`), next, edgeCmdWithin)
+		m, _ := p.waitLine(t, loaded, next, edgeCmdWithin)
+		served := m[1]
+		pointerFile := filepath.Join(stateDir, "production.pointer.json")
+		deadline := time.Now().Add(edgeCmdWithin)
+		for _, err := os.Stat(pointerFile); err != nil; _, err = os.Stat(pointerFile) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no pointer kept: %v", err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		p.stop(t, syscall.SIGTERM)
+
+		// The store goes down; the edge restarts and serves what it kept, at once.
+		st.close()
+		p = cliStart(t, bin, nil, args...)
+		m, next = p.waitLine(t, listening, 0, edgeCmdWithin)
+		base := m[1]
+		m, next = p.waitLine(t, loaded, next, edgeCmdWithin)
+		if m[1] != served {
+			t.Fatalf("restored snapshot %s, want %s", m[1], served)
+		}
+		_, next = p.waitLine(t, regexp.MustCompile(`Z restored snapshot `+served+` \(pointer version \d+\) from `+regexp.QuoteMeta(stateDir)+
+			`: served until a poll confirms or replaces it, stale after 1s without one$`), next, edgeCmdWithin)
+		if h := edgeCmdGetHealth(t, base); h.code != 200 || h.Status != "ok" || !h.Restored || !strings.HasPrefix(h.Snapshot, served) || h.StateError != "" {
+			t.Errorf("/healthz restored with the store down: %+v", h)
+		}
+		if got := edgeCmdEvaluate(t, base, flag, developer, ""); got.code != 200 || got.Variant != "on" || got.Reason != "TARGETING_MATCH" {
+			t.Errorf("OFREP from the restored snapshot: %+v", got)
+		}
+		_, next = p.waitLine(t, regexp.MustCompile(`Z stale: no poll has succeeded for 1s; answers are marked stale and keep snapshot `+served+`$`), next, edgeCmdWithin)
+		if h := edgeCmdWaitHealth(t, base, "stale"); h.code != 200 || !h.Restored {
+			t.Errorf("/healthz restored and stale: %+v", h)
+		}
+		st.start(t)
+		p.waitLine(t, regexp.MustCompile(`Z fresh again: the store answers$`), next, edgeCmdWithin)
+		if h := edgeCmdWaitHealth(t, base, "ok"); h.Restored || h.Stale {
+			t.Errorf("/healthz once the store confirms the snapshot: %+v", h)
+		}
+		p.stop(t, syscall.SIGTERM)
+
+		// Corrupt state is ignored with the reason, and the edge starts as without it.
+		snaps, _ := filepath.Glob(filepath.Join(stateDir, "production.*.snap"))
+		if len(snaps) != 1 {
+			t.Fatalf("state snapshots %q, want one", snaps)
+		}
+		b, _ := os.ReadFile(snaps[0])
+		b[len(b)-1] ^= 0x5a
+		if err := os.WriteFile(snaps[0], b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st.close()
+		p = cliStart(t, bin, nil, args...)
+		m, next = p.waitLine(t, listening, 0, edgeCmdWithin)
+		p.waitLine(t, regexp.MustCompile(`Z poller: ignoring the state in `+regexp.QuoteMeta(stateDir)+`: .*content hash mismatch.*; starting without it$`), next, edgeCmdWithin)
+		if h := edgeCmdGetHealth(t, m[1]); h.code != 503 || h.Status != "starting" || !strings.Contains(h.StateError, "content hash mismatch") {
+			t.Errorf("/healthz after ignoring the state: %+v", h)
 		}
 		p.stop(t, syscall.SIGINT)
 	})

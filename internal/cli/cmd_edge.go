@@ -72,6 +72,15 @@ one of the keys and be no older than the one served: an unsigned, tampered,
 cross-environment or replayed pointer is refused, the last good snapshot kept, the
 reason logged and shown in /healthz (lastError), and answers turn stale after --grace.
 
+With --state-dir the edge keeps the pointer it serves and its snapshot in that directory
+(<env>.pointer.json and <env>.<hash>.snap, written to a temporary file and renamed), and
+on start serves them at once, before the store answers: a restart during a store outage
+keeps the flags up (stale after --grace until a poll succeeds, as for any snapshot), and
+with --public-key a replayed older pointer is still refused after a restart. State that
+is incomplete, corrupt, of another environment or not signed by an accepted key is
+ignored, the reason logged, and the edge starts as without it. A failed write is logged
+and shown in /healthz (stateError); it fails no poll.
+
 It prints the address it listens on first, then one line per event: snapshot loaded,
 poll failures, stale and fresh again. SIGINT or SIGTERM stops it, letting requests in
 flight finish for up to 10 s.
@@ -80,6 +89,7 @@ The module is found as 'edgeflag dev' finds it: --wasm, else built from the sour
 run inside the edgeflag checkout, else bin/edgeflag.wasm ('make wasm').`,
 	example: `
 edgeflag edge --store-url https://d111111abcdef8.cloudfront.net --addr :8081 --wasm bin/edgeflag.wasm
+edgeflag edge --store-url https://d111111abcdef8.cloudfront.net --public-key edgeflag.pub --state-dir /var/lib/edgeflag
 EDGEFLAG_STORE_URL=http://127.0.0.1:8080 edgeflag edge --env staging --poll 1s`,
 	run: runEdge,
 }
@@ -95,6 +105,7 @@ type edgeConfig struct {
 	instances   int
 	apiKeys     []string
 	keys        *signing.Keyring
+	stateDir    string
 	ofrep       ofrep.Options
 	request     edgeserver.RequestConfig
 	module      moduleFlags
@@ -137,12 +148,13 @@ func parseEdge(r *runner, args []string) (cfg *edgeConfig, code int, done bool) 
 	fs.Var(&countryHeaders, "country-header", "a request `header` carrying the viewer's country, read in order; repeatable (default CF-IPCountry, then CloudFront-Viewer-Country)")
 	var publicKeys listFlag
 	fs.Var(&publicKeys, "public-key", "require pointers signed by the public key in this `file` (PEM, from edgeflag keygen); repeatable: give two while rotating keys (default $"+envPublicKeys+", PEM text; none: signatures are not checked)")
+	stateDir := fs.String("state-dir", "", "keep the pointer served and its snapshot in this `directory` (created if missing), and start from them: the edge answers before the store does, and keeps refusing older signed pointers across restarts (default: nothing kept)")
 	mod := addModuleFlags(fs)
 	if _, code, done := r.parse(fs, args, 0, 0); done {
 		return nil, code, true
 	}
 	cfg = &edgeConfig{environment: *env, addr: *addr, poll: time.Duration(poll), grace: time.Duration(grace),
-		pollTimeout: time.Duration(pollTimeout), instances: *instances, module: mod}
+		pollTimeout: time.Duration(pollTimeout), instances: *instances, stateDir: *stateDir, module: mod}
 	fail := func(err error) (*edgeConfig, int, bool) { return nil, r.usageFail(err), true }
 
 	var err error
@@ -280,14 +292,20 @@ type edge struct {
 
 	// mu guards the fields below: OnStale runs in the polling goroutine and in requests
 	// to /healthz alike.
-	mu        sync.Mutex
-	pollError string // the poll error last logged ("" when polls succeed)
-	recovered bool   // "fresh again" was logged since the last poll
+	mu         sync.Mutex
+	pollError  string // the poll error last logged ("" when polls succeed)
+	recovered  bool   // "fresh again" was logged since the last poll
+	stateError string // the state write error last logged ("" when writes succeed)
 }
 
 // serveEdge loads the module, listens, serves and polls until ctx is done, then shuts
 // down. stop is called once ctx is done, so that a second signal ends the process.
 func serveEdge(ctx context.Context, r *runner, cfg *edgeConfig, stop func()) error {
+	if cfg.stateDir != "" {
+		if err := os.MkdirAll(cfg.stateDir, 0o700); err != nil {
+			return fmt.Errorf("--state-dir: %w", err)
+		}
+	}
 	module, err := cfg.module.load(ctx, r)
 	if err != nil {
 		return err
@@ -303,6 +321,7 @@ func serveEdge(ctx context.Context, r *runner, cfg *edgeConfig, stop func()) err
 		PollInterval: cfg.poll, Grace: cfg.grace, PollTimeout: cfg.pollTimeout,
 		OFREP: cfg.ofrep, Request: cfg.request,
 		OnLoad: e.loaded, OnStale: e.stale, OnPoll: e.polled, Keys: cfg.keys,
+		StateDir: cfg.stateDir, OnStateWrite: e.stateWritten,
 	})
 	if err != nil {
 		return err
@@ -331,6 +350,9 @@ func serveEdge(ctx context.Context, r *runner, cfg *edgeConfig, stop func()) err
 		e.log.printf("signatures not checked (no --public-key): any pointer in the store is served")
 	}
 	e.log.printf("evaluator module %s (%s bytes), %s; OFREP %s", module.Origin, thousands(len(module.Wasm)), instancesText(cfg.instances), auth)
+	if cfg.stateDir != "" {
+		e.restore()
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
@@ -383,6 +405,38 @@ func (e *edge) polled(err error) {
 			msg += " (no snapshot yet: /healthz answers 503 and evaluations answer errors until a poll succeeds)"
 		}
 		e.log.printf("%s", msg)
+	}
+}
+
+// restore serves the state kept in --state-dir, before the first poll, and logs what it
+// found.
+func (e *edge) restore() {
+	dir := e.cfg.stateDir
+	err := e.srv.Restore()
+	h := e.srv.Health()
+	switch {
+	case err != nil:
+		e.log.printf("%v; starting without it", err)
+	case h.Restored:
+		e.log.printf("restored snapshot %s (pointer version %d) from %s: served until a poll confirms or replaces it, stale after %s without one",
+			shortSnapshot(h.Snapshot), h.PointerVersion, dir, shortdur.Format(e.cfg.grace))
+	default:
+		e.log.printf("no state in %s yet: the snapshots loaded are kept there", dir)
+	}
+}
+
+// stateWritten is the Server's OnStateWrite: it logs a failed write of the state when it
+// differs from the last one logged, and the first success after failures.
+func (e *edge) stateWritten(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case err == nil && e.stateError != "":
+		e.log.printf("the state is written again to %s", e.cfg.stateDir)
+		e.stateError = ""
+	case err != nil && err.Error() != e.stateError:
+		e.stateError = err.Error()
+		e.log.printf("keeping the state failed: %s (the snapshot served is not affected; retried after the next successful poll)", e.stateError)
 	}
 }
 

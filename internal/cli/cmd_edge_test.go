@@ -90,7 +90,7 @@ func TestEdgeConfig(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) {
 		cfg := parse(t, nil, "--store-url", "https://d111111abcdef8.cloudfront.net/")
 		if cfg.storeURL != "https://d111111abcdef8.cloudfront.net" || cfg.environment != "production" || cfg.addr != "127.0.0.1:8081" ||
-			cfg.poll != 5*time.Second || cfg.grace != time.Minute || cfg.pollTimeout != 5*time.Second || cfg.instances != 0 {
+			cfg.poll != 5*time.Second || cfg.grace != time.Minute || cfg.pollTimeout != 5*time.Second || cfg.instances != 0 || cfg.stateDir != "" {
 			t.Errorf("defaults: %+v", cfg)
 		}
 		if cfg.ofrep.Authenticate != nil || cfg.ofrep.AllowOrigin != "" || cfg.ofrep.Reasons != ofrep.SpecReasons {
@@ -104,9 +104,11 @@ func TestEdgeConfig(t *testing.T) {
 		cfg := parse(t, nil, "--store-url", "http://127.0.0.1:8080/edge/", "--env", "staging", "--addr", ":0",
 			"--poll", "200ms", "--grace", "1s", "--poll-timeout", "150ms", "--instances", "3",
 			"--api-key", "key-one", "--api-key", "key-two", "--allow-origin", "*", "--reasons", "openfeature",
-			"--user-header", "X-Account", "--user-cookie", "uid", "--country-header", "X-Country", "--country-header", "CF-IPCountry")
+			"--user-header", "X-Account", "--user-cookie", "uid", "--country-header", "X-Country", "--country-header", "CF-IPCountry",
+			"--state-dir", "/var/lib/edgeflag")
 		if cfg.storeURL != "http://127.0.0.1:8080/edge" || cfg.environment != "staging" || cfg.addr != ":0" ||
-			cfg.poll != 200*time.Millisecond || cfg.grace != time.Second || cfg.pollTimeout != 150*time.Millisecond || cfg.instances != 3 {
+			cfg.poll != 200*time.Millisecond || cfg.grace != time.Second || cfg.pollTimeout != 150*time.Millisecond || cfg.instances != 3 ||
+			cfg.stateDir != "/var/lib/edgeflag" {
 			t.Errorf("config: %+v", cfg)
 		}
 		if !slices.Equal(cfg.apiKeys, []string{"key-one", "key-two"}) || cfg.ofrep.AllowOrigin != "*" || cfg.ofrep.Reasons != ofrep.OpenFeatureReasons {
@@ -144,25 +146,29 @@ func TestEdgeConfig(t *testing.T) {
 	})
 }
 
-// TestEdgeModuleErrors: a missing or invalid module is an error (exit 1), before
-// anything listens.
+// TestEdgeModuleErrors: a missing or invalid module, or a state directory that cannot
+// be made, is an error (exit 1), before anything listens.
 func TestEdgeModuleErrors(t *testing.T) {
 	dir := t.TempDir()
 	bogus := filepath.Join(dir, "bogus.wasm")
 	if err := os.WriteFile(bogus, []byte("\x00asm but not really"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct{ file, stderr string }{
-		{filepath.Join(dir, "missing.wasm"), "evaluator module: open "},
-		{bogus, "the evaluator module " + bogus + ": "},
+	for _, tc := range []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"--wasm", filepath.Join(dir, "missing.wasm")}, "evaluator module: open "},
+		{[]string{"--wasm", bogus}, "the evaluator module " + bogus + ": "},
+		{[]string{"--wasm", bogus, "--state-dir", filepath.Join(bogus, "state")}, "--state-dir: mkdir " + bogus + ": not a directory"},
 	} {
 		env, stdout, stderr := edgeEnv(nil)
-		code := Run(env, []string{"edge", "--store-url", "http://127.0.0.1:9", "--addr", "127.0.0.1:0", "--wasm", tc.file, "--cache-dir", t.TempDir()})
+		code := Run(env, append([]string{"edge", "--store-url", "http://127.0.0.1:9", "--addr", "127.0.0.1:0", "--cache-dir", t.TempDir()}, tc.args...))
 		if code != ExitFindings || !strings.Contains(stderr.String(), "edgeflag edge: "+tc.stderr) {
-			t.Errorf("--wasm %s: exit %d, stderr:\n%s", tc.file, code, stderr)
+			t.Errorf("%q: exit %d, stderr:\n%s", tc.args, code, stderr)
 		}
 		if stdout.Len() > 0 {
-			t.Errorf("--wasm %s: printed before failing:\n%s", tc.file, stdout)
+			t.Errorf("%q: printed before failing:\n%s", tc.args, stdout)
 		}
 	}
 }

@@ -80,6 +80,12 @@ type Config struct {
 	// an unsigned, tampered, cross-environment or replayed pointer is refused, the last
 	// good snapshot kept, and the reason shown in /healthz (lastError).
 	Keys *signing.Keyring
+	// StateDir, if set, is where the Server keeps the pointer it serves and its
+	// snapshot (poller.Config.StateDir), so that a restart serves them at once, before
+	// the store answers, and keeps refusing older signed pointers. OnStateWrite, if set,
+	// is called after each write of it with its error (nil when written).
+	StateDir     string
+	OnStateWrite func(err error)
 }
 
 // Server is the edge server. It is safe for concurrent use.
@@ -120,15 +126,17 @@ func New(cfg Config) (*Server, error) {
 		s.src = NewSource(cfg.Evaluator)
 	}
 	p, err := poller.New(poller.Config{
-		BaseURL:     cfg.StoreURL,
-		Environment: cfg.Environment,
-		Interval:    cfg.PollInterval,
-		Grace:       cfg.Grace,
-		Timeout:     cfg.PollTimeout,
-		Client:      cfg.Client,
-		Apply:       s.apply,
-		OnPoll:      cfg.OnPoll,
-		Keys:        cfg.Keys,
+		BaseURL:      cfg.StoreURL,
+		Environment:  cfg.Environment,
+		Interval:     cfg.PollInterval,
+		Grace:        cfg.Grace,
+		Timeout:      cfg.PollTimeout,
+		Client:       cfg.Client,
+		Apply:        s.apply,
+		OnPoll:       cfg.OnPoll,
+		Keys:         cfg.Keys,
+		StateDir:     cfg.StateDir,
+		OnStateWrite: cfg.OnStateWrite,
 		OnStale: func(stale bool) {
 			s.src.SetStale(stale)
 			if cfg.OnStale != nil {
@@ -163,8 +171,14 @@ func (s *Server) apply(data []byte, _ poller.Pointer) error {
 	return nil
 }
 
-// Run polls the store now and then every PollInterval until ctx is done, and returns
-// ctx's error.
+// Restore serves the snapshot kept in Config.StateDir, when there is a valid one
+// (poller.Poller.Restore): call it before Run to learn why state was ignored; Run calls it
+// otherwise. It returns nil when there is no state to restore; Health().Restored says
+// whether a snapshot was.
+func (s *Server) Restore() error { return s.poller.Restore() }
+
+// Run restores the state of Config.StateDir unless Restore was called, then polls the
+// store now and every PollInterval until ctx is done, and returns ctx's error.
 func (s *Server) Run(ctx context.Context) error { return s.poller.Run(ctx) }
 
 // Poll polls the store once, now.
@@ -403,6 +417,11 @@ type Health struct {
 	LastSuccess         *time.Time `json:"lastSuccess,omitempty"`
 	SecondsSinceSuccess *float64   `json:"secondsSinceSuccess,omitempty"`
 	LastError           string     `json:"lastError,omitempty"`
+	// Restored is set while the snapshot served is the one kept in Config.StateDir,
+	// restored at start, and no poll has confirmed or replaced it; StateError is the
+	// error of the last write of that state, or why it was ignored at start.
+	Restored   bool   `json:"restored,omitempty"`
+	StateError string `json:"stateError,omitempty"`
 	// Signatures is "required" when the server verifies pointers (Config.Keys), else
 	// "off"; PointerVersion and KeyID are those of the pointer served (when signed).
 	Signatures     string `json:"signatures"`
@@ -436,6 +455,10 @@ func (s *Server) Health() Health {
 	}
 	if st.LastError != nil {
 		h.LastError = st.LastError.Error()
+	}
+	h.Restored = st.Restored
+	if st.StateError != nil {
+		h.StateError = st.StateError.Error()
 	}
 	return h
 }
