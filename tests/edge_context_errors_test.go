@@ -47,22 +47,7 @@ process.stdout.write(JSON.stringify(out));
 // undefined and lists of those; null and undefined stand for {}; anything else is an
 // INVALID_CONTEXT error naming the attribute at fault.
 func TestEdgeContextErrorsNode(t *testing.T) {
-	edgeRequireJS(t)
-	s, data := edgeExampleSnapshot(t, "production")
-	snap := filepath.Join(t.TempDir(), "production.snap")
-	if err := os.WriteFile(snap, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("node", "--no-warnings", "--input-type=module", "-e", edgeContextScript)
-	cmd.Env = append(os.Environ(), "EDGEFLAG_WASM="+edgeWasm(t), "EDGEFLAG_SNAPSHOT="+snap, "EDGEFLAG_KEY="+s.Flags[0].Key,
-		"EDGEFLAG_LAMBDA="+filepath.Join(edgeRoot(t), "edge/lambda-edge/index.mjs"),
-		"EDGEFLAG_SDK="+filepath.Join(edgeRoot(t), "sdk/js/evaluator.mjs"))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, stderr.String())
-	}
+	out := edgeNodeScript(t, edgeContextScript)
 	var got map[string]string
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("node answered %.300s: %v", out, err)
@@ -128,22 +113,7 @@ process.stdout.write(JSON.stringify({ n, diff }));
 // TestEdgeStringContextsNode holds the edges' own encoder of request contexts to the SDK's
 // general one: the same results and variants for 3,000 generated contexts of strings.
 func TestEdgeStringContextsNode(t *testing.T) {
-	edgeRequireJS(t)
-	_, data := edgeExampleSnapshot(t, "production")
-	snap := filepath.Join(t.TempDir(), "production.snap")
-	if err := os.WriteFile(snap, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("node", "--no-warnings", "--input-type=module", "-e", edgeStringContextsScript)
-	cmd.Env = append(os.Environ(), "EDGEFLAG_WASM="+edgeWasm(t), "EDGEFLAG_SNAPSHOT="+snap,
-		"EDGEFLAG_LAMBDA="+filepath.Join(edgeRoot(t), "edge/lambda-edge/index.mjs"),
-		"EDGEFLAG_SDK="+filepath.Join(edgeRoot(t), "sdk/js/evaluator.mjs"))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, stderr.String())
-	}
+	out := edgeNodeScript(t, edgeStringContextsScript)
 	var got struct {
 		N    int
 		Diff any
@@ -157,4 +127,30 @@ func TestEdgeStringContextsNode(t *testing.T) {
 	if got.N != 3000 {
 		t.Fatalf("compared %d contexts, want 3000", got.N)
 	}
+}
+
+// edgeNodeScript runs an ES module script in Node.js with the example production snapshot
+// written to a file, and returns its standard output. The script finds EDGEFLAG_WASM (the
+// module), EDGEFLAG_SNAPSHOT (the snapshot's file), EDGEFLAG_KEY (the snapshot's first
+// flag), EDGEFLAG_LAMBDA (the Lambda@Edge function, whose instantiate it may use) and
+// EDGEFLAG_SDK (sdk/js/evaluator.mjs) in its environment.
+func edgeNodeScript(t *testing.T, script string) []byte {
+	t.Helper()
+	edgeRequireJS(t)
+	s, data := edgeExampleSnapshot(t, "production")
+	snap := filepath.Join(t.TempDir(), "production.snap")
+	if err := os.WriteFile(snap, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("node", "--no-warnings", "--input-type=module", "-e", script)
+	cmd.Env = append(os.Environ(), "EDGEFLAG_WASM="+edgeWasm(t), "EDGEFLAG_SNAPSHOT="+snap, "EDGEFLAG_KEY="+s.Flags[0].Key,
+		"EDGEFLAG_LAMBDA="+filepath.Join(edgeRoot(t), "edge/lambda-edge/index.mjs"),
+		"EDGEFLAG_SDK="+filepath.Join(edgeRoot(t), "sdk/js/evaluator.mjs"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, stderr.String())
+	}
+	return out
 }
