@@ -6,6 +6,7 @@ import { EdgeflagError, Evaluator as ModuleEvaluator, FLAG_STALE, FrameReader, M
 import { instantiateWithShim } from "../../edge/shared/wasi.mjs";
 
 export { EdgeflagError };
+export { SnapshotPoller } from "../../edge/shared/poller.mjs";
 
 export const MAX_KEY_SIZE = 256;
 
