@@ -11,6 +11,7 @@ const harness :Workerd.Worker = (
     (name = "tests/harness/diff-core.mjs", esModule = embed "diff-core.mjs"),
     (name = "edge/shared/edgeflag.mjs", esModule = embed "../../edge/shared/edgeflag.mjs"),
     (name = "sdk/js/evaluator.mjs", esModule = embed "../../sdk/js/evaluator.mjs"),
+    (name = "edge/shared/poller.mjs", esModule = embed "../../edge/shared/poller.mjs"),
     (name = "edge/shared/wasi.mjs", esModule = embed "../../edge/shared/wasi.mjs"),
     (name = "bin/edgeflag.wasm", wasm = embed "../../bin/edgeflag.wasm"),
   ],
