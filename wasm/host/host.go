@@ -269,12 +269,8 @@ func (e *Evaluator) EvaluateAllEncoded(dst []byte, context []byte, at time.Time)
 // on; a body over protocol.DefaultMaxBodyBytes is refused. The error is non-nil only when
 // the module could not be run.
 func (e *Evaluator) OFREP(dst []byte, req *protocol.Request) (protocol.Response, error) {
-	in, err := e.acquire()
+	in, err := e.acquireCurrent()
 	if err != nil {
-		return protocol.Response{}, err
-	}
-	if err := e.sync(in); err != nil {
-		e.discard(in)
 		return protocol.Response{}, err
 	}
 	flags := uint32(0)
@@ -347,12 +343,8 @@ const (
 )
 
 func (e *Evaluator) call(dst []byte, what int, key string, keys []string, ctx *evaluator.Context, encoded []byte, at time.Time) ([]byte, error) {
-	in, err := e.acquire()
+	in, err := e.acquireCurrent()
 	if err != nil {
-		return dst, err
-	}
-	if err := e.sync(in); err != nil {
-		e.discard(in)
 		return dst, err
 	}
 	var flags uint32
@@ -431,12 +423,8 @@ func (e *Evaluator) run(in *instance, dst []byte, what int, key string, keys []s
 // flag, or an error result for each of keys. The error is non-nil only when the module
 // could not be run.
 func (e *Evaluator) Results(dst []byte, keys []string, ctx *evaluator.Context, at time.Time, stale bool) ([]byte, error) {
-	in, err := e.acquire()
+	in, err := e.acquireCurrent()
 	if err != nil {
-		return dst, err
-	}
-	if err := e.sync(in); err != nil {
-		e.discard(in)
 		return dst, err
 	}
 	var flags uint32
@@ -544,6 +532,20 @@ func (e *Evaluator) discard(in *instance) {
 	in.mod.Close(e.ctx)
 	e.discarded.Add(1)
 	<-e.slots
+}
+
+// acquireCurrent returns an instance (acquire) holding the current snapshot (sync); an
+// instance that fails to load it is discarded.
+func (e *Evaluator) acquireCurrent() (*instance, error) {
+	in, err := e.acquire()
+	if err != nil {
+		return nil, err
+	}
+	if err := e.sync(in); err != nil {
+		e.discard(in)
+		return nil, err
+	}
+	return in, nil
 }
 
 // sync loads the current snapshot into in if it holds an older one.
