@@ -23,7 +23,7 @@ import (
 )
 
 // The edge tests run the evaluator module in the JavaScript runtimes it ships for: Node.js
-// (node:wasi, as Lambda@Edge does) and workerd (Cloudflare's runtime). They install the
+// (as Lambda@Edge does) and workerd (Cloudflare's runtime). They install the
 // pinned npm packages with scripts/install-node-deps.sh when edge/node_modules is missing.
 // EDGEFLAG_SKIP_EDGE=1 skips them on machines without Node.js; CI never sets it.
 

@@ -62,7 +62,7 @@ func TestEdgeWranglerBundle(t *testing.T) {
 	}
 	t.Logf("Worker bundle: worker.js %d bytes, %s %d bytes; %d bytes raw, %d bytes gzip", len(bundle), imp[1], len(wasm), len(bundle)+len(wasm), gz)
 
-	// Every variable the Worker reads is bound, documented in worker.mjs and docs/deploy.md.
+	// Every variable the Worker reads (its VARIABLES table) is bound and documented in docs/deploy.md.
 	worker, _ := os.ReadFile(filepath.Join(root, "edge/cloudflare/worker.mjs"))
 	toml, _ := os.ReadFile(filepath.Join(root, "edge/cloudflare/wrangler.toml"))
 	deployDoc, _ := os.ReadFile(filepath.Join(root, "docs/deploy.md"))
@@ -72,9 +72,6 @@ func TestEdgeWranglerBundle(t *testing.T) {
 	}
 	for _, m := range read {
 		name := string(m[1])
-		if !regexp.MustCompile(`(?m)^//\s+`+name+`\b`).Match(worker) && !bytes.Contains(worker, []byte(", "+name)) {
-			t.Errorf("worker.mjs reads %s but its header does not document it", name)
-		}
 		if !bytes.Contains(deployDoc, []byte(name)) {
 			t.Errorf("docs/deploy.md does not mention %s", name)
 		}

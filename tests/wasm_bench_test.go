@@ -136,7 +136,7 @@ func benchJS(b *testing.B, call func(req map[string]any)) {
 	}
 }
 
-// BenchmarkWasmNode is the module in Node.js (node:wasi, as on Lambda@Edge).
+// BenchmarkWasmNode is the module in Node.js, as on Lambda@Edge.
 func BenchmarkWasmNode(b *testing.B) {
 	_, data := edgeExampleSnapshot(b, "production")
 	node := edgeStartNode(b, "testdata/edge/node-harness.mjs", "EDGEFLAG_WASM="+edgeWasm(b))

@@ -77,7 +77,7 @@ const CHILD = {
 };
 
 const PEER_DEFS = { launchdarkly: "launchdarkly", flagd: "flagd", unleash: "unleash" };
-const NAMES = { edgeflag: "edgeflag (module via sdk/js, node:wasi)", launchdarkly: "LaunchDarkly node-server-sdk", flagd: "flagd-core (interpreter mode)", unleash: "unleash-client" };
+const NAMES = { edgeflag: "edgeflag (module via sdk/js)", launchdarkly: "LaunchDarkly node-server-sdk", flagd: "flagd-core (interpreter mode)", unleash: "unleash-client" };
 
 async function child(name, files) {
   const marks = {};

@@ -68,7 +68,7 @@ function version(pkg) {
 }
 
 /**
- * edgeflag: the module in node:wasi as the Lambda@Edge function creates it, driven by the
+ * edgeflag: the module as the Lambda@Edge function creates it, driven by the
  * Evaluator of sdk/js; evaluated with resolve(), its method for SDK-style use.
  */
 async function edgeflag(input, contexts) {

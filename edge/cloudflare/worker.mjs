@@ -1,11 +1,7 @@
 // edgeflag as a Cloudflare Worker: ../shared/handler.mjs answers the health, flags and OFREP
-// paths; other requests go on to the origin with x-flag-<key>: <variant> headers. Bindings
-// (wrangler vars, or fromEnvironment in config.capnp; docs/deploy.md and docs/edge.md):
-//   EDGEFLAG_STORE_URL, EDGEFLAG_ENVIRONMENT, EDGEFLAG_POLL_INTERVAL_MS, EDGEFLAG_GRACE_MS,
-//   EDGEFLAG_CACHE_TTL_S (seconds the location's caches.default keeps the pointer; "0": off),
-//   EDGEFLAG_PUBLIC_KEYS (PEM keys pointers must be signed with), EDGEFLAG_ORIGIN_URL,
-//   EDGEFLAG_USER_HEADER, EDGEFLAG_USER_COOKIE, EDGEFLAG_PATH, EDGEFLAG_OFREP ("off": left
-//   to the origin), EDGEFLAG_OFREP_API_KEYS (a secret), EDGEFLAG_OFREP_ALLOW_ORIGIN, EDGEFLAG_OFREP_REASONS.
+// paths; other requests go on to the origin with x-flag-<key>: <variant> headers. Settings
+// are the bindings of VARIABLES below (wrangler vars, or fromEnvironment in config.capnp);
+// docs/deploy.md gives each one's default and meaning.
 import wasmModule from "../../bin/edgeflag.wasm";
 import { Evaluator } from "../shared/edgeflag.mjs";
 import { Edge, json } from "../shared/handler.mjs";
@@ -17,7 +13,8 @@ let edge = null;
 // Marks the requests an isolate forwards, so that one coming back is recognized.
 const VIA_HEADER = "x-edgeflag-via";
 
-// The settings of Edge (../shared/handler.mjs) and the variables that give them.
+// The settings of Edge (../shared/handler.mjs), EDGEFLAG_ORIGIN_URL (where requests go on)
+// and the variables that give them. EDGEFLAG_CACHE_TTL_S: "0" turns the location cache off.
 const VARIABLES = {
   storeURL: "EDGEFLAG_STORE_URL", environment: "EDGEFLAG_ENVIRONMENT", pollIntervalMs: "EDGEFLAG_POLL_INTERVAL_MS", graceMs: "EDGEFLAG_GRACE_MS",
   cacheTtl: "EDGEFLAG_CACHE_TTL_S", publicKeys: "EDGEFLAG_PUBLIC_KEYS", origin: "EDGEFLAG_ORIGIN_URL", path: "EDGEFLAG_PATH", ofrep: "EDGEFLAG_OFREP",
@@ -27,12 +24,13 @@ const VARIABLES = {
 function createEdge(env) {
   const settings = {};
   for (const [name, variable] of Object.entries(VARIABLES)) if ((env[variable] ?? "") !== "") settings[name] = env[variable];
-  const ttl = Number(settings.cacheTtl ?? POINTER_MAX_AGE);
-  if (!Number.isFinite(ttl) || ttl < 0) throw new Error(`EDGEFLAG_CACHE_TTL_S: ${JSON.stringify(env.EDGEFLAG_CACHE_TTL_S)} is not a number of seconds`);
-  settings.cache = ttl > 0 && typeof caches !== "undefined" ? caches.default : null;
-  settings.cacheTtl = ttl;
-  const edge = new Edge(new Evaluator(instantiateWithShim(wasmModule)), settings);
-  return Object.assign(edge, { origin: settings.origin, via: crypto.randomUUID() });
+  settings.cache = Number(settings.cacheTtl ?? POINTER_MAX_AGE) > 0 && typeof caches !== "undefined" ? caches.default : null;
+  try {
+    const edge = new Edge(new Evaluator(instantiateWithShim(wasmModule)), settings);
+    return Object.assign(edge, { origin: settings.origin, via: crypto.randomUUID() });
+  } catch (err) {
+    throw new Error(`edgeflag is misconfigured: ${err.message}${err.setting ? ` (${VARIABLES[err.setting]})` : ""}`);
+  }
 }
 
 /**
@@ -63,7 +61,11 @@ async function readBody(stream, limit) {
 
 export default {
   async fetch(request, env, ctx) {
-    edge ??= createEdge(env);
+    try {
+      edge ??= createEdge(env);
+    } catch (err) {
+      return Response.json({ errorCode: "GENERAL", errorMessage: err.message }, { status: 500 });
+    }
     // Poll when due: awaited while nothing is loaded, in the background after that. A store
     // that is down is asked at most once per interval, however many requests come.
     const polled = edge.poller.due() ? edge.poller.poll() : edge.poller.inflight;

@@ -1,22 +1,18 @@
 // edgeflag as a Lambda@Edge viewer-request function (Node.js 20): ../shared/handler.mjs
 // answers the health, flags and OFREP paths; other requests go on to the origin with
-// x-flag-<key>: <variant> headers. Settings come from config.json beside this file, or the
-// file EDGEFLAG_CONFIG names (docs/edge.md): storeURL, environment, pollIntervalMs, graceMs,
-// wasmPath, publicKeys (PEM text or a list), userHeader, userCookie, path, ofrep,
-// ofrepApiKeys, ofrepAllowOrigin, ofrepReasons. OFREP needs POST allowed and the body
-// included (IncludeBody: true): CloudFront passes it in request.body.data, cut at 40 KB.
+// x-flag-<key>: <variant> headers. The settings of Edge, and wasmPath, come from config.json
+// beside this file, or the file EDGEFLAG_CONFIG names (docs/edge.md). OFREP needs POST
+// allowed and the body included (IncludeBody: true): CloudFront passes it in
+// request.body.data, cut at 40 KB.
 import { readFile } from "node:fs/promises";
 import { STATUS_CODES } from "node:http";
-import { WASI } from "node:wasi";
 import { Evaluator } from "../shared/edgeflag.mjs";
 import { Edge, bodyError } from "../shared/handler.mjs";
+import { instantiateWithShim } from "../shared/wasi.mjs";
 
-/** Instantiates the module bytes under node:wasi and returns an Evaluator (or an Evaluator of sdk/js). */
+/** Compiles the module bytes, instantiates them with ../shared/wasi.mjs (as in workerd) and returns an Evaluator (or an Evaluator of sdk/js). */
 export async function instantiate(wasmBytes, EvaluatorClass = Evaluator) {
-  const wasi = new WASI({ version: "preview1", returnOnExit: true, args: [], env: {} });
-  const { instance } = await WebAssembly.instantiate(wasmBytes, wasi.getImportObject());
-  wasi.initialize(instance);
-  return new EvaluatorClass(instance);
+  return new EvaluatorClass(instantiateWithShim(await WebAssembly.compile(wasmBytes)));
 }
 
 /** Creates the edge of one execution environment from its configuration file. */

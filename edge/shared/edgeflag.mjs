@@ -1,6 +1,6 @@
 // The edgeflag WASM module's calling convention for JavaScript runtimes (workerd, Node.js),
 // as the edges use it: load snapshots, answer OFREP, evaluate every flag for a request's
-// context. The module is instantiated by the runtime's own WASI (node:wasi) or by ./wasi.mjs;
+// context. The module is instantiated with ./wasi.mjs, the WASI both edges and sdk/js use;
 // see wasm/guest and protocol/abi.go in the Go sources. The SDK (sdk/js) builds on this class.
 
 export const ABI_VERSION = 5;

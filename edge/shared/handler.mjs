@@ -32,8 +32,14 @@ function percentDecode(segment) {
 function apiKeyList(setting) {
   if (setting === undefined || setting === null || setting === "") return null;
   const text = String(setting).trim();
-  const keys = Array.isArray(setting) ? setting : text.startsWith("[") ? JSON.parse(text) : text.split(",");
-  if (!Array.isArray(keys)) throw new Error("ofrep: the API key list must be an array");
+  let keys = Array.isArray(setting) ? setting : text.split(",");
+  if (!Array.isArray(setting) && text.startsWith("[")) {
+    try {
+      keys = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`ofrep: ofrepApiKeys starts as a JSON array but is not one: ${err.message}`);
+    }
+  }
   return keys.map((k) => utf8.encode(String(k).trim())).filter((k) => k.length > 0);
 }
 

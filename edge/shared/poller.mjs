@@ -108,6 +108,12 @@ export async function verifySignature(keys, environment, hash, version, keyId, s
 
 const fail = (url, message) => new Error(`poller: ${url}: ${message}`);
 
+/** The number a setting [name, value (a number or its text), least] gives, or an error naming the setting. */
+function setting([name, value, least]) {
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value) && Number(value) >= least) return Number(value);
+  throw Object.assign(new Error(`poller: ${name} ${JSON.stringify(value)} is not a number${least ? ` ≥ ${least}` : " ≥ 0"}`), { setting: name });
+}
+
 export class SnapshotPoller {
   /**
    * storeURL: where the store is served; apply(bytes, pointer) loads a snapshot, throwing when
@@ -120,8 +126,8 @@ export class SnapshotPoller {
   constructor({ storeURL, environment = "production", apply, pollIntervalMs = 5000, graceMs = 60000, timeoutMs = 5000, publicKeys = "", log = console.warn, cache = null, cacheTtl = POINTER_MAX_AGE }) {
     if (!storeURL) throw new Error("poller: storeURL is required");
     if (!validEnvironment(environment)) throw new Error(`poller: invalid environment ${JSON.stringify(environment)} (lower-case letters, digits, '_' and '-')`);
-    const [interval, grace, timeout] = [pollIntervalMs, graceMs, timeoutMs].map(Number);
-    Object.assign(this, { baseURL: storeURL.replace(/\/+$/, ""), environment, apply, interval, grace, timeout, log, cache, cacheTtl });
+    const [interval, grace, timeout, ttl] = [["pollIntervalMs", pollIntervalMs, 1], ["graceMs", graceMs, 0], ["timeoutMs", timeoutMs, 1], ["cacheTtl", cacheTtl, 0]].map(setting);
+    Object.assign(this, { baseURL: storeURL.replace(/\/+$/, ""), environment, apply, interval, grace, timeout, log, cache, cacheTtl: ttl });
     this.publicKeys = [publicKeys].flat().join("\n");
     // keys are imported on the first poll (a bad key fails every poll); pointer is the served one.
     Object.assign(this, { keys: null, etag: "", pointer: null, lastPoll: -Infinity, lastSuccess: -Infinity, lastError: null, inflight: null });

@@ -1,7 +1,7 @@
 //go:build wasip1
 
 // Command guest is the edgeflag evaluator as a WebAssembly reactor module for WASI
-// preview 1 hosts: wazero, Node.js (node:wasi), workerd. Build it with
+// preview 1 hosts: wazero, Node.js and workerd (with edge/shared/wasi.mjs). Build it with
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -o edgeflag.wasm ./wasm/guest
 //

@@ -1,4 +1,4 @@
-// Differential and benchmark harness for Node.js: the module runs under node:wasi through
+// Differential and benchmark harness for Node.js: the module runs on the WASI shim through
 // the Lambda@Edge function's own instantiate(). One JSON request per input line, one JSON
 // answer per output line.
 import { readFileSync } from "node:fs";

@@ -1,0 +1,99 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// edgeSettingsScript makes an Edge (edge/shared/handler.mjs) for each settings object of
+// the JSON array %s and prints, for each, "ok" or the message it was refused with.
+const edgeSettingsScript = `
+import { readFileSync } from "node:fs";
+const { instantiate } = await import(process.env.EDGEFLAG_LAMBDA);
+const { Edge } = await import(process.env.EDGEFLAG_LAMBDA.replace("lambda-edge/index.mjs", "shared/handler.mjs"));
+const evaluator = await instantiate(readFileSync(process.env.EDGEFLAG_WASM));
+const answers = [];
+for (const settings of %s) {
+  try {
+    new Edge(evaluator, { storeURL: "http://127.0.0.1:9", ...settings });
+    answers.push("ok");
+  } catch (err) {
+    answers.push(err.message);
+  }
+}
+process.stdout.write(JSON.stringify(answers));
+`
+
+// TestEdgeSettingsRefused holds the JavaScript edges to refusing, when the edge is made,
+// settings they cannot run with, naming the setting: a poll interval that is not a number
+// would otherwise never poll.
+func TestEdgeSettingsRefused(t *testing.T) {
+	tests := []struct {
+		name     string
+		settings map[string]any
+		want     string // "ok", or in the message
+	}{
+		{"numbers as text", map[string]any{"pollIntervalMs": "250", "graceMs": " 60000 ", "cacheTtl": "0"}, "ok"},
+		{"numbers", map[string]any{"pollIntervalMs": 1000, "graceMs": 0, "timeoutMs": 1.5}, "ok"},
+		{"an interval with a unit", map[string]any{"pollIntervalMs": "5s"}, `poller: pollIntervalMs "5s" is not a number ≥ 1`},
+		{"no interval", map[string]any{"pollIntervalMs": 0}, `poller: pollIntervalMs 0 is not a number ≥ 1`},
+		{"a negative grace period", map[string]any{"graceMs": -1}, `poller: graceMs -1 is not a number ≥ 0`},
+		{"a timeout that is not a number", map[string]any{"timeoutMs": true}, `poller: timeoutMs true is not a number ≥ 1`},
+		{"a cache TTL in words", map[string]any{"cacheTtl": "five"}, `poller: cacheTtl "five" is not a number ≥ 0`},
+		{"no store", map[string]any{"storeURL": ""}, "poller: storeURL is required"},
+		{"an environment in capitals", map[string]any{"environment": "Prod"}, `poller: invalid environment "Prod"`},
+		{"unknown reasons", map[string]any{"ofrepReasons": "loud"}, `ofrep: reasons must be spec or openfeature, not "loud"`},
+		{"API keys as a broken JSON array", map[string]any{"ofrepApiKeys": `["k1", "k2"`}, "ofrep: ofrepApiKeys starts as a JSON array but is not one: "},
+		{"API keys", map[string]any{"ofrepApiKeys": `["k1", "k2"]`}, "ok"},
+	}
+	cases := make([]map[string]any, len(tests))
+	for i, tt := range tests {
+		cases[i] = tt.settings
+	}
+	js, _ := json.Marshal(cases)
+	out := edgeNodeScript(t, fmt.Sprintf(edgeSettingsScript, js))
+	var answers []string
+	if err := json.Unmarshal(out, &answers); err != nil || len(answers) != len(tests) {
+		t.Fatalf("node answered %.300s (%v)", out, err)
+	}
+	for i, tt := range tests {
+		got := answers[i]
+		if (tt.want == "ok") != (got == "ok") || !strings.Contains(got, tt.want) {
+			t.Errorf("%s %v: %q, want %q", tt.name, tt.settings, got, tt.want)
+		}
+	}
+}
+
+// TestEdgeWorkerMisconfigured runs the Worker in workerd with a variable it cannot run
+// with: every request gets a JSON 500 naming the variable, not a bare exception.
+func TestEdgeWorkerMisconfigured(t *testing.T) {
+	base := edgeWorkerd(t, "edge/cloudflare/config.capnp", []string{"EDGEFLAG_STORE_URL=http://127.0.0.1:9", "EDGEFLAG_POLL_INTERVAL_MS=5s"}, nil)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, path := range []string{"/.edgeflag/flags", "/checkout"} {
+		resp, err := client.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var e struct{ ErrorCode, ErrorMessage string }
+		if resp.StatusCode != http.StatusInternalServerError || json.Unmarshal(body, &e) != nil || e.ErrorCode != "GENERAL" {
+			t.Fatalf("GET %s: %d %s, want a JSON 500", path, resp.StatusCode, body)
+		}
+		want := `edgeflag is misconfigured: poller: pollIntervalMs "5s" is not a number ≥ 1 (EDGEFLAG_POLL_INTERVAL_MS)`
+		if e.ErrorMessage != want {
+			t.Errorf("GET %s: %q, want %q", path, e.ErrorMessage, want)
+		}
+		// docs/edge.md shows this answer.
+		if page, err := os.ReadFile(filepath.Join(edgeRoot(t), "docs/edge.md")); err != nil || !strings.Contains(string(page), "```json\n"+string(body)+"\n```") {
+			t.Errorf("docs/edge.md does not show the answer %s", body)
+		}
+	}
+}
