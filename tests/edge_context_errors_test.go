@@ -136,6 +136,12 @@ func TestEdgeStringContextsNode(t *testing.T) {
 // EDGEFLAG_SDK (sdk/js/evaluator.mjs) in its environment.
 func edgeNodeScript(t *testing.T, script string) []byte {
 	t.Helper()
+	return edgeNodeScriptEnv(t, script)
+}
+
+// edgeNodeScriptEnv is edgeNodeScript with env (NAME=value) added to the script's environment.
+func edgeNodeScriptEnv(t *testing.T, script string, env ...string) []byte {
+	t.Helper()
 	edgeRequireJS(t)
 	s, data := edgeExampleSnapshot(t, "production")
 	snap := filepath.Join(t.TempDir(), "production.snap")
@@ -146,6 +152,7 @@ func edgeNodeScript(t *testing.T, script string) []byte {
 	cmd.Env = append(os.Environ(), "EDGEFLAG_WASM="+edgeWasm(t), "EDGEFLAG_SNAPSHOT="+snap, "EDGEFLAG_KEY="+s.Flags[0].Key,
 		"EDGEFLAG_LAMBDA="+filepath.Join(edgeRoot(t), "edge/lambda-edge/index.mjs"),
 		"EDGEFLAG_SDK="+filepath.Join(edgeRoot(t), "sdk/js/evaluator.mjs"))
+	cmd.Env = append(cmd.Env, env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

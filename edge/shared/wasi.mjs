@@ -1,10 +1,12 @@
-// A minimal WASI preview 1 for runtimes without one (workerd): the functions the edgeflag
-// module imports. No arguments or environment; standard output and error go to the console
-// a line at a time; the clock is Date.now(); randomness is crypto.getRandomValues.
+// A minimal WASI preview 1 for the edges and sdk/js (workerd has none; Node's is
+// experimental): the functions the edgeflag module imports. No arguments or environment;
+// standard output and error go to the console a line at a time; the clocks are Date.now()
+// and performance.now(); randomness is crypto.getRandomValues.
 
 const ESUCCESS = 0;
 const EBADF = 8;
 const ENOSYS = 52;
+const CLOCK_MONOTONIC = 1;
 
 /** Returns the wasi_snapshot_preview1 imports; memory() returns the instance's memory once it exists. */
 export function wasiImports(memory) {
@@ -26,8 +28,10 @@ export function wasiImports(memory) {
     proc_exit: (code) => {
       throw new Error(`edgeflag module exited with code ${code}`);
     },
-    clock_time_get: (_id, _precision, out) => {
-      view().setBigUint64(out, BigInt(Date.now()) * 1000000n, true);
+    clock_time_get: (id, _precision, out) => {
+      // The monotonic clock (id 1) never goes back, as the Go runtime expects; realtime (0) is Date.now().
+      const ns = id === CLOCK_MONOTONIC ? (performance.timeOrigin + performance.now()) * 1e6 : Date.now() * 1e6;
+      view().setBigUint64(out, BigInt(Math.round(ns)), true);
       return ESUCCESS;
     },
     random_get: (ptr, len) => {
