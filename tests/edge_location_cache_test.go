@@ -6,12 +6,28 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/edgeflag/edgeflag/poller/storetest"
 	"github.com/edgeflag/edgeflag/store/layout"
 )
+
+// edgeLocation runs the two isolates of tests/testdata/edge/location.capnp in workerd with
+// env and returns the base URL: /a/... goes to one isolate, /b/... to the other.
+func edgeLocation(t *testing.T, env []string) string {
+	t.Helper()
+	extra := map[string]string{}
+	for _, f := range []string{"location.capnp", "front.mjs", "location-cache.mjs"} {
+		b, err := os.ReadFile(filepath.Join(edgeRoot(t), "tests/testdata/edge", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		extra["tests/location/"+f] = string(b)
+	}
+	return edgeWorkerd(t, "tests/location/location.capnp", env, extra)
+}
 
 // TestEdgeWorkerLocationCache runs two isolates of the Worker in one workerd location
 // whose Cache API is the location's shared cache (tests/testdata/edge/location.capnp): the
@@ -23,20 +39,12 @@ func TestEdgeWorkerLocationCache(t *testing.T) {
 	store := storetest.New()
 	defer store.Close()
 	hash := store.Publish("production", data)
-	extra := map[string]string{}
-	for _, f := range []string{"location.capnp", "front.mjs", "location-cache.mjs"} {
-		b, err := os.ReadFile(filepath.Join(edgeRoot(t), "tests/testdata/edge", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		extra["tests/location/"+f] = string(b)
-	}
 	const interval, ttl = 100 * time.Millisecond, time.Second
-	base := edgeWorkerd(t, "tests/location/location.capnp", []string{
+	base := edgeLocation(t, []string{
 		"EDGEFLAG_STORE_URL=" + store.URL,
 		"EDGEFLAG_POLL_INTERVAL_MS=100",
 		"EDGEFLAG_CACHE_TTL_S=1",
-	}, extra)
+	})
 
 	type health struct {
 		Cache                                  string         `json:"cache"`
@@ -100,5 +108,69 @@ func TestEdgeWorkerLocationCache(t *testing.T) {
 	t.Logf("the kill reached both isolates in %v (bound: interval %v + TTL %v)", time.Since(published).Round(time.Millisecond), interval, ttl)
 	if n := store.Count(layout.SnapshotKey(killed), 200); n != 1 {
 		t.Errorf("the killed snapshot was fetched from the store %d times, want once for the location", n)
+	}
+}
+
+// TestEdgeWorkerReplayAcrossIsolates holds a location to the newest signed pointer any of
+// its isolates served: isolate a serves version 2, the store then serves the older signed
+// version 1 again, and isolate b, started after, refuses it, as a has (the location cache
+// keeps a record of the version served; without it a cold isolate would take any validly
+// signed pointer).
+func TestEdgeWorkerReplayAcrossIsolates(t *testing.T) {
+	ss := newSignedStore(t)
+	var replayed string
+	for _, b := range ss.bad {
+		if b.name == "replayed" {
+			replayed = b.pointer
+		}
+	}
+	good := ss.Get("production/current.json")
+	base := edgeLocation(t, []string{
+		"EDGEFLAG_STORE_URL=" + ss.URL,
+		"EDGEFLAG_POLL_INTERVAL_MS=100",
+		"EDGEFLAG_CACHE_TTL_S=1",
+		"EDGEFLAG_PUBLIC_KEYS=" + ss.publicKeys,
+	})
+	health := func(isolate string) (int, edgeJSHealth) {
+		t.Helper()
+		resp, err := http.Get(base + "/" + isolate + "/.edgeflag/health")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var h edgeJSHealth
+		if b, _ := io.ReadAll(resp.Body); json.Unmarshal(b, &h) != nil {
+			t.Fatalf("isolate %s health: %s %s", isolate, resp.Status, b)
+		}
+		return resp.StatusCode, h
+	}
+	if status, h := health("a"); status != http.StatusOK || h.PointerVersion != 2 || h.Pointer.Snapshot != ss.hash {
+		t.Fatalf("isolate a: %d %+v, want version 2", status, h)
+	}
+
+	ss.Put("production/current.json", []byte(replayed))
+	time.Sleep(1200 * time.Millisecond) // the location's copy of the good pointer expires
+	want := "older than the pointer this edge serves: version 1"
+	for _, isolate := range []string{"b", "a"} {
+		status, h := health(isolate)
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(h.LastError, want) && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			status, h = health(isolate)
+		}
+		if !strings.Contains(h.LastError, want) || !strings.Contains(h.LastError, "the edge serves version 2") {
+			t.Fatalf("isolate %s: %d %+v, want the replayed version 1 refused", isolate, status, h)
+		}
+		if isolate == "b" && status != http.StatusServiceUnavailable {
+			t.Errorf("isolate b loaded a snapshot from the replayed pointer: %d %+v", status, h)
+		}
+	}
+
+	ss.Put("production/current.json", good)
+	deadline := time.Now().Add(5 * time.Second)
+	for status, h := health("b"); status != http.StatusOK || h.PointerVersion != 2; status, h = health("b") {
+		if time.Now().After(deadline) {
+			t.Fatalf("isolate b after the good pointer is back: %d %+v", status, h)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

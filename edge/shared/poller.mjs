@@ -223,10 +223,31 @@ export class SnapshotPoller {
     const ptr = await resp.arrayBuffer().then((body) => parsePointer(new Uint8Array(body), this.environment)).catch((err) => {
       throw fail(url, err.message);
     });
-    if (this.publicKeys) await this.checkSigned(url, ptr);
+    const served = this.publicKeys ? await this.checkSigned(url, ptr) : null;
     if (ptr.snapshot !== this.pointer?.snapshot) await this.swap(ptr);
     this.pointer = ptr;
     this.etag = etag;
+    if (this.cache && served && (ptr.version ?? 0) > served.recorded) {
+      await this.keep(this.servedURL(), JSON.stringify({ version: ptr.version, snapshot: ptr.snapshot }), { "cache-control": CACHE_IMMUTABLE });
+    }
+  }
+
+  /** The key of the location cache's record of the newest signed pointer served there (never a store object). */
+  servedURL() {
+    return `${this.baseURL}/${this.environment}/.edgeflag-served-version`;
+  }
+
+  /**
+   * The newest signed pointer served here {version, snapshot, recorded}: this isolate's, or
+   * the location cache's record when newer (it outlives isolates, so a cold isolate refuses a
+   * replay as a warm one does). recorded: the record's version, -1 without one.
+   */
+  async newestServed() {
+    const hit = this.cache && (await this.cached(this.servedURL()));
+    const shared = hit ? await hit.json().catch(() => null) : null;
+    const recorded = Number.isSafeInteger(shared?.version) && validHash(shared.snapshot) ? shared.version : -1;
+    const own = { version: this.pointer?.version ?? 0, snapshot: this.pointer?.snapshot, recorded };
+    return recorded > own.version ? { ...shared, recorded } : own;
   }
 
   /** Loads the snapshot ptr names, from the location cache or the store (then kept there as immutable). */
@@ -249,7 +270,7 @@ export class SnapshotPoller {
     this.counts.swaps++;
   }
 
-  /** Refuses ptr unless it is signed for this environment and not older than the one served. */
+  /** Refuses ptr unless it is signed for this environment and not older than the one served; returns the one served. */
   async checkSigned(url, ptr) {
     this.keys ??= await importPublicKeys(this.publicKeys).catch((err) => {
       throw new Error(`poller: the public keys: ${err.message}`);
@@ -257,11 +278,11 @@ export class SnapshotPoller {
     const version = ptr.version ?? 0;
     const bad = await verifySignature(this.keys, this.environment, ptr.snapshot, version, ptr.keyId, ptr.signature);
     if (bad) throw fail(`${url} refused`, bad.message);
-    const served = this.pointer;
-    const servedVersion = served?.version ?? 0;
-    if (served && (version < servedVersion || (version === servedVersion && ptr.snapshot !== served.snapshot))) {
-      throw fail(`${url} refused`, `${REFUSALS.older}: version ${version} names snapshot ${ptr.snapshot}, the edge serves version ${servedVersion} (snapshot ${served.snapshot})`);
+    const served = await this.newestServed();
+    if (served.snapshot && (version < served.version || (version === served.version && ptr.snapshot !== served.snapshot))) {
+      throw fail(`${url} refused`, `${REFUSALS.older}: version ${version} names snapshot ${ptr.snapshot}, the edge serves version ${served.version} (snapshot ${served.snapshot})`);
     }
+    return served;
   }
 
   /** The poller's state, answered on the edges' health path. */

@@ -39,6 +39,7 @@ const edgeflag :Workerd.Worker = (
     (name = "EDGEFLAG_STORE_URL", fromEnvironment = "EDGEFLAG_STORE_URL"),
     (name = "EDGEFLAG_POLL_INTERVAL_MS", fromEnvironment = "EDGEFLAG_POLL_INTERVAL_MS"),
     (name = "EDGEFLAG_CACHE_TTL_S", fromEnvironment = "EDGEFLAG_CACHE_TTL_S"),
+    (name = "EDGEFLAG_PUBLIC_KEYS", fromEnvironment = "EDGEFLAG_PUBLIC_KEYS"),
   ],
   globalOutbound = "internet",
   cacheApiOutbound = "location-cache",
