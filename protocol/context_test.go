@@ -258,3 +258,41 @@ func FuzzParseContext(f *testing.F) {
 		}
 	})
 }
+
+// TestParseRequestContextMembers holds ParseRequest to reading the body's "context"
+// members where they stand, the last one counting: what it set, or the error it gave,
+// replaces an earlier one's, and other members are passed over whatever they hold.
+func TestParseRequestContextMembers(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       string // the context, or the error
+	}{
+		{"one", `{"context":{"targetingKey":"u1","plan":"pro"}}`, `plan="pro" targetingKey="u1" userId="u1"`},
+		{"none", `{"other":{"plan":"pro"}}`, ``},
+		{"null", `{"context":null}`, ``},
+		{"members around it", `{"a":[1,{"b":"}"}],"context":{"plan":"pro"},"z":"context"}`, `plan="pro"`},
+		{"the last of two", `{"context":{"plan":"pro","seats":3},"context":{"plan":"free"}}`, `plan="free"`},
+		{"a valid one after an invalid one", `{"context":{"a":1,"a":2},"context":{"plan":"pro"}}`, `plan="pro"`},
+		{"a valid one after one that is not an object", `{"context":[1],"context":{"plan":"pro"}}`, `plan="pro"`},
+		{"null after a valid one", `{"context":{"plan":"pro"},"context":null}`, ``},
+		{"an invalid one after a valid one", `{"context":{"plan":"pro"},"context":{"a":1,"a":2}}`, `INVALID_CONTEXT: context attribute "a": given twice (as a dotted name and inside an object, or twice in one object)`},
+		{"not an object after a valid one", `{"context":{"plan":"pro"},"context":"u1"}`, `INVALID_CONTEXT: "context" must be a JSON object of attributes`},
+		{"a targetingKey of the wrong type, then a valid one", `{"context":{"targetingKey":1},"context":{"targetingKey":"u2"}}`, `targetingKey="u2" userId="u2"`},
+		{"escaped names and lists in both", `{"context":{"gr\u006fups":["a","b"]},"con\u0074ext":{"t\u0061gs":["x"],"n":{"m":1}}}`, `n.m=1 tags=["x"]`},
+	}
+	var p Parser
+	ctx := evaluator.NewContext()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ""
+			if err := p.ParseRequest([]byte(tt.body), ctx); err != nil {
+				got = err.Error()
+			} else {
+				got = describeContext(ctx)
+			}
+			if got != tt.want {
+				t.Errorf("ParseRequest(%s) = %s, want %s", tt.body, got, tt.want)
+			}
+		})
+	}
+}
