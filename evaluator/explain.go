@@ -213,30 +213,30 @@ func mismatch(cl *snapshot.Clause, v *Value) string {
 
 func scalarMismatch(cl *snapshot.Clause, v *Value) string {
 	op := cl.OpName()
-	switch cl.Op {
-	case snapshot.OpLt, snapshot.OpLte, snapshot.OpGt, snapshot.OpGte:
+	switch cl.Op.Operand() {
+	case snapshot.OperandNumber:
 		if v.kind != NumberKind {
 			return ": " + describeValue(*v) + " is " + kindName(v.kind) + ", and " + op + " compares numbers only (a string is never converted)"
 		}
-	case snapshot.OpSemverEq, snapshot.OpSemverLt, snapshot.OpSemverLte, snapshot.OpSemverGt, snapshot.OpSemverGte:
+	case snapshot.OperandSemver:
 		if v.kind != StringKind {
 			return ": " + describeValue(*v) + " is " + kindName(v.kind) + ", and " + op + " compares version strings only"
 		}
 		if _, ok := snapshot.ParseSemver(v.str); !ok {
 			return ": " + describeValue(*v) + " is not a version (MAJOR.MINOR.PATCH, as 1.4.2 or v1.4.2)"
 		}
-	case snapshot.OpStartsWith, snapshot.OpEndsWith, snapshot.OpContains, snapshot.OpMatches:
+	case snapshot.OperandString, snapshot.OperandPattern:
 		if v.kind != StringKind {
 			return ": " + describeValue(*v) + " is " + kindName(v.kind) + ", and " + op + " compares strings only"
 		}
-	case snapshot.OpBefore, snapshot.OpAfter:
+	case snapshot.OperandTime:
 		if _, ok := timeOf(v); !ok {
 			if v.kind == StringKind {
 				return ": " + describeValue(*v) + " is not a time (RFC 3339, as 2026-12-01T09:00:00Z, or Unix milliseconds)"
 			}
 			return ": " + describeValue(*v) + " is " + kindName(v.kind) + ", not a time"
 		}
-	case snapshot.OpIn:
+	case snapshot.OperandScalar:
 		want := snapshot.LitString
 		switch v.kind {
 		case NumberKind:

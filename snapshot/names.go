@@ -115,6 +115,17 @@ func (o Op) String() string {
 	return "unknown"
 }
 
+// Operand returns the kind of values o compares with: that of the operators of the flag
+// language that compile to it (OperandNone for an operator it has none of).
+func (o Op) Operand() OperandKind {
+	for i := range Operators {
+		if Operators[i].Op == o {
+			return Operators[i].Operand
+		}
+	}
+	return OperandNone
+}
+
 // OpName returns the operator as written in the flag language, negation included:
 // equals, notEquals, in, notIn, present, absent, startsWith, ... A negated operator the
 // language has no name for is "not " and its name.

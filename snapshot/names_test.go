@@ -102,3 +102,23 @@ func TestOpString(t *testing.T) {
 		}
 	}
 }
+
+// Op.Operand is the operand kind of every operator of the table compiling to the Op, so
+// the operators sharing an Op must agree on it; and the check of decoded clauses refuses
+// a boolean for every kind but OperandScalar (strings, numbers and booleans) and
+// OperandNone (no value), as the table says.
+func TestOpOperand(t *testing.T) {
+	for _, o := range Operators {
+		if got := o.Op.Operand(); got != o.Operand {
+			t.Errorf("%s: Op.Operand() = %d, the table says %d", o.Name, got, o.Operand)
+		}
+		cl := Clause{Op: o.Op, Values: []Literal{{Kind: LitBool}}}
+		refused := cl.check() != ""
+		if want := o.Operand != OperandScalar; refused != want {
+			t.Errorf("%s (operand kind %d) with a boolean: refused %v, want %v", o.Name, o.Operand, refused, want)
+		}
+	}
+	if got := Op(0).Operand(); got != OperandNone {
+		t.Errorf("Op(0).Operand() = %d, want OperandNone", got)
+	}
+}
