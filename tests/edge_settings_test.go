@@ -97,3 +97,41 @@ func TestEdgeWorkerMisconfigured(t *testing.T) {
 		}
 	}
 }
+
+// TestEdgeLambdaMisconfigured invokes the Lambda@Edge handler with configuration files it
+// cannot run with: each invocation fails with a message that names the file and the
+// problem (Lambda@Edge logs it), and the function tries again on the next one.
+func TestEdgeLambdaMisconfigured(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ name, config, want string }{
+		{"not JSON", `{"storeURL": "http://127.0.0.1:9",}`, "in JSON at position 34"},
+		{"a poll interval with a unit", `{"storeURL": "http://127.0.0.1:9", "pollIntervalMs": "5s"}`, `poller: pollIntervalMs "5s" is not a number ≥ 1`},
+		{"no store", `{"environment": "production"}`, "poller: storeURL is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-"), "config.json")
+			os.MkdirAll(filepath.Dir(path), 0o755)
+			if err := os.WriteFile(path, []byte(tt.config), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			fn := edgeStartNode(t, "testdata/edge/lambda-invoke.mjs", "EDGEFLAG_CONFIG="+path)
+			event, _ := json.Marshal(edgeEvent(t, "flags-request.json")) // one line
+			// Twice: the second invocation reads the file again.
+			for range 2 {
+				if _, err := fn.in.Write(append(event, '\n')); err != nil {
+					t.Fatal(err)
+				}
+				line, err := fn.out.ReadBytes('\n')
+				if err != nil {
+					t.Fatalf("reading from node: %v\n%s", err, fn.logs)
+				}
+				var answer struct{ Error string }
+				prefix := "edgeflag is misconfigured: " + path + ": "
+				if json.Unmarshal(line, &answer) != nil || !strings.Contains(answer.Error, prefix) || !strings.Contains(answer.Error, tt.want) {
+					t.Fatalf("answer %.400s, want an error with %q and %q", line, prefix, tt.want)
+				}
+			}
+		})
+	}
+}

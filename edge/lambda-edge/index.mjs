@@ -15,11 +15,16 @@ export async function instantiate(wasmBytes, EvaluatorClass = Evaluator) {
   return new EvaluatorClass(instantiateWithShim(await WebAssembly.compile(wasmBytes)));
 }
 
-/** Creates the edge of one execution environment from its configuration file. */
+/** Creates the edge of one execution environment from its configuration file; errors name the file. */
 async function createEdge() {
-  const config = JSON.parse(await readFile(process.env.EDGEFLAG_CONFIG || new URL("./config.json", import.meta.url), "utf8"));
-  const evaluator = await instantiate(await readFile(config.wasmPath ?? new URL("../../bin/edgeflag.wasm", import.meta.url)));
-  return new Edge(evaluator, config);
+  const file = process.env.EDGEFLAG_CONFIG || new URL("./config.json", import.meta.url);
+  try {
+    const config = JSON.parse(await readFile(file, "utf8"));
+    const evaluator = await instantiate(await readFile(config.wasmPath ?? new URL("../../bin/edgeflag.wasm", import.meta.url)));
+    return new Edge(evaluator, config);
+  } catch (err) {
+    throw new Error(`edgeflag is misconfigured: ${file instanceof URL ? file.pathname : file}: ${err.message}`);
+  }
 }
 
 /** The body of a CloudFront request: base64 in request.body.data when the association includes it. */
