@@ -103,10 +103,12 @@ func TestEdgeWorkerMisconfigured(t *testing.T) {
 // problem (Lambda@Edge logs it), and the function tries again on the next one.
 func TestEdgeLambdaMisconfigured(t *testing.T) {
 	dir := t.TempDir()
+	wasm, _ := json.Marshal(edgeWasm(t))
 	tests := []struct{ name, config, want string }{
 		{"not JSON", `{"storeURL": "http://127.0.0.1:9",}`, "in JSON at position 34"},
-		{"a poll interval with a unit", `{"storeURL": "http://127.0.0.1:9", "pollIntervalMs": "5s"}`, `poller: pollIntervalMs "5s" is not a number ≥ 1`},
-		{"no store", `{"environment": "production"}`, "poller: storeURL is required"},
+		{"a poll interval with a unit", `{"storeURL": "http://127.0.0.1:9", "pollIntervalMs": "5s", "wasmPath": ` + string(wasm) + `}`, `poller: pollIntervalMs "5s" is not a number ≥ 1`},
+		{"no store", `{"environment": "production", "wasmPath": ` + string(wasm) + `}`, "poller: storeURL is required"},
+		{"no module", `{"storeURL": "http://127.0.0.1:9", "wasmPath": "/nonexistent/edgeflag.wasm"}`, "ENOENT: no such file or directory, open '/nonexistent/edgeflag.wasm'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
