@@ -244,8 +244,8 @@ func edgeStartNode(t testing.TB, script string, env ...string) *edgeNode {
 	return n
 }
 
-// call sends one request and decodes the answer into v.
-func (n *edgeNode) call(t testing.TB, req any, v any) {
+// send sends one request (as one line of JSON) and returns the answer's line.
+func (n *edgeNode) send(t testing.TB, req any) []byte {
 	t.Helper()
 	b, err := json.Marshal(req)
 	if err != nil {
@@ -258,6 +258,13 @@ func (n *edgeNode) call(t testing.TB, req any, v any) {
 	if err != nil {
 		t.Fatalf("reading from node: %v\n%s", err, n.logs)
 	}
+	return line
+}
+
+// call sends one request and decodes the answer into v; an answer {"error": ...} fails t.
+func (n *edgeNode) call(t testing.TB, req any, v any) {
+	t.Helper()
+	line := n.send(t, req)
 	var e struct {
 		Error string `json:"error"`
 	}

@@ -13,7 +13,8 @@ import (
 )
 
 // edgeSettingsScript makes an Edge (edge/shared/handler.mjs) for each settings object of
-// the JSON array %s and prints, for each, "ok" or the message it was refused with.
+// the JSON array %s and prints, for each, "ok" or the message it was refused with, and the
+// state of the location cache with cacheTtl 0 and 5.
 const edgeSettingsScript = `
 import { readFileSync } from "node:fs";
 const { instantiate } = await import(process.env.EDGEFLAG_LAMBDA);
@@ -28,7 +29,9 @@ for (const settings of %s) {
     answers.push(err.message);
   }
 }
-process.stdout.write(JSON.stringify(answers));
+// The location cache a setting of cacheTtl leaves on or off.
+const cache = ["0", "5"].map((cacheTtl) => new Edge(evaluator, { storeURL: "http://127.0.0.1:9", cache: {}, cacheTtl }).poller.status().cache);
+process.stdout.write(JSON.stringify({ answers, cache }));
 `
 
 // TestEdgeSettingsRefused holds the JavaScript edges to refusing, when the edge is made,
@@ -59,9 +62,16 @@ func TestEdgeSettingsRefused(t *testing.T) {
 	}
 	js, _ := json.Marshal(cases)
 	out := edgeNodeScript(t, fmt.Sprintf(edgeSettingsScript, js))
-	var answers []string
-	if err := json.Unmarshal(out, &answers); err != nil || len(answers) != len(tests) {
+	var got struct {
+		Answers []string
+		Cache   []string
+	}
+	if err := json.Unmarshal(out, &got); err != nil || len(got.Answers) != len(tests) {
 		t.Fatalf("node answered %.300s (%v)", out, err)
+	}
+	answers := got.Answers
+	if strings.Join(got.Cache, "; ") != "off; location, 5 s" {
+		t.Errorf("the location cache with cacheTtl 0 and 5: %q, want off and on", got.Cache)
 	}
 	for i, tt := range tests {
 		got := answers[i]
@@ -118,16 +128,9 @@ func TestEdgeLambdaMisconfigured(t *testing.T) {
 				t.Fatal(err)
 			}
 			fn := edgeStartNode(t, "testdata/edge/lambda-invoke.mjs", "EDGEFLAG_CONFIG="+path)
-			event, _ := json.Marshal(edgeEvent(t, "flags-request.json")) // one line
 			// Twice: the second invocation reads the file again.
 			for range 2 {
-				if _, err := fn.in.Write(append(event, '\n')); err != nil {
-					t.Fatal(err)
-				}
-				line, err := fn.out.ReadBytes('\n')
-				if err != nil {
-					t.Fatalf("reading from node: %v\n%s", err, fn.logs)
-				}
+				line := fn.send(t, edgeEvent(t, "flags-request.json"))
 				var answer struct{ Error string }
 				prefix := "edgeflag is misconfigured: " + path + ": "
 				if json.Unmarshal(line, &answer) != nil || !strings.Contains(answer.Error, prefix) || !strings.Contains(answer.Error, tt.want) {

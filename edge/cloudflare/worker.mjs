@@ -5,7 +5,6 @@
 import wasmModule from "../../bin/edgeflag.wasm";
 import { Evaluator } from "../shared/edgeflag.mjs";
 import { Edge, json } from "../shared/handler.mjs";
-import { POINTER_MAX_AGE } from "../shared/poller.mjs";
 import { instantiateWithShim } from "../shared/wasi.mjs";
 
 // One edge per isolate, made on the first request (workerd refuses compiling at global scope).
@@ -24,7 +23,7 @@ const VARIABLES = {
 function createEdge(env) {
   const settings = {};
   for (const [name, variable] of Object.entries(VARIABLES)) if ((env[variable] ?? "") !== "") settings[name] = env[variable];
-  settings.cache = Number(settings.cacheTtl ?? POINTER_MAX_AGE) > 0 && typeof caches !== "undefined" ? caches.default : null;
+  settings.cache = typeof caches !== "undefined" ? caches.default : null;
   try {
     const edge = new Edge(new Evaluator(instantiateWithShim(wasmModule)), settings);
     return Object.assign(edge, { origin: settings.origin, via: crypto.randomUUID() });

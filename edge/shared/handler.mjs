@@ -32,14 +32,15 @@ function percentDecode(segment) {
 function apiKeyList(setting) {
   if (setting === undefined || setting === null || setting === "") return null;
   const text = String(setting).trim();
-  let keys = Array.isArray(setting) ? setting : text.split(",");
-  if (!Array.isArray(setting) && text.startsWith("[")) {
+  let keys = Array.isArray(setting) ? setting : null;
+  if (!keys && text.startsWith("[")) {
     try {
       keys = JSON.parse(text);
     } catch (err) {
       throw new Error(`ofrep: ofrepApiKeys starts as a JSON array but is not one: ${err.message}`);
     }
   }
+  keys ??= text.split(",");
   return keys.map((k) => utf8.encode(String(k).trim())).filter((k) => k.length > 0);
 }
 

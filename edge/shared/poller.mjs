@@ -120,14 +120,14 @@ export class SnapshotPoller {
    * it does not verify; pollIntervalMs, graceMs, timeoutMs (numbers or their text); publicKeys:
    * PEM keys pointers must be signed with (text or a list; none: not checked); cache: a Cache
    * the isolates of a location share (a Worker's caches.default): the pointer is read from it
-   * while younger than cacheTtl seconds, so one poll per location per cacheTtl reaches the
+   * while younger than cacheTtl seconds (0: the cache is off), so one poll per location per cacheTtl reaches the
    * store, and loaded snapshots are kept there.
    */
   constructor({ storeURL, environment = "production", apply, pollIntervalMs = 5000, graceMs = 60000, timeoutMs = 5000, publicKeys = "", log = console.warn, cache = null, cacheTtl = POINTER_MAX_AGE }) {
     if (!storeURL) throw new Error("poller: storeURL is required");
     if (!validEnvironment(environment)) throw new Error(`poller: invalid environment ${JSON.stringify(environment)} (lower-case letters, digits, '_' and '-')`);
     const [interval, grace, timeout, ttl] = [["pollIntervalMs", pollIntervalMs, 1], ["graceMs", graceMs, 0], ["timeoutMs", timeoutMs, 1], ["cacheTtl", cacheTtl, 0]].map(setting);
-    Object.assign(this, { baseURL: storeURL.replace(/\/+$/, ""), environment, apply, interval, grace, timeout, log, cache, cacheTtl: ttl });
+    Object.assign(this, { baseURL: storeURL.replace(/\/+$/, ""), environment, apply, interval, grace, timeout, log, cache: ttl > 0 ? cache : null, cacheTtl: ttl });
     this.publicKeys = [publicKeys].flat().join("\n");
     // keys are imported on the first poll (a bad key fails every poll); pointer is the served one.
     Object.assign(this, { keys: null, etag: "", pointer: null, lastPoll: -Infinity, lastSuccess: -Infinity, lastError: null, inflight: null });
